@@ -1,0 +1,130 @@
+"""Process settings, read from the environment and an optional `.env` file.
+
+Every setting is declared once in SETTINGS, so `.env.example`, the README and the checks
+below cannot drift apart. The token is never printed: `Config.__repr__` hides it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from bot.errors import SettingError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_DB_PATH = DATA_DIR / "fibrocircle.db"
+DEFAULT_ARTICLE_PATH = DATA_DIR / "article.txt"
+DEFAULT_OPENAPI_PATH = PROJECT_ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
+
+# name -> (description for .env.example and the README, default or None)
+SETTINGS: dict[str, tuple[str, str | None]] = {
+    "DISCORD_TOKEN": (
+        "The bot token from the Discord Developer Portal (Bot tab, Reset Token). Needed by `run` and `sync` only.",
+        None,
+    ),
+    "FIBRO_DB_PATH": ("Where the SQLite database lives.", "data/fibrocircle.db"),
+    "FIBRO_DEV_GUILD_ID": (
+        "Optional: a server id where commands sync instantly while you develop (global sync takes up to an hour).",
+        None,
+    ),
+    "FIBRO_LOG_LEVEL": ("DEBUG, INFO, WARNING or ERROR.", "INFO"),
+    "FIBRO_OPENAPI_PATH": (
+        "Optional: Discord's openapi.json, used by `try` and `check` to validate requests.",
+        "../shared/discord-api-spec/openapi.json",
+    ),
+}
+
+# A Discord bot token is three base64url parts joined by dots.
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Config:
+    db_path: Path
+    dev_guild_id: int | None
+    log_level: str
+    openapi_path: Path | None
+    token: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # never show the token
+        return (
+            f"Config(db_path={self.db_path}, dev_guild_id={self.dev_guild_id}, "
+            f"log_level={self.log_level}, token={'set' if self.token else 'missing'})"
+        )
+
+
+def _resolve(path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (PROJECT_ROOT / p)
+
+
+def load_config(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Config:
+    """Read settings; raise SettingError with one line naming the setting and the fix."""
+    if env is None:
+        if dotenv:
+            load_dotenv(PROJECT_ROOT / ".env", override=False)
+        env = dict(os.environ)
+
+    token = (env.get("DISCORD_TOKEN") or "").strip() or None
+    if token is not None and not TOKEN_SHAPE.match(token):
+        raise SettingError(
+            "DISCORD_TOKEN does not look like a bot token (three dot-separated parts); "
+            "copy it again from the Developer Portal's Bot tab."
+        )
+
+    db = (env.get("FIBRO_DB_PATH") or "").strip() or SETTINGS["FIBRO_DB_PATH"][1]
+    db_path = _resolve(db)
+    if db_path.exists() and db_path.is_dir():
+        raise SettingError(f"FIBRO_DB_PATH points at a folder ({db_path}); give a file path such as data/fibrocircle.db.")
+
+    raw_guild = (env.get("FIBRO_DEV_GUILD_ID") or "").strip()
+    dev_guild_id = None
+    if raw_guild:
+        if not raw_guild.isdigit() or not (15 <= len(raw_guild) <= 21):
+            raise SettingError(
+                "FIBRO_DEV_GUILD_ID must be a server id (a 17-20 digit number: right-click the server "
+                "with Developer Mode on, Copy Server ID), or left empty."
+            )
+        dev_guild_id = int(raw_guild)
+
+    level = ((env.get("FIBRO_LOG_LEVEL") or "").strip() or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingError(f"FIBRO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {level!r}).")
+
+    openapi = (env.get("FIBRO_OPENAPI_PATH") or "").strip()
+    openapi_path = _resolve(openapi) if openapi else DEFAULT_OPENAPI_PATH
+
+    return Config(db_path=db_path, dev_guild_id=dev_guild_id, log_level=level,
+                  openapi_path=openapi_path, token=token)
+
+
+class TokenFilter(logging.Filter):
+    """Blanks the token out of any log record, whatever logged it."""
+
+    def __init__(self, token: str | None):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            msg = record.getMessage()
+            if self.token in msg:
+                record.msg = msg.replace(self.token, "[token hidden]")
+                record.args = ()
+        return True
+
+
+def setup_logging(config: Config) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(TokenFilter(config.token))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(config.log_level)

@@ -1,0 +1,163 @@
+"""The one owner of the SQLite connection, and the numbered migrations.
+
+Everything that reads or writes the database goes through a `Database`. Writes that a member
+will be told about run inside `transaction()`, which commits before it returns, so an
+acknowledgement is never sent for something that could still be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterable
+
+import aiosqlite
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def utcnow() -> str:
+    """Timestamps are stored as ISO-8601 text in UTC."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def list_migrations(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Path]]:
+    found = []
+    for path in sorted(folder.glob("*.sql")):
+        m = MIGRATION_NAME.match(path.name)
+        if not m:
+            raise RuntimeError(f"migration file {path.name} must be named NNNN_name.sql")
+        found.append((int(m.group(1)), m.group(2), path))
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError("two migration files share a number")
+    return found
+
+
+class Database:
+    def __init__(self, path: str | Path):
+        self.path = Path(path) if str(path) != ":memory:" else path
+        self._conn: aiosqlite.Connection | None = None
+        # One writer at a time inside this process; SQLite's busy timeout covers other processes.
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    async def open(self) -> "Database":
+        if isinstance(self.path, Path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; we open them explicitly.
+        self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self.migrate()
+        return self
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            async with self._write_lock:
+                await conn.close()
+
+    async def __aenter__(self) -> "Database":
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- migrations -----------------------------------------------------------------
+    async def migrate(self) -> list[int]:
+        """Apply every migration not yet recorded; each in its own transaction."""
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        rows = await self.fetchall("SELECT version FROM schema_migrations")
+        done = {r["version"] for r in rows}
+        applied = []
+        for version, name, path in list_migrations():
+            if version in done:
+                continue
+            sql = path.read_text(encoding="utf-8")
+            async with self.transaction() as tx:
+                # executescript would COMMIT on its own; run statement by statement instead.
+                for statement in _split_sql(sql):
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, utcnow()),
+                )
+            applied.append(version)
+        return applied
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_migrations")
+        return int(row["v"] or 0)
+
+    # -- queries --------------------------------------------------------------------
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception. Committed when the block ends."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def integrity_check(self) -> str:
+        return str(await self.fetchval("PRAGMA integrity_check"))
+
+    async def get_meta(self, key: str) -> str | None:
+        return await self.fetchval("SELECT value FROM meta WHERE key = ?", (key,))
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping CREATE TRIGGER ... END bodies whole."""
+    statements, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buf.strip():
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements
