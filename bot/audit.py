@@ -1,0 +1,256 @@
+"""The audit log: who did what, and when, in which server.
+
+A change and its audit row are written in the same transaction (`record`), so they are
+committed together or not at all. Events that change nothing else (a refused button press,
+say) use `record_now`, which opens its own transaction.
+
+Privacy: the log never holds what a member wrote in a post. `record` refuses detail keys that
+would carry it and caps every piece of text, so a post cannot slip in by accident; store a
+post's id as the target instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.storage import Database, utcnow
+
+# Every change of a server setting is written with this action (see bot/guild_settings.py).
+SETTING_CHANGED = "setting.changed"
+
+# Keys that would hold a member's own words. Refused anywhere inside `detail`.
+FORBIDDEN_DETAIL_KEYS = frozenset({"text", "content", "post_text", "body"})
+# Long enough for a setting's text (the crisis resources, at most 1,000 characters) and a
+# moderator's short reason; too short for a member's post (up to 4,000).
+MAX_DETAIL_TEXT = 1024
+MAX_TARGET = 200
+# "post.approved", "setting.changed", "button.refused": lowercase words joined by dots.
+ACTION_SHAPE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
+MAX_ACTION = 64
+
+# A mirrored line must fit in one Discord message (2,000 characters) with room to spare.
+MAX_LINE = 1900
+# Values quoted inside a mirrored line are cut to this length.
+MAX_VALUE_IN_LINE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    guild_id: int | None
+    actor_id: int | None  # None: the bot itself (a deleted channel forgotten, say)
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+    created_at: str  # ISO-8601, UTC
+
+
+def _check_detail(value: Any, path: str = "detail") -> None:
+    """Refuse anything that could carry a member's post text into the log."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{path} keys must be text, got {key!r}")
+            if key.lower() in FORBIDDEN_DETAIL_KEYS:
+                raise ValueError(
+                    f"{path}[{key!r}]: the audit log never stores what a member wrote; "
+                    "record the post's id as the target instead"
+                )
+            _check_detail(inner, f"{path}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, inner in enumerate(value):
+            _check_detail(inner, f"{path}[{i}]")
+    elif isinstance(value, str):
+        if len(value) > MAX_DETAIL_TEXT:
+            raise ValueError(
+                f"{path} holds {len(value):,} characters; audit details are capped at "
+                f"{MAX_DETAIL_TEXT:,} so that no post text ends up in the log"
+            )
+    elif value is not None and not isinstance(value, (bool, int, float)):
+        raise TypeError(f"{path} must be plain JSON data, got {type(value).__name__}")
+
+
+def _validated(action: str, target: str | None, detail: dict[str, Any] | None) -> tuple[str | None, str]:
+    if not isinstance(action, str) or len(action) > MAX_ACTION or not ACTION_SHAPE.match(action):
+        raise ValueError(f"audit action {action!r} must be lowercase words joined by dots, like 'post.approved'")
+    if target is not None:
+        target = str(target)
+        if len(target) > MAX_TARGET:
+            raise ValueError(f"audit target is {len(target)} characters; at most {MAX_TARGET}")
+    detail = {} if detail is None else detail
+    if not isinstance(detail, dict):
+        raise TypeError("audit detail must be a dict")
+    _check_detail(detail)
+    return target, json.dumps(detail, ensure_ascii=False, sort_keys=True)
+
+
+async def record(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int | None,
+    actor_id: int | None,
+    action: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Write one audit row inside the caller's open transaction (from `db.transaction()`).
+
+    Returns the entry so that the caller can mirror it (`format_entry`) once the transaction
+    has committed.
+    """
+    if not conn.in_transaction:
+        # Outside a transaction the row would be committed on its own, apart from the change
+        # it describes; that is exactly what this function exists to prevent.
+        raise RuntimeError("audit.record must run inside db.transaction(); use record_now for standalone events")
+    target, detail_json = _validated(action, target, detail)
+    created_at = utcnow()
+    cursor = await conn.execute(
+        "INSERT INTO audit_log (guild_id, actor_id, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (guild_id, actor_id, action, target, detail_json, created_at),
+    )
+    entry_id = cursor.lastrowid
+    await cursor.close()
+    return AuditEntry(
+        id=int(entry_id),
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action=action,
+        target=target,
+        detail=json.loads(detail_json),
+        created_at=created_at,
+    )
+
+
+async def record_now(
+    db: Database,
+    *,
+    guild_id: int | None,
+    actor_id: int | None,
+    action: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Write one audit row in a transaction of its own, for events that change nothing else."""
+    if db.conn.in_transaction:
+        # The write lock is not re-entrant: opening a second transaction here would wait forever.
+        raise RuntimeError("a transaction is already open; call audit.record(tx, ...) inside it instead")
+    async with db.transaction() as tx:
+        return await record(tx, guild_id=guild_id, actor_id=actor_id, action=action, target=target, detail=detail)
+
+
+def _entry_from_row(row: Any) -> AuditEntry:
+    try:
+        detail = json.loads(row["detail"] or "{}")
+    except json.JSONDecodeError:
+        detail = {}
+    return AuditEntry(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        actor_id=row["actor_id"],
+        action=row["action"],
+        target=row["target"],
+        detail=detail if isinstance(detail, dict) else {},
+        created_at=row["created_at"],
+    )
+
+
+async def recent(db: Database, guild_id: int, limit: int = 20, action: str | None = None) -> list[AuditEntry]:
+    """The newest entries of one server, newest first; `action` keeps only that action."""
+    limit = max(1, min(int(limit), 200))
+    if action is None:
+        rows = await db.fetchall(
+            "SELECT * FROM audit_log WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild_id, limit)
+        )
+    else:
+        rows = await db.fetchall(
+            "SELECT * FROM audit_log WHERE guild_id = ? AND action = ? ORDER BY id DESC LIMIT ?",
+            (guild_id, action, limit),
+        )
+    return [_entry_from_row(r) for r in rows]
+
+
+# -- one readable line per entry, for the server's log channel --------------------------------
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _when(created_at: str) -> str:
+    try:
+        moment = datetime.fromisoformat(created_at)
+    except ValueError:
+        return created_at
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _as_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _setting_value(kind: str | None, value: Any) -> str:
+    """A setting's value as it reads in the log channel; ids become mentions that Discord renders."""
+    if value is None:
+        return "not set"
+    if kind in ("channel", "role"):
+        snowflake = _as_id(value)
+        if snowflake is not None:
+            return f"<#{snowflake}>" if kind == "channel" else f"<@&{snowflake}>"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, str):
+        return '"' + _clip(" ".join(value.split()), MAX_VALUE_IN_LINE) + '"'
+    return _clip(json.dumps(value, ensure_ascii=False), MAX_VALUE_IN_LINE)
+
+
+def _setting_sentence(entry: AuditEntry) -> str:
+    d = entry.detail
+    name = d.get("setting") or entry.target or "a setting"
+    kind = d.get("kind")
+    old, new = _setting_value(kind, d.get("old")), _setting_value(kind, d.get("new"))
+    how = d.get("how", "set")
+    if how == "reset":
+        return f"reset {name} to its default, {new} (was {old})"
+    if how == "import":
+        return f"imported {name}: {old} → {new}"
+    if how in ("channel deleted", "role deleted"):
+        thing = "channel" if how == "channel deleted" else "role"
+        return f"cleared {name} because its {thing} {old} was deleted"
+    if how == "wizard":
+        return f"set {name} to {new} in the setup wizard (was {old})"
+    return f"changed {name} from {old} to {new}"
+
+
+def _generic_sentence(entry: AuditEntry) -> str:
+    parts = [entry.action]
+    if entry.target:
+        parts.append(entry.target)
+    sentence = " ".join(parts)
+    if entry.detail:
+        shown = ", ".join(f"{key}: {_setting_value(None, value)}" for key, value in sorted(entry.detail.items()))
+        sentence += f" ({shown})"
+    return sentence
+
+
+def format_entry(entry: AuditEntry) -> str:
+    """One line for the log channel, e.g. "2026-05-01 12:00 UTC · <@42> changed cooldown_seconds from 300 to 60".
+
+    Members and roles appear as mentions (`<@id>`, `<@&id>`, `<#id>`), which Discord renders as
+    names; send the line with mentions disabled so that nobody is pinged.
+    """
+    who = "The bot" if entry.actor_id is None else f"<@{entry.actor_id}>"
+    sentence = _setting_sentence(entry) if entry.action == SETTING_CHANGED else _generic_sentence(entry)
+    return _clip(f"{_when(entry.created_at)} · {who} {sentence}", MAX_LINE)

@@ -1,0 +1,108 @@
+import asyncio
+
+import pytest
+
+from bot import audit
+from bot.audit import AuditEntry, format_entry
+
+GUILD, OTHER = 1111, 2222
+
+
+async def count_rows(db) -> int:
+    return await db.fetchval("SELECT COUNT(*) FROM audit_log")
+
+
+async def test_record_writes_inside_the_callers_transaction(db):
+    async with db.transaction() as tx:
+        entry = await audit.record(tx, guild_id=GUILD, actor_id=42, action="post.approved",
+                                   target="post:7", detail={"reason": None})
+    assert entry.id > 0 and entry.action == "post.approved" and entry.target == "post:7"
+    row = await db.fetchone("SELECT * FROM audit_log WHERE id = ?", (entry.id,))
+    assert row["guild_id"] == GUILD and row["actor_id"] == 42 and row["detail"] == '{"reason": null}'
+
+
+async def test_record_is_rolled_back_with_the_change_it_describes(db):
+    with pytest.raises(ZeroDivisionError):
+        async with db.transaction() as tx:
+            await audit.record(tx, guild_id=GUILD, actor_id=42, action="post.approved", target="post:7")
+            1 / 0
+    assert await count_rows(db) == 0
+
+
+async def test_record_outside_a_transaction_fails_loudly(db):
+    with pytest.raises(RuntimeError, match="inside db.transaction"):
+        await audit.record(db.conn, guild_id=GUILD, actor_id=42, action="post.approved")
+    assert await count_rows(db) == 0
+
+
+async def test_record_now_inside_a_transaction_refuses_instead_of_waiting_forever(db):
+    async with db.transaction():
+        with pytest.raises(RuntimeError, match="already open"):
+            await asyncio.wait_for(audit.record_now(db, guild_id=GUILD, actor_id=1, action="x.y"), timeout=2)
+
+
+@pytest.mark.parametrize("detail", [
+    {"text": "I have been in so much pain"},
+    {"post": {"Content": "nested text of a post"}},
+    {"items": [{"body": "in a list"}]},
+    {"reason": "x" * (audit.MAX_DETAIL_TEXT + 1)},
+])
+async def test_post_text_never_reaches_the_log(db, detail):
+    with pytest.raises(ValueError):
+        await audit.record_now(db, guild_id=GUILD, actor_id=1, action="post.submitted", detail=detail)
+    assert await count_rows(db) == 0
+
+
+@pytest.mark.parametrize("action", ["", "Post.Approved", "post approved", "post..approved", "a" * 65])
+async def test_malformed_actions_are_refused(db, action):
+    with pytest.raises(ValueError):
+        await audit.record_now(db, guild_id=GUILD, actor_id=1, action=action)
+
+
+async def test_detail_must_be_plain_json(db):
+    with pytest.raises(TypeError):
+        await audit.record_now(db, guild_id=GUILD, actor_id=1, action="x.y", detail={"when": object()})
+
+
+async def test_recent_is_per_guild_newest_first_and_filters_by_action(db):
+    for i in range(5):
+        await audit.record_now(db, guild_id=GUILD, actor_id=i, action="post.approved", target=f"post:{i}")
+    await audit.record_now(db, guild_id=GUILD, actor_id=9, action="button.refused", target="post:1")
+    await audit.record_now(db, guild_id=OTHER, actor_id=8, action="post.approved", target="post:99")
+
+    mine = await audit.recent(db, GUILD)
+    assert [e.actor_id for e in mine] == [9, 4, 3, 2, 1, 0]
+    assert all(e.guild_id == GUILD for e in mine)
+    assert [e.target for e in await audit.recent(db, GUILD, limit=2)] == ["post:1", "post:4"]
+    approved = await audit.recent(db, GUILD, action="post.approved")
+    assert len(approved) == 5 and {e.action for e in approved} == {"post.approved"}
+    assert [e.target for e in await audit.recent(db, OTHER)] == ["post:99"]
+
+
+def entry(action=audit.SETTING_CHANGED, actor_id=42, target=None, **detail):
+    return AuditEntry(id=1, guild_id=GUILD, actor_id=actor_id, action=action, target=target,
+                      detail=detail, created_at="2026-05-01T12:34:56+00:00")
+
+
+def test_format_setting_changes():
+    line = format_entry(entry(setting="cooldown_seconds", kind="int", old=300, new=60, how="set"))
+    assert line == "2026-05-01 12:34 UTC · <@42> changed cooldown_seconds from 300 to 60"
+    line = format_entry(entry(setting="posts_channel", kind="channel", old=None, new="123456789012345678", how="set"))
+    assert line.endswith("changed posts_channel from not set to <#123456789012345678>")
+    line = format_entry(entry(setting="moderator_role", kind="role", old="55", new=None, how="reset"))
+    assert line.endswith("reset moderator_role to its default, not set (was <@&55>)")
+    line = format_entry(entry(actor_id=None, setting="log_channel", kind="channel", old="77", new=None,
+                              how="channel deleted"))
+    assert line == "2026-05-01 12:34 UTC · The bot cleared log_channel because its channel <#77> was deleted"
+    line = format_entry(entry(setting="posting_enabled", kind="bool", old=True, new=False, how="import"))
+    assert line.endswith("imported posting_enabled: on → off")
+
+
+def test_format_generic_entries_and_long_values_fit_one_message():
+    line = format_entry(entry(action="post.rejected", target="post:12", reason="Off topic"))
+    assert line == '2026-05-01 12:34 UTC · <@42> post.rejected post:12 (reason: "Off topic")'
+    long = "word " * 400
+    line = format_entry(entry(setting="crisis_resources", kind="text", old=long, new=long, how="set"))
+    assert len(line) < 2000 and line.count("…") == 2
+    line = format_entry(entry(action="x.y", **{f"k{i}": "v" * 200 for i in range(30)}))
+    assert len(line) <= audit.MAX_LINE
