@@ -1,0 +1,99 @@
+"""The running bot: a `commands.Bot` that opens the database, loads the article and every cog.
+
+Command sync never happens in `on_ready` (it fires on every reconnect): the command set is hashed
+and synced only when it changed since the last sync, or on `fibrocircle sync`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pkgutil
+from pathlib import Path
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.config import DEFAULT_ARTICLE_PATH, Config
+from bot.ingest import load_seed_if_empty
+from bot.storage import Database
+
+log = logging.getLogger("fibrocircle")
+
+
+def extension_names() -> list[str]:
+    """Every feature module in cogs/ (files starting with '_' are shared helpers, not extensions)."""
+    return sorted(f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_"))
+
+
+class FibroTree(app_commands.CommandTree):
+    """The command tree; its `on_error` is the one place errors become replies."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        from cogs._shared import report_error  # the shared Discord helpers live with the cogs
+
+        await report_error(interaction, error)
+
+
+class FibroCircle(commands.Bot):
+    def __init__(self, config: Config, *, article_path: Path = DEFAULT_ARTICLE_PATH,
+                 guild_ready_timeout: float = 2.0, sync_commands: bool = True):
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # slash commands only; no message content needed
+            intents=discord.Intents.default(),
+            # Member-written text is quoted back: no message the bot sends may ever ping anyone.
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=FibroTree,
+            help_command=None,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.config = config
+        self.article_path = article_path
+        self.sync_commands = sync_commands
+        self.db = Database(config.db_path)
+        self.synced_now = False
+
+    async def setup_hook(self) -> None:
+        await self.db.open()
+        report = await load_seed_if_empty(self.db, self.article_path)
+        if report is not None:
+            log.info("loaded %s: %d paragraphs, %d comments", report.source, report.paragraphs, report.comments)
+        for name in extension_names():
+            await self.load_extension(name)
+        if self.sync_commands:
+            await self.sync_if_changed()
+
+    # -- command sync -------------------------------------------------------------
+    def command_payload(self) -> list[dict]:
+        """Exactly what `tree.sync()` sends, for hashing and for `fibrocircle check`."""
+        return [c.to_dict(self.tree) for c in self.tree.get_commands()]
+
+    def _sync_scope(self) -> tuple[str, discord.Object | None]:
+        guild_id = self.config.dev_guild_id
+        return (f"guild:{guild_id}" if guild_id else "global"), (discord.Object(guild_id) if guild_id else None)
+
+    def command_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.command_payload(), sort_keys=True).encode()).hexdigest()
+
+    async def sync_if_changed(self, *, force: bool = False) -> bool:
+        scope, guild = self._sync_scope()
+        key = f"command_hash:{scope}"
+        current = self.command_hash()
+        if not force and await self.db.get_meta(key) == current:
+            return False
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        await self.tree.sync(guild=guild)
+        await self.db.set_meta(key, current)
+        self.synced_now = True
+        log.info("synced %d commands (%s)", len(self.command_payload()), scope)
+        return True
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await self.db.close()

@@ -1,0 +1,241 @@
+"""The `fibrocircle` command (also `python -m bot`): run, try, ingest, check, sync."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.config import DEFAULT_ARTICLE_PATH, Config, load_config, setup_logging
+from bot.errors import SettingError
+
+NO_TOKEN = (
+    "DISCORD_TOKEN is not set, so the bot cannot connect to Discord. Create an application at "
+    "https://discord.com/developers/applications, copy the token from its Bot tab into .env as "
+    "DISCORD_TOKEN=..., then run this again (the README has every step). To try the bot without "
+    "Discord: fibrocircle try \"/about\""
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fibrocircle", description="Fibro Circle, a Discord bot for fibromyalgia support groups.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="connect to Discord and serve (needs DISCORD_TOKEN)")
+
+    tr = sub.add_parser("try", help="run the real bot against the built-in Discord emulator, step by step",
+                        description="Each STEP: '/command sub option:value', '?/command option:partial' (autocomplete), "
+                                    "'modal field=value', 'click LABEL'; prefix with @member, @moderator, @admin or @<user id>.")
+    tr.add_argument("steps", nargs="+", metavar="STEP")
+    tr.add_argument("--json", action="store_true", help="print one JSON object per step")
+    tr.add_argument("--db", type=Path, help="database to use (default: a fresh temporary one)")
+    tr.add_argument("--guild", type=int, default=None, help="server id to act in")
+    tr.add_argument("--user", type=int, default=None, help="user id of the default actor")
+    tr.add_argument("--role", choices=("member", "moderator", "admin"), default="member", help="role of the default actor")
+
+    ing = sub.add_parser("ingest", help="load an article file into the database and report what was found")
+    ing.add_argument("file", nargs="?", type=Path, default=DEFAULT_ARTICLE_PATH)
+    ing.add_argument("--json", action="store_true")
+    ing.add_argument("--db", type=Path, help="database to load into (default: FIBRO_DB_PATH)")
+
+    chk = sub.add_parser("check", help="validate commands, settings and the database without any network")
+    chk.add_argument("--db", type=Path, help="database to check (default: FIBRO_DB_PATH)")
+    sub.add_parser("sync", help="push the command list to Discord now (needs DISCORD_TOKEN)")
+
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        config = load_config()
+    except SettingError as exc:
+        print(f"fibrocircle: {exc}", file=sys.stderr)
+        return 2
+    handlers = {"run": cmd_run, "try": cmd_try, "ingest": cmd_ingest, "check": cmd_check, "sync": cmd_sync}
+    return handlers[args.command](args, config)
+
+
+def _with_db(config: Config, db: Path | None) -> Config:
+    if db is None:
+        return config
+    return Config(db_path=db.resolve(), dev_guild_id=config.dev_guild_id, log_level=config.log_level,
+                  openapi_path=config.openapi_path, token=config.token)
+
+
+# -- run ------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    if not config.token:
+        print(f"fibrocircle: {NO_TOKEN}", file=sys.stderr)
+        return 2
+    setup_logging(config)
+    return asyncio.run(_run(config))
+
+
+async def _run(config: Config) -> int:
+    import discord
+
+    from bot.app import FibroCircle
+
+    bot = FibroCircle(config)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def request_stop() -> None:
+        if not stopping.is_set():
+            logging.getLogger("fibrocircle").info("shutting down")
+            stopping.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, request_stop)
+    runner = asyncio.create_task(bot.start(config.token or ""))
+    waiter = asyncio.create_task(stopping.wait())
+    done, _ = await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    # close() lets in-flight handlers finish their transactions, then closes the database.
+    await bot.close()
+    if runner in done and runner.exception() is not None:
+        exc = runner.exception()
+        if isinstance(exc, discord.LoginFailure):
+            print("fibrocircle: Discord refused the token in DISCORD_TOKEN; reset it in the Developer Portal.", file=sys.stderr)
+            return 2
+        logging.getLogger("fibrocircle").error("the bot stopped: %s", type(exc).__name__)
+        return 1
+    waiter.cancel()
+    runner.cancel()
+    return 0
+
+
+# -- try ------------------------------------------------------------------------------
+def cmd_try(args: argparse.Namespace, config: Config) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord.client").setLevel(logging.ERROR)  # "PyNaCl is not installed" is noise here
+    return asyncio.run(_try(args, config))
+
+
+async def _try(args: argparse.Namespace, config: Config) -> int:
+    from bot.emulator.render import render_requests
+    from bot.session import DEFAULT_GUILD, BotSession
+
+    with tempfile.TemporaryDirectory(prefix="fibrocircle-try-") as tmp:
+        db_path = args.db.resolve() if args.db else Path(tmp) / "try.db"
+        session = BotSession(db_path, openapi_path=config.openapi_path, guild_id=args.guild or DEFAULT_GUILD,
+                             default_user=args.user, default_role=args.role)
+        failed = False
+        out = []
+        async with session:
+            if not session.emulator.openapi.available and not args.json:
+                print(f"note: OpenAPI check skipped: {session.emulator.openapi.reason}", file=sys.stderr)
+            for step in args.steps:
+                result = await session.run(step)
+                failed |= not result.ok
+                if args.json:
+                    out.append(result.as_dict())
+                    continue
+                print(f"» {step}")
+                if result.problem:
+                    print(f"  ! {result.problem}")
+                elif not result.answered:
+                    print("  ! the bot did not answer (a member would see “This interaction failed”)")
+                print(render_requests(result.requests, session.emulator))
+                for error in result.errors:
+                    print(f"  ! logged: {error}")
+                print()
+        if args.json:
+            print(json.dumps(out, indent=2, ensure_ascii=False))
+        elif not failed:
+            checks = "Discord's rules" + (" and its OpenAPI description" if session.emulator.openapi.available else "")
+            print(f"All {len(args.steps)} steps answered; every request passed {checks}.")
+        return 1 if failed else 0
+
+
+# -- ingest ---------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
+    from bot.article import ArticleFormatError
+    from bot.ingest import load_file
+    from bot.storage import Database
+
+    if not args.file.is_file():
+        print(f"fibrocircle: no file at {args.file}", file=sys.stderr)
+        return 2
+    config = _with_db(config, args.db)
+
+    async def go():
+        async with Database(config.db_path) as db:
+            return await load_file(db, args.file)
+
+    try:
+        report = asyncio.run(go())
+    except (ArticleFormatError, UnicodeDecodeError) as exc:
+        print(f"fibrocircle: {args.file} is not an article in the expected form: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        state = "loaded" if report.loaded else "already loaded, nothing changed"
+        print(f"{report.source}: {state}\n  title: {report.title}\n  byline: {report.byline}\n"
+              f"  {report.paragraphs} paragraphs, {report.comments} comments ({report.named_comments} named, "
+              f"{report.replies} replies)\n  removed: {', '.join(report.removed) or 'nothing'}\n"
+              f"  articles in {config.db_path.name}: {report.articles}")
+    return 0
+
+
+# -- check ----------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("discord.client").setLevel(logging.ERROR)
+    return asyncio.run(_check(_with_db(config, args.db)))
+
+
+async def _check(config: Config) -> int:
+    from bot.app import FibroCircle
+    from bot.emulator import rules
+    from bot.emulator.openapi import OpenAPIChecker
+
+    problems: list[str] = []
+    print(f"settings: ok ({config!r})")
+    bot = FibroCircle(config, sync_commands=False)
+    try:
+        await bot.setup_hook()
+        payload = bot.command_payload()
+        problems += rules.check_commands(payload)
+        checker = OpenAPIChecker(config.openapi_path)
+        if checker.available:
+            problems += checker.check("PUT", "/applications/1/commands", payload)
+            print(f"commands: {len(payload)} checked against Discord's rules and its OpenAPI description")
+        else:
+            print(f"commands: {len(payload)} checked against Discord's rules (OpenAPI check skipped: {checker.reason})")
+        integrity = await bot.db.integrity_check()
+        version = await bot.db.schema_version()
+        print(f"database: {config.db_path} schema v{version}, integrity {integrity}")
+        if integrity != "ok":
+            problems.append(f"database integrity: {integrity}")
+    finally:
+        await bot.close()
+    for problem in problems:
+        print(f"  problem: {problem}")
+    print("check passed" if not problems else f"check failed: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+# -- sync -----------------------------------------------------------------------------
+def cmd_sync(args: argparse.Namespace, config: Config) -> int:
+    if not config.token:
+        print(f"fibrocircle: {NO_TOKEN}", file=sys.stderr)
+        return 2
+    setup_logging(config)
+
+    async def go() -> int:
+        from bot.app import FibroCircle
+
+        bot = FibroCircle(config, sync_commands=False)
+        try:
+            await bot.login(config.token or "")
+            await bot.sync_if_changed(force=True)
+        finally:
+            await bot.close()
+        return 0
+
+    return asyncio.run(go())

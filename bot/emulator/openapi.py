@@ -1,0 +1,151 @@
+"""Check request bodies against Discord's own OpenAPI description.
+
+The spec is read from a file outside the project (see FIBRO_OPENAPI_PATH); without it this half of
+the checking is skipped and `OpenAPIChecker.available` says so. Where the spec and the live API are
+known to differ (discord.py sends `attachments[].id` as an integer and `default_member_permissions`
+as a digit string, both accepted by Discord), the body is adjusted before validation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+try:  # the validators come with the `emulator` extra
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+except ImportError:  # pragma: no cover - reported through `available`
+    Draft202012Validator = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class _Operation:
+    pattern: re.Pattern[str]
+    template: str
+    method: str
+    schema: dict[str, Any] | None
+
+
+class OpenAPIChecker:
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.reason = ""
+        self._operations: list[_Operation] = []
+        self._validators: dict[int, Any] = {}
+        self._registry = None
+        self._spec: dict[str, Any] | None = None
+        if Draft202012Validator is None:
+            self.reason = "jsonschema is not installed (pip install -e '.[emulator]')"
+            return
+        if path is None or not Path(path).is_file():
+            self.reason = f"no OpenAPI description at {path}; set FIBRO_OPENAPI_PATH to check against it"
+            return
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+        self._spec = spec
+        # Every $ref in the spec is local ("#/components/..."); register the document under one URI.
+        resource = Resource.from_contents(spec, default_specification=DRAFT202012)
+        self._registry = Registry().with_resource("urn:discord-openapi", resource)
+        for template, item in spec.get("paths", {}).items():
+            regex = "^" + re.sub(r"\\\{[^}]+\\\}", r"[^/]+", re.escape(template)) + "$"
+            for method, op in item.items():
+                if not isinstance(op, dict) or method == "parameters":
+                    continue
+                content = (op.get("requestBody") or {}).get("content") or {}
+                schema = (content.get("application/json") or {}).get("schema")
+                self._operations.append(_Operation(re.compile(regex), template, method.upper(), schema))
+        # Literal segments ("@original", "@me") must win over placeholders.
+        self._operations.sort(key=lambda o: o.template.count("{"))
+
+    @property
+    def available(self) -> bool:
+        return self._spec is not None
+
+    def find(self, method: str, path: str) -> _Operation | None:
+        for op in self._operations:
+            if op.method == method and op.pattern.match(path):
+                return op
+        return None
+
+    def _validator(self, schema: dict[str, Any]):
+        key = id(schema)
+        if key not in self._validators:
+            wrapped = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+            wrapped = _rebase_refs(wrapped)
+            self._validators[key] = Draft202012Validator(wrapped, registry=self._registry)
+        return self._validators[key]
+
+    def check(self, method: str, path: str, body: Any) -> list[str]:
+        """Return the problems found in `body` for this route (empty when valid or unchecked)."""
+        if not self.available:
+            return []
+        op = self.find(method, path)
+        if op is None:
+            return [f"openapi: {method} {path} is not an operation in Discord's API description"]
+        if op.schema is None or body is None:
+            return []
+        body = _known_differences(body)
+        schema = _pick_variant(op.schema, body, self._spec)
+        problems = []
+        for error in sorted(self._validator(schema).iter_errors(body), key=lambda e: list(e.path)):
+            problems.append(f"openapi: {op.template} {_describe(error)}")
+        return problems[:10]
+
+
+def _describe(error) -> str:
+    """The most specific reason, not 'is not valid under any of the given schemas' with a body dump."""
+    while error.context:
+        # The deepest error explains most; a bare type mismatch (say, "null") explains least.
+        error = max(error.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+    where = "/".join(str(p) for p in error.absolute_path) or "(body)"
+    message = error.message
+    if len(message) > 200:
+        message = f"fails {error.validator!r} {str(error.validator_value)[:80]}"
+    return f"{where}: {message}"
+
+
+def _rebase_refs(node: Any) -> Any:
+    """'#/components/...' -> 'urn:discord-openapi#/components/...' so refs resolve in the registry."""
+    if isinstance(node, dict):
+        return {k: ("urn:discord-openapi" + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rebase_refs(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rebase_refs(v) for v in node]
+    return node
+
+
+def _pick_variant(schema: dict[str, Any], body: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """For an anyOf of request variants keyed by `type`, validate against the one whose type matches,
+    so that an error names the variant the bot meant to send."""
+    variants = schema.get("anyOf")
+    if not variants or not isinstance(body, dict) or "type" not in body:
+        return schema
+    for variant in variants:
+        ref = variant.get("$ref", "")
+        target = spec["components"]["schemas"].get(ref.rsplit("/", 1)[-1]) if ref else variant
+        enum = (((target or {}).get("properties") or {}).get("type") or {}).get("enum")
+        if enum and body["type"] in enum:
+            return variant
+    return schema
+
+
+def _known_differences(body: Any) -> Any:
+    """Adjust what Discord accepts but its description does not (see the spec's README)."""
+    if isinstance(body, list):
+        return [_known_differences(b) for b in body]
+    if not isinstance(body, dict):
+        return body
+    body = copy.deepcopy(body)
+    perms = body.get("default_member_permissions")
+    if isinstance(perms, str) and perms.isdigit():
+        body["default_member_permissions"] = int(perms)
+    for holder in (body, body.get("data") if isinstance(body.get("data"), dict) else None):
+        if holder and isinstance(holder.get("attachments"), list):
+            for att in holder["attachments"]:
+                if isinstance(att, dict) and isinstance(att.get("id"), int):
+                    att["id"] = str(att["id"])
+    return body

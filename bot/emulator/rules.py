@@ -1,0 +1,253 @@
+"""Discord's documented limits, checked on every request body the bot sends.
+
+discord.py checks almost none of these locally, and Discord answers a body that breaks one with
+HTTP 400 / code 50035. Sources: Discord's developer documentation (see the README's Discord rules).
+Each function returns a list of human-readable problems; empty means the body is fine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    import regex  # Discord's name pattern needs \p{sc=Deva} and \p{sc=Thai}
+    COMMAND_NAME = regex.compile(r"^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$")
+except ImportError:  # pragma: no cover - the `emulator` extra brings it
+    import re
+    COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+
+CONTENT_MAX = 2000
+EMBEDS_MAX = 10
+EMBED_LIMITS = {"title": 256, "description": 4096}
+EMBED_TOTAL_MAX = 6000
+FIELDS_MAX, FIELD_NAME_MAX, FIELD_VALUE_MAX = 25, 256, 1024
+FOOTER_MAX, AUTHOR_NAME_MAX = 2048, 256
+ACTION_ROWS_MAX, ROW_BUTTONS_MAX = 5, 5
+CUSTOM_ID_MAX, BUTTON_LABEL_MAX = 100, 80
+SELECT_OPTIONS_MAX, SELECT_PLACEHOLDER_MAX = 25, 150
+MODAL_TITLE_MAX, MODAL_COMPONENTS_MAX = 45, 5
+TEXT_INPUT_MAX, TEXT_INPUT_LABEL_MAX, TEXT_INPUT_PLACEHOLDER_MAX = 4000, 45, 100
+CHOICES_MAX, CHOICE_TEXT_MAX = 25, 100
+OPTIONS_MAX, SUBCOMMANDS_MAX, GLOBAL_COMMANDS_MAX = 25, 25, 100
+DESCRIPTION_MAX, COMMAND_TOTAL_MAX = 100, 8000
+SUBCOMMAND, SUBCOMMAND_GROUP = 1, 2
+
+
+def _len(value: Any) -> int:
+    return len(value) if isinstance(value, str) else 0
+
+
+def check_message(body: dict[str, Any], where: str = "message") -> list[str]:
+    """A message body: channel messages, interaction replies, followups and edits."""
+    problems: list[str] = []
+    content = body.get("content")
+    if isinstance(content, str) and len(content) > CONTENT_MAX:
+        problems.append(f"{where}.content is {len(content)} characters; the limit is {CONTENT_MAX}")
+    embeds = body.get("embeds") or []
+    if len(embeds) > EMBEDS_MAX:
+        problems.append(f"{where} has {len(embeds)} embeds; the limit is {EMBEDS_MAX}")
+    total = 0
+    for n, embed in enumerate(embeds):
+        total += _check_embed(embed, f"{where}.embeds[{n}]", problems)
+    if total > EMBED_TOTAL_MAX:
+        problems.append(f"{where}'s embeds hold {total} characters together; the limit is {EMBED_TOTAL_MAX}")
+    problems += check_components(body.get("components") or [], f"{where}.components")
+    # Every message must forbid pings: member-written text may hold @everyone or <@id>.
+    if content or embeds:
+        mentions = body.get("allowed_mentions")
+        if not isinstance(mentions, dict) or mentions.get("parse") not in ([], None) or mentions.get("users") or mentions.get("roles") \
+                or mentions.get("replied_user"):
+            problems.append(f"{where}.allowed_mentions must forbid every ping (parse: [])")
+        elif "parse" not in mentions:
+            problems.append(f"{where}.allowed_mentions must forbid every ping (parse: [])")
+    return problems
+
+
+def _check_embed(embed: dict[str, Any], where: str, problems: list[str]) -> int:
+    total = 0
+    for key, limit in EMBED_LIMITS.items():
+        n = _len(embed.get(key))
+        total += n
+        if n > limit:
+            problems.append(f"{where}.{key} is {n} characters; the limit is {limit}")
+    fields = embed.get("fields") or []
+    if len(fields) > FIELDS_MAX:
+        problems.append(f"{where} has {len(fields)} fields; the limit is {FIELDS_MAX}")
+    for i, field in enumerate(fields):
+        name, value = _len(field.get("name")), _len(field.get("value"))
+        total += name + value
+        if not name or not value:
+            problems.append(f"{where}.fields[{i}] needs a name and a value")
+        if name > FIELD_NAME_MAX:
+            problems.append(f"{where}.fields[{i}].name is {name} characters; the limit is {FIELD_NAME_MAX}")
+        if value > FIELD_VALUE_MAX:
+            problems.append(f"{where}.fields[{i}].value is {value} characters; the limit is {FIELD_VALUE_MAX}")
+    footer = _len((embed.get("footer") or {}).get("text"))
+    author = _len((embed.get("author") or {}).get("name"))
+    total += footer + author
+    if footer > FOOTER_MAX:
+        problems.append(f"{where}.footer.text is {footer} characters; the limit is {FOOTER_MAX}")
+    if author > AUTHOR_NAME_MAX:
+        problems.append(f"{where}.author.name is {author} characters; the limit is {AUTHOR_NAME_MAX}")
+    return total
+
+
+def check_components(rows: list[dict[str, Any]], where: str) -> list[str]:
+    problems: list[str] = []
+    if len(rows) > ACTION_ROWS_MAX:
+        problems.append(f"{where} has {len(rows)} action rows; the limit is {ACTION_ROWS_MAX}")
+    seen: set[str] = set()
+    for r, row in enumerate(rows):
+        children = row.get("components") or []
+        if row.get("type") == 1 and len(children) > ROW_BUTTONS_MAX:
+            problems.append(f"{where}[{r}] has {len(children)} components; the limit is {ROW_BUTTONS_MAX}")
+        for c, comp in enumerate(children):
+            at = f"{where}[{r}][{c}]"
+            cid = comp.get("custom_id")
+            if cid is not None:
+                if not (1 <= len(cid) <= CUSTOM_ID_MAX):
+                    problems.append(f"{at}.custom_id is {len(cid)} characters; it must be 1-{CUSTOM_ID_MAX}")
+                if cid in seen:
+                    problems.append(f"{at}.custom_id {cid!r} is used twice in one message")
+                seen.add(cid)
+            elif comp.get("type") == 2 and comp.get("style") != 5:
+                problems.append(f"{at} is a button without a custom_id")
+            if comp.get("type") == 2 and _len(comp.get("label")) > BUTTON_LABEL_MAX:
+                problems.append(f"{at}.label is longer than {BUTTON_LABEL_MAX} characters")
+            if comp.get("type") == 3:
+                options = comp.get("options") or []
+                if not (1 <= len(options) <= SELECT_OPTIONS_MAX):
+                    problems.append(f"{at} has {len(options)} options; it must be 1-{SELECT_OPTIONS_MAX}")
+            if _len(comp.get("placeholder")) > SELECT_PLACEHOLDER_MAX:
+                problems.append(f"{at}.placeholder is longer than {SELECT_PLACEHOLDER_MAX} characters")
+    return problems
+
+
+def check_modal(data: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    title = data.get("title") or ""
+    if not (1 <= len(title) <= MODAL_TITLE_MAX):
+        problems.append(f"modal.title is {len(title)} characters; it must be 1-{MODAL_TITLE_MAX}")
+    cid = data.get("custom_id") or ""
+    if not (1 <= len(cid) <= CUSTOM_ID_MAX):
+        problems.append(f"modal.custom_id is {len(cid)} characters; it must be 1-{CUSTOM_ID_MAX}")
+    comps = data.get("components") or []
+    if not (1 <= len(comps) <= MODAL_COMPONENTS_MAX):
+        problems.append(f"modal has {len(comps)} components; it must be 1-{MODAL_COMPONENTS_MAX}")
+    for n, comp in enumerate(comps):
+        inner = comp.get("components") or ([comp["component"]] if comp.get("component") else [])
+        for text_input in inner:
+            if text_input.get("type") != 4:
+                continue
+            at = f"modal.components[{n}]"
+            if int(text_input.get("max_length") or 0) > TEXT_INPUT_MAX:
+                problems.append(f"{at}.max_length is over {TEXT_INPUT_MAX}")
+            if _len(text_input.get("value")) > TEXT_INPUT_MAX:
+                problems.append(f"{at}.value is over {TEXT_INPUT_MAX} characters")
+            label = text_input.get("label") or comp.get("label")
+            if label is not None and _len(label) > TEXT_INPUT_LABEL_MAX:
+                problems.append(f"{at}.label is longer than {TEXT_INPUT_LABEL_MAX} characters")
+            if _len(text_input.get("placeholder")) > TEXT_INPUT_PLACEHOLDER_MAX:
+                problems.append(f"{at}.placeholder is longer than {TEXT_INPUT_PLACEHOLDER_MAX} characters")
+    return problems
+
+
+def check_autocomplete(data: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    choices = data.get("choices") or []
+    if len(choices) > CHOICES_MAX:
+        problems.append(f"autocomplete returned {len(choices)} choices; the limit is {CHOICES_MAX}")
+    for n, choice in enumerate(choices):
+        for key in ("name", "value"):
+            value = str(choice.get(key, ""))
+            if not (1 <= len(value) <= CHOICE_TEXT_MAX):
+                problems.append(f"autocomplete choice {n} {key} is {len(value)} characters; it must be 1-{CHOICE_TEXT_MAX}")
+    return problems
+
+
+def check_interaction_callback(body: dict[str, Any]) -> list[str]:
+    kind, data = body.get("type"), body.get("data") or {}
+    if kind in (4, 7):
+        return check_message(data, "reply")
+    if kind == 8:
+        return check_autocomplete(data)
+    if kind == 9:
+        return check_modal(data)
+    if kind in (5, 6):
+        return []
+    return [f"interaction callback type {kind!r} is not one the bot should send"]
+
+
+def check_commands(commands: list[dict[str, Any]], *, global_scope: bool = True) -> list[str]:
+    """The payload `tree.sync()` sends."""
+    problems: list[str] = []
+    if global_scope and len(commands) > GLOBAL_COMMANDS_MAX:
+        problems.append(f"{len(commands)} commands; the limit is {GLOBAL_COMMANDS_MAX}")
+    names = [c.get("name") for c in commands]
+    for dup in {n for n in names if names.count(n) > 1}:
+        problems.append(f"two commands are named {dup!r}")
+    for command in commands:
+        name = command.get("name", "")
+        # Context-menu commands (types 2 and 3) have no description.
+        problems += _check_named(command, f"/{name}", needs_description=command.get("type", 1) == 1)
+        if command.get("type", 1) == 1:
+            total = _count_chars(command)
+            if total > COMMAND_TOTAL_MAX:
+                problems.append(f"/{name}: names, descriptions and choices hold {total} characters; the limit is {COMMAND_TOTAL_MAX}")
+            problems += _check_options(command.get("options") or [], f"/{name}")
+    return problems
+
+
+def _check_named(item: dict[str, Any], where: str, *, needs_description: bool = True) -> list[str]:
+    problems = []
+    name = item.get("name", "")
+    if not COMMAND_NAME.match(name) or name != name.lower():
+        problems.append(f"{where}: name {name!r} must be 1-32 lowercase letters, digits, - or _")
+    desc = item.get("description", "")
+    if needs_description and not (1 <= len(desc) <= DESCRIPTION_MAX):
+        problems.append(f"{where}: description is {len(desc)} characters; it must be 1-{DESCRIPTION_MAX}")
+    return problems
+
+
+def _check_options(options: list[dict[str, Any]], where: str) -> list[str]:
+    problems: list[str] = []
+    subs = [o for o in options if o.get("type") in (SUBCOMMAND, SUBCOMMAND_GROUP)]
+    if subs and len(subs) != len(options):
+        problems.append(f"{where}: subcommands cannot be mixed with options")
+    if subs and len(subs) > SUBCOMMANDS_MAX:
+        problems.append(f"{where}: {len(subs)} subcommands; the limit is {SUBCOMMANDS_MAX}")
+    if not subs and len(options) > OPTIONS_MAX:
+        problems.append(f"{where}: {len(options)} options; the limit is {OPTIONS_MAX}")
+    names = [o.get("name") for o in options]
+    for dup in {n for n in names if names.count(n) > 1}:
+        problems.append(f"{where}: option name {dup!r} is used twice")
+    seen_optional = False
+    for opt in options:
+        at = f"{where} {opt.get('name', '?')}"
+        problems += _check_named(opt, at)
+        if opt.get("type") in (SUBCOMMAND, SUBCOMMAND_GROUP):
+            problems += _check_options(opt.get("options") or [], at)
+            continue
+        if opt.get("required"):
+            if seen_optional:
+                problems.append(f"{at}: a required option comes after an optional one")
+        else:
+            seen_optional = True
+        choices = opt.get("choices") or []
+        if len(choices) > CHOICES_MAX:
+            problems.append(f"{at}: {len(choices)} choices; the limit is {CHOICES_MAX}")
+        if choices and opt.get("autocomplete"):
+            problems.append(f"{at}: an option cannot have both choices and autocomplete")
+        for choice in choices:
+            if not (1 <= len(str(choice.get("name", ""))) <= CHOICE_TEXT_MAX):
+                problems.append(f"{at}: choice name {choice.get('name')!r} must be 1-{CHOICE_TEXT_MAX} characters")
+    return problems
+
+
+def _count_chars(item: dict[str, Any]) -> int:
+    total = len(item.get("name", "")) + len(item.get("description", ""))
+    for choice in item.get("choices") or []:
+        total += len(str(choice.get("name", ""))) + len(str(choice.get("value", "")))
+    for opt in item.get("options") or []:
+        total += _count_chars(opt)
+    return total

@@ -1,0 +1,117 @@
+"""What every cog shares: the one error handler, reply helpers, and base classes for views and
+modals whose errors go to that same handler."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.errors import NotAllowed, UserFacingError
+from bot.safety import NOT_MEDICAL_ADVICE
+
+log = logging.getLogger("fibrocircle.errors")
+
+BRAND_COLOUR = discord.Colour(0x7B5EA7)  # fibromyalgia awareness purple
+GENERIC_ERROR = ("Sorry, something went wrong on our side. Nothing you sent was lost. "
+                 "If it keeps happening, tell a moderator the reference `{ref}`.")
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    while isinstance(error, (app_commands.CommandInvokeError, app_commands.TransformerError)) and error.__cause__:
+        if isinstance(error, app_commands.TransformerError) and not isinstance(error.__cause__, UserFacingError):
+            break
+        error = error.__cause__
+    return error
+
+
+def describe_error(error: BaseException) -> tuple[str, bool]:
+    """(message for the member, whether it was expected). Unexpected errors get a reference id."""
+    error = _unwrap(error)
+    if isinstance(error, UserFacingError):
+        return str(error), True
+    if isinstance(error, app_commands.MissingPermissions):
+        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"You need the {perms} permission to use this.", True
+    if isinstance(error, app_commands.BotMissingPermissions):
+        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"I need the {perms} permission here to do that. A server admin can grant it.", True
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works inside a server, not in direct messages.", True
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Please wait {error.retry_after:.0f} seconds before trying that again.", True
+    if isinstance(error, app_commands.TransformerError):
+        return f"“{str(error.value)[:100]}” isn't a valid value for that option. Please pick one from the list.", True
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here.", True
+    return "", False
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """The one error handler: a short, kind, ephemeral message; the traceback goes to the log."""
+    message, expected = describe_error(error)
+    if not expected:
+        ref = secrets.token_hex(4).upper()
+        original = _unwrap(error)
+        log.error("unexpected error [%s] in %s", ref, _where(interaction), exc_info=original)
+        message = GENERIC_ERROR.format(ref=ref)
+    elif isinstance(_unwrap(error), NotAllowed):
+        log.info("refused %s for user %s: %s", _where(interaction), interaction.user.id, message)
+    await send_ephemeral(interaction, message)
+
+
+def _where(interaction: discord.Interaction) -> str:
+    if interaction.command is not None:
+        return f"/{interaction.command.qualified_name}"
+    data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+    return f"component {data.get('custom_id', '?')!r}"
+
+
+async def send_ephemeral(interaction: discord.Interaction, content: str | None = None, **kwargs: Any) -> None:
+    """Reply privately, whether or not the interaction was already answered or deferred."""
+    if interaction.type is discord.InteractionType.autocomplete:
+        return  # autocomplete cannot carry a message; an empty list is the answer
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(content, ephemeral=True, **kwargs)
+        else:
+            await interaction.response.send_message(content, ephemeral=True, **kwargs)
+    except discord.HTTPException:
+        log.warning("could not deliver an error message for %s", _where(interaction), exc_info=True)
+
+
+class BaseView(discord.ui.View):
+    """A view whose callback errors go to the one error handler."""
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]) -> None:
+        await report_error(interaction, error)
+
+
+class BaseModal(discord.ui.Modal):
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await report_error(interaction, error)
+
+
+class SafeDynamicItem:
+    """Mixin for DynamicItem buttons: discord.py hands their errors to a throwaway View that only
+    logs; wrapping `callback` sends them to the one error handler instead."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        try:
+            await self.handle(interaction)
+        except Exception as error:  # noqa: BLE001 - every error is reported, none swallowed
+            await report_error(interaction, error)
+
+    async def handle(self, interaction: discord.Interaction) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def footer_note(extra: str | None = None) -> str:
+    return f"{extra} · {NOT_MEDICAL_ADVICE}" if extra else NOT_MEDICAL_ADVICE
+
+
+def brand_embed(title: str, description: str | None = None) -> discord.Embed:
+    return discord.Embed(title=title[:256], description=description, colour=BRAND_COLOUR)

@@ -1,0 +1,48 @@
+"""/about: what the bot is, what it keeps about members and why, and how to reach the moderators."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import __version__
+from cogs._shared import brand_embed, footer_note
+
+
+class About(commands.Cog):
+    def __init__(self, bot: commands.Bot):
+        self.bot = bot
+
+    @app_commands.command(name="about", description="What Fibro Circle is, what it keeps about you, and how to reach the moderators")
+    async def about(self, interaction: discord.Interaction) -> None:
+        article = await self.bot.db.fetchone(  # type: ignore[attr-defined]
+            "SELECT title, (SELECT COUNT(*) FROM comments c WHERE c.article_id = a.id) AS comments "
+            "FROM articles a ORDER BY id LIMIT 1")
+        embed = brand_embed(
+            "About Fibro Circle",
+            "A companion for fibromyalgia and chronic-pain support groups. It explains a brain-imaging "
+            "study in plain words, shares what people living with fibromyalgia have written, and lets "
+            "you share your own experience with this server, anonymously if you wish.",
+        )
+        if article is not None:
+            embed.add_field(name="What you can read",
+                            value=f"“{article['title']}” and {article['comments']} reader comments. "
+                                  "Try `/study summary`, `/study ask` and `/quote`.", inline=False)
+        embed.add_field(
+            name="What the bot keeps about you",
+            value="Only what you choose to share with `/share`, its review state, and your member id so that "
+                  "you can be told of the decision and can withdraw or delete it. Anonymous posts are shown "
+                  "without your name. See `/privacy`, and `/mydata` to see, export or delete it.",
+            inline=False)
+        embed.add_field(
+            name="Reaching the moderators",
+            value="Moderators review every shared post before anyone else sees it. To reach them, message "
+                  "a member with this server's moderator role. In a crisis, contact local emergency services.",
+            inline=False)
+        embed.set_footer(text=footer_note(f"Fibro Circle {__version__}"))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(About(bot))
