@@ -134,6 +134,7 @@ class Emulator:
         self.attachments: dict[int, bytes] = {}
         self.faults: list[Fault] = []
         self.late_responses: list[int] = []
+        self.deadline = INTERACTION_DEADLINE
         self._ws: web.WebSocketResponse | None = None
         self._ws_ready = asyncio.Event()
         self._seq = 0
@@ -705,9 +706,9 @@ class Emulator:
         now = time.perf_counter()
         record.first_response_at = now
         record.response_type = kind = int(rec.body["type"])
-        if now - record.sent_at > INTERACTION_DEADLINE:
+        if now - record.sent_at > self.deadline:
             self.late_responses.append(interaction_id)
-            rec.violations.append(f"first response after {now - record.sent_at:.2f}s; Discord allows {INTERACTION_DEADLINE:.0f}s")
+            rec.violations.append(f"first response after {now - record.sent_at:.2f}s; Discord allows {self.deadline:g}s")
         record.done.set()
         data = rec.body.get("data") or {}
         channel_id = int(record.payload["channel_id"])
