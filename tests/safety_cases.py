@@ -132,6 +132,37 @@ CRISIS_HOLDOUT: list[Case] = [
     Case("I'm not going to let this pain end my career", False),
 ]
 
+# Second held-out set, written after the first had been used to extend the patterns.
+CRISIS_HOLDOUT_2: list[Case] = [
+    Case("I've been googling ways to die", True),
+    Case("part of me wants to just not wake up tomorrow", True),
+    Case("I keep thinking my kids would be better off without their mom", True),
+    Case("my last attempt was in 2020 and I feel close to that place again", True),
+    Case("I'm scared of what I might do to myself tonight", True),
+    Case("I can't take this pain anymore, I want out of this life", True),
+    Case("there's a bottle of pills on my nightstand and I keep looking at it", True),
+    Case("I hurt myself again last night, the cuts are hidden under my sleeves", True),
+    Case("Why bother living when every day is agony", True),
+    Case("i want to be dead", True),
+    Case("planning my exit", True),
+    Case("I'm done, I'm ready to go, I've said my goodbyes", True),
+    Case("death would be a relief at this point", True),
+    Case("I used to cut, and I'm tempted again", True),
+    Case("I'm ready to go home after this appointment", False),
+    Case("Bye everyone, signing off for the night", False),
+    Case("I'm so done with doctors who don't listen", False),
+    Case("Death by a thousand paper cuts, that's what fibro feels like", False),
+    Case("My pain doctor retired and I'm devastated", False),
+    Case("I could just die of embarrassment after falling at the store", False),
+    Case("Our cat passed away last week", False),
+    Case("the stabbing pain in my side is back", False),
+    Case("I'm dying of thirst after physio", False),
+    Case("The Lifeline volunteers were kind when my brother called them", False),
+    Case("Went to bed at 8 and still woke up exhausted", False),
+    Case("ready to give up on this medication, it does nothing", False),
+    Case("I'm not going anywhere, you're stuck with me", False),
+]
+
 # --- Unproven-cure claims: development set --------------------------------------------------------
 
 CURE_CASES: list[Case] = [
@@ -203,6 +234,30 @@ CURE_HOLDOUT: list[Case] = [
     Case("I reversed into a pole because turning my neck hurts", False),
     Case("Security at the clinic was nice", False),
     Case("it's a miracle I got out of bed today", False),
+]
+
+# Second held-out set, written after the first had been used to extend the patterns.
+CURE_HOLDOUT_2: list[Case] = [
+    Case("Fibromyalgia is 100% curable with the right diet", True),
+    Case("I was healed of fibro after going keto, no more pain ever", True),
+    Case("Stop taking your meds, this protocol will cure you", True),
+    Case("My chiropractor cured me of fibromyalgia in 10 sessions", True),
+    Case("Fibro is just a magnesium deficiency, fix that and it's gone", True),
+    Case("Guaifenesin is the answer, I've been symptom-free since starting it", True),
+    Case("This oil is a cure-all", True),
+    Case("DM me for the supplement that ended my fibromyalgia", True),
+    Case("I reversed my fibro with intermittent fasting", True),
+    Case("There's a permanent fix for fibro nobody talks about", True),
+    Case("I take Savella and it takes the edge off", False),
+    Case("Swimming is the closest thing to a cure I've found", False),
+    Case("No one has found a cure, so I focus on pacing", False),
+    Case("Did anyone's doctor mention guaifenesin? I read it didn't pass the trial", False),
+    Case("I'm cured of my fear of hydrotherapy now, loved it", False),
+    Case("The cure rate for the infection was high, thankfully", False),
+    Case("Research into a cure needs funding", False),
+    Case("My rheumatologist prescribed gabapentin", False),
+    Case("Tramadol helped for a while but it's not a cure", False),
+    Case("She found the cure for boredom: knitting", False),
 ]
 
 # --- Seed comments from data/article.txt ---------------------------------------------------------
@@ -281,6 +336,8 @@ def labelled_sets() -> dict[str, dict[str, list[Case]]]:
     """Every set by detector and group: {"crisis": {"development": [...], "seed": [...], ...}, ...}."""
     seed_crisis, seed_cure = seed_cases()
     return {
-        "crisis": {"development": CRISIS_CASES, "seed": seed_crisis, "held_out": CRISIS_HOLDOUT},
-        "cure_claim": {"development": CURE_CASES, "seed": seed_cure, "held_out": CURE_HOLDOUT},
+        "crisis": {"development": CRISIS_CASES, "seed": seed_crisis, "held_out": CRISIS_HOLDOUT,
+                   "held_out_2": CRISIS_HOLDOUT_2},
+        "cure_claim": {"development": CURE_CASES, "seed": seed_cure, "held_out": CURE_HOLDOUT,
+                       "held_out_2": CURE_HOLDOUT_2},
     }
