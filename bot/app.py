@@ -18,10 +18,22 @@ from discord.ext import commands
 
 import cogs
 from bot.config import DEFAULT_ARTICLE_PATH, Config
+from bot.guild_settings import GuildSettings
 from bot.ingest import load_seed_if_empty
 from bot.storage import Database
 
 log = logging.getLogger("fibrocircle")
+
+
+def use_local_discord(root_url: str) -> tuple[str, object]:
+    """Point discord.py at a Discord emulator on this machine (REST, interaction callbacks and the
+    gateway). Returns the previous values so that a caller can put them back."""
+    import yarl
+
+    previous = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    discord.http.Route.BASE = f"{root_url}/api/v10"
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(root_url.replace("http://", "ws://", 1) + "/gateway")
+    return previous
 
 
 def extension_names() -> list[str]:
@@ -54,6 +66,10 @@ class FibroCircle(commands.Bot):
         self.article_path = article_path
         self.sync_commands = sync_commands
         self.db = Database(config.db_path)
+        # The one per-server settings object every cog reads (cached, invalidated on write).
+        self.guild_settings = GuildSettings(self.db)
+        if config.emulator_url:
+            use_local_discord(config.emulator_url)
         self.synced_now = False
 
     async def setup_hook(self) -> None:

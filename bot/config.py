@@ -34,6 +34,11 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
         None,
     ),
     "FIBRO_LOG_LEVEL": ("DEBUG, INFO, WARNING or ERROR.", "INFO"),
+    "FIBRO_EMULATOR_URL": (
+        "Testing only: the address of a Discord emulator on this machine (http://127.0.0.1:PORT); "
+        "the bot then talks to it instead of Discord.",
+        None,
+    ),
     "FIBRO_OPENAPI_PATH": (
         "Optional: Discord's openapi.json, used by `try` and `check` to validate requests.",
         "../shared/discord-api-spec/openapi.json",
@@ -43,6 +48,7 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
 # A Discord bot token is three base64url parts joined by dots.
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOOPBACK_URL = re.compile(r"^http://(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class Config:
     log_level: str
     openapi_path: Path | None
     token: str | None = field(default=None, repr=False)
+    emulator_url: str | None = None
 
     def __repr__(self) -> str:  # never show the token
         return (
@@ -101,8 +108,15 @@ def load_config(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Co
     openapi = (env.get("FIBRO_OPENAPI_PATH") or "").strip()
     openapi_path = _resolve(openapi) if openapi else DEFAULT_OPENAPI_PATH
 
+    emulator_url = (env.get("FIBRO_EMULATOR_URL") or "").strip().rstrip("/") or None
+    if emulator_url is not None and not LOOPBACK_URL.match(emulator_url):
+        raise SettingError(
+            "FIBRO_EMULATOR_URL must be a loopback address such as http://127.0.0.1:8080 "
+            "(the emulator only ever runs on this machine), or left empty to use Discord."
+        )
+
     return Config(db_path=db_path, dev_guild_id=dev_guild_id, log_level=level,
-                  openapi_path=openapi_path, token=token)
+                  openapi_path=openapi_path, token=token, emulator_url=emulator_url)
 
 
 class TokenFilter(logging.Filter):

@@ -16,23 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import discord
-import yarl
 from discord import app_commands
 
-from bot.app import FibroCircle
+from bot.app import FibroCircle, use_local_discord
 from bot.config import DEFAULT_ARTICLE_PATH, Config
-from bot.emulator.server import Emulator, RecordedRequest
+from bot.emulator.server import DEFAULT_GUILD, PERSONA_ROLES, PERSONAS, Emulator, RecordedRequest
 
 # A token of the right shape; the emulator accepts any.
 FAKE_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.emulat.or-token-not-a-real-discord-token"
-DEFAULT_GUILD = 300_000_000_000_000_001
-PERSONAS = {
-    "member": 310_000_000_000_000_001,
-    "moderator": 310_000_000_000_000_002,
-    "admin": 310_000_000_000_000_003,
-}
-PERSONA_NAMES = {"member": "Robin (member)", "moderator": "Sam (moderator)", "admin": "Alex (admin)"}
-PERSONA_ROLES = {"member": (), "moderator": ("Moderators",), "admin": ("Admins",)}
 
 OPTION_TYPES = discord.AppCommandOptionType
 
@@ -145,17 +136,12 @@ class BotSession:
                                      role_names=PERSONA_ROLES[self.default_role])
 
     def add_guild(self, guild_id: int, name: str | None = None) -> None:
-        self.emulator.add_guild(guild_id, name or ("Fibro Friends" if guild_id == DEFAULT_GUILD else f"Server {guild_id % 10000}"))
-        for persona, user_id in PERSONAS.items():
-            self.emulator.add_member(guild_id, user_id, name=PERSONA_NAMES[persona], role_names=PERSONA_ROLES[persona],
-                                     owner=False)
+        self.emulator.seed_guild(guild_id, name)
 
     async def __aenter__(self) -> "BotSession":
         await self.emulator.start()
         self._seed_world()
-        self._saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-        discord.http.Route.BASE = self.emulator.base_url
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.emulator.gateway_url)
+        self._saved = use_local_discord(self.emulator.root_url)
         for name in ("discord", "fibrocircle"):
             logging.getLogger(name).addHandler(self._errors)
         await self.start_bot()

@@ -43,6 +43,16 @@ BOT_PERMS = MEMBER_PERMS | PERM["manage_channels"] | PERM["manage_roles"]
 ADMIN_PERMS = MEMBER_PERMS | PERM["manage_guild"] | PERM["manage_channels"] | PERM["manage_roles"] | PERM["manage_messages"]
 ALL_PERMS = (1 << 53) - 1
 
+# The people of every seeded guild: `fibrocircle try` steps act as them with @member and so on.
+DEFAULT_GUILD = 300_000_000_000_000_001
+PERSONAS = {
+    "member": 310_000_000_000_000_001,
+    "moderator": 310_000_000_000_000_002,
+    "admin": 310_000_000_000_000_003,
+}
+PERSONA_NAMES = {"member": "Robin (member)", "moderator": "Sam (moderator)", "admin": "Alex (admin)"}
+PERSONA_ROLES = {"member": (), "moderator": ("Moderators",), "admin": ("Admins",)}
+
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     # discord.py compares Content-Type as a string: "; charset=utf-8" would break login.
@@ -149,6 +159,10 @@ class Emulator:
         return ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (next(self._ids) & 0x3FFFFF)
 
     @property
+    def root_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}{API_PREFIX}"
 
@@ -199,6 +213,13 @@ class Emulator:
         self.add_channel(guild_id, "rules", read_only=True)
         self.add_channel(guild_id, "Voice Lounge", kind=2)
         guild["members"][self.application_id] = self._member(self.bot_user, [bot_role["id"]], "2026-01-01T00:00:00+00:00")
+        return guild
+
+    def seed_guild(self, guild_id: int, name: str | None = None) -> dict[str, Any]:
+        """A guild with its channels, roles and the three personas."""
+        guild = self.add_guild(guild_id, name or ("Fibro Friends" if guild_id == DEFAULT_GUILD else f"Server {guild_id % 10000}"))
+        for persona, user_id in PERSONAS.items():
+            self.add_member(guild_id, user_id, name=PERSONA_NAMES[persona], role_names=PERSONA_ROLES[persona])
         return guild
 
     def _local_id(self, guild_id: int) -> int:
