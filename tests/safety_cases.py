@@ -163,6 +163,43 @@ CRISIS_HOLDOUT_2: list[Case] = [
     Case("I'm not going anywhere, you're stuck with me", False),
 ]
 
+# Third held-out set: longer, realistic posts, scored once with the final rules and never tuned on.
+CRISIS_HOLDOUT_3: list[Case] = [
+    Case("Third week of this flare. I honestly don't know how much longer I can do this. "
+         "Some days I think about just ending things.", True),
+    Case("My husband left, the pain is constant, and I've started thinking everyone would be fine without me.", True),
+    Case("I'm not ok. I've been thinking about suicide more than I'd like to admit.", True),
+    Case("Had a really dark night, I was looking up how many of my pills it would take.", True),
+    Case("I don't think I'll be around much longer, and honestly I'm at peace with that.", True),
+    Case("Sometimes I sit in the car in the garage and think about not getting out.", True),
+    Case("I relapsed and started cutting again after two years clean.", True),
+    Case("Honestly wish I would just die in my sleep", True),
+    Case("If the pain doesn't stop soon I'm going to end it.", True),
+    Case("I'm so tired of fighting. I just want it all to be over.", True),
+    Case("Thinking of killing myself. I'm sorry.", True),
+    Case("I survived an attempt last spring and I'm struggling again", True),
+    Case("Nobody would even notice if I was gone.", True),
+    Case("I've got the pills saved and a date picked.", True),
+    Case("lowkey want to unalive myself rn", True),
+    Case("Everything hurts and I keep thinking about jumping", True),
+    Case("This flare is absolutely killing me, send spoons", False),
+    Case("I'm going to end it with my rheumatologist, she never listens", False),
+    Case("My old TENS machine finally gave up the ghost", False),
+    Case("I wanted to die of embarrassment when I cried at the appointment", False),
+    Case("Our support group meeting ended with everyone in tears, in a good way", False),
+    Case("Not gonna lie, I slept like the dead last night", False),
+    Case("The fatigue makes me feel like a zombie", False),
+    Case("I'm so over these cold mornings", False),
+    Case("My mother-in-law's comments about fibro being fake are killing me", False),
+    Case("I've been thinking about quitting my job because of the pain", False),
+    Case("I read a sad article about suicide among chronic pain patients", False),
+    Case("When my neighbour took her own life I realised how little support exists", False),
+    Case("I'd happily sleep forever after a night like that", False),
+    Case("I'm dying for a cup of tea", False),
+    Case("Killed two hours on the phone with the insurance company", False),
+    Case("The heat wave almost did me in", False),
+]
+
 # --- Unproven-cure claims: development set --------------------------------------------------------
 
 CURE_CASES: list[Case] = [
@@ -260,6 +297,30 @@ CURE_HOLDOUT_2: list[Case] = [
     Case("She found the cure for boredom: knitting", False),
 ]
 
+# Third held-out set: scored once with the final rules and never tuned on.
+CURE_HOLDOUT_3: list[Case] = [
+    Case("After years of suffering I can say fibromyalgia can be cured, I'm living proof", True),
+    Case("Dr X's protocol has a 95% success rate in curing fibromyalgia", True),
+    Case("Ditch the pharma drugs, this supplement healed me completely", True),
+    Case("The secret to beating fibro that they keep hidden", True),
+    Case("My fibromyalgia vanished after I started oil pulling", True),
+    Case("Guai changed my life, everyone with fibro should try it", True),
+    Case("Cured of fibromyalgia in 6 weeks, ask me how", True),
+    Case("If you go carnivore your fibro will disappear", True),
+    Case("this detox removes the toxins that cause fibro, no more pain", True),
+    Case("Low dose naltrexone reversed my symptoms completely", True),
+    Case("Nothing cures it, but I've learned to pace myself", False),
+    Case("LDN helped me a little, I'd say 20% better", False),
+    Case("They're studying whether an old drug might help, fingers crossed", False),
+    Case("I wish doctors would tell you more about pacing", False),
+    Case("Guaifenesin never did a thing for me except give me a headache", False),
+    Case("My curiosity about yoga paid off, I feel calmer", False),
+    Case("Pregabalin made me dizzy so I stopped", False),
+    Case("No, there is no miracle, just good days and bad days", False),
+    Case("I hope they find something that reverses the damage someday", False),
+    Case("She's been in remission from her cancer for five years, which gives me hope", False),
+]
+
 # --- Seed comments from data/article.txt ---------------------------------------------------------
 # How each comment begins -> (crisis expected, cure claim expected). Every comment is listed.
 
@@ -337,7 +398,7 @@ def labelled_sets() -> dict[str, dict[str, list[Case]]]:
     seed_crisis, seed_cure = seed_cases()
     return {
         "crisis": {"development": CRISIS_CASES, "seed": seed_crisis, "held_out": CRISIS_HOLDOUT,
-                   "held_out_2": CRISIS_HOLDOUT_2},
+                   "held_out_2": CRISIS_HOLDOUT_2, "held_out_3": CRISIS_HOLDOUT_3},
         "cure_claim": {"development": CURE_CASES, "seed": seed_cure, "held_out": CURE_HOLDOUT,
-                       "held_out_2": CURE_HOLDOUT_2},
+                       "held_out_2": CURE_HOLDOUT_2, "held_out_3": CURE_HOLDOUT_3},
     }
