@@ -1,0 +1,464 @@
+"""The study core: sentence splitting, the study card, answers to questions, glossary and source.
+
+The second article (tests/fixtures/second_article.txt) is made up for these tests: a different small
+study, with its own numbers, journal and institution (all fictional), in the same page form as the
+seed article. Anything that only works on the seed article fails there.
+"""
+
+import asyncio
+import random
+import re
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from bot import study
+from bot.article import parse_article
+from bot.config import DATA_DIR
+from bot.errors import UserFacingError
+from bot.ingest import load_article, load_file
+from bot.safety import NOT_MEDICAL_ADVICE
+from bot.text import fold, light_stem, number_value, split_sentences, trim_to, words
+
+SEED = DATA_DIR / "article.txt"
+SECOND = Path(__file__).parent / "fixtures" / "second_article.txt"
+
+
+@pytest.fixture
+async def seeded(db):
+    await load_file(db, SEED)
+    return db
+
+
+@pytest.fixture
+async def second(db):
+    await load_article(db, SECOND.read_text(encoding="utf-8"), SECOND.name)
+    return db
+
+
+def seed_card() -> study.StudyCard:
+    return study.prepare_study(parse_article(SEED.read_text(encoding="utf-8"))).card
+
+
+def second_card() -> study.StudyCard:
+    return study.prepare_study(parse_article(SECOND.read_text(encoding="utf-8"))).card
+
+
+def assert_fits_embed(card: study.RenderedCard) -> None:
+    assert 0 < len(card.title) <= 256
+    assert len(card.description) <= 4096
+    assert len(card.fields) <= 25
+    for name, value in card.fields:
+        assert 0 < len(name) <= 256 and 0 < len(value) <= 1024
+    assert len(card.footer) <= 2048
+    assert card.total_chars() <= 6000
+
+
+# -- shared text helpers ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("Said lead author Dr. Marco Loggia from Boston. Next one.", ["Said lead author Dr. Marco Loggia from Boston.", "Next one."]),
+    ("My dr’s p.a. suggested a diet. It helped.", ["My dr’s p.a. suggested a diet.", "It helped."]),
+    ("He said “it works.” Then he left.", ["He said “it works.”", "Then he left."]),
+    ("“Why?” she asked. Fine.", ["“Why?” she asked.", "Fine."]),
+    ("wishful thinking…Thru the years it hurt", ["wishful thinking…", "Thru the years it hurt"]),
+    ("I hear you…how does one do that? I can’t say! 🙂 Thanks all", ["I hear you…how does one do that?", "I can’t say! 🙂", "Thanks all"]),
+    ("It costs 5.5 dollars in the U.S. and more elsewhere.", ["It costs 5.5 dollars in the U.S. and more elsewhere."]),
+    ("its not funny.I recently stopped", ["its not funny.", "I recently stopped"]),
+    ("I fear the cold\nI just think so", ["I fear the cold", "I just think so"]),
+    ("about a book\nwritten by Dr. Paul St. Amand, a doctor.", ["about a book\nwritten by Dr. Paul St. Amand, a doctor."]),
+    ("", []),
+])
+def test_split_sentences(text, expected):
+    assert split_sentences(text) == expected
+
+
+def test_small_text_helpers():
+    assert words("pain-free volunteers don’t count 1,200 or 5.5") == ["pain-free", "volunteers", "don’t", "count", "1,200", "or", "5.5"]
+    assert [number_value(w) for w in ("31", "1,200", "Fourteen", "twenty-two", "5.5", "many")] == [31, 1200, 14, 22, None, None]
+    assert fold("“Naïve” — café") == '"naive" - cafe'
+    assert light_stem("enrolled") == light_stem("enrolment") == "enrol"
+    assert light_stem("stress") == "stress"
+    cut = trim_to("First sentence here. Second one is much longer than the limit allows.", 30)
+    assert cut == "First sentence here."
+    assert len(trim_to("word " * 100, 50)) <= 50
+
+
+def test_textrank_prefers_the_sentence_that_shares_most():
+    sets = [{"pain", "brain", "study"}, {"pain", "brain"}, {"brain", "study"}, {"pain", "study"}, {"weather"}]
+    scores = study.textrank(sets)
+    assert scores.index(1.0) == 0
+    assert scores[4] < min(scores[:4])
+
+
+# -- the card, from the seed article ------------------------------------------------------------
+
+def test_seed_card_facts():
+    card = seed_card()
+    assert [(g.count, g.label, g.healthy) for g in card.participants] == [
+        (31, "patients with fibromyalgia", False), (14, "healthy participants", True)]
+    assert card.condition == "fibromyalgia"
+    assert card.journal == "Arthritis & Rheumatism"
+    assert card.institutions == ["Massachusetts General Hospital", "Harvard Medical School"]
+    assert card.city == "Boston"
+    assert card.lead_author == "Dr. Marco Loggia"
+    assert card.question and card.question.paragraph == 4
+    assert {i.paragraph for i in card.findings} == {6, 7, 8}
+    assert {i.paragraph for i in card.method} == {5}
+    assert any("opioid" in i.text for i in card.interpretation)
+
+
+def test_seed_limitations_are_built_from_the_text():
+    lines = seed_card().limitations
+    assert lines[0] == "A small study, in the article's words: 45 people, only 14 of them healthy participants."
+    assert "One scan session per person; no follow-up is described." in lines
+    assert "The link to opioids is the researchers' interpretation, not a tested result." in lines
+    assert any("cuff pressure pain stimulation" in line for line in lines)
+
+
+def test_card_items_are_the_articles_own_sentences():
+    parsed = parse_article(SEED.read_text(encoding="utf-8"))
+    by_position = {s.position: s.text for s in study.article_sentences(parsed.paragraphs)}
+    card = seed_card()
+    items = [card.question, card.participants_item, card.journal_item, *card.method, *card.findings,
+             *card.interpretation, *card.future, *card.background]
+    for item in items:
+        assert item.text == study.tidy(by_position[item.position])
+        # Trimming only removes words: every word shown is in the original, in the same order.
+        original = words(by_position[item.position])
+        shown = iter(original)
+        assert all(w in shown for w in words(item.text))
+
+
+def test_short_card_states_what_a_newcomer_needs_in_1200_characters():
+    card = study.render_card(seed_card(), "short", study.load_reference("article.txt"))
+    text = card.as_text()
+    assert card.total_chars() <= 1200
+    assert "31 patients with fibromyalgia and 14 healthy participants" in text
+    assert "MRI" in text and "cuff pressure" in text
+    assert "ventral tegmental area (VTA, a brain area involved in reward)" in text
+    assert "reduced or inhibited" in text
+    limits = dict(card.fields)["What it cannot tell us"]
+    assert "small study" in limits and "14" in limits and "scan" in limits
+    assert "Arthritis & Rheumatism" in dict(card.fields)["Where it was published"]
+    assert NOT_MEDICAL_ADVICE in card.footer
+    assert "Source: Loggia ML et al. Arthritis & Rheumatology 2014;66(1):203-212." in card.footer
+    assert "doi" not in text.lower()
+    assert_fits_embed(card)
+
+
+def test_full_card_fits_one_embed_and_marks_the_interpretation():
+    card = study.render_card(seed_card(), "full", study.load_reference("article.txt"))
+    assert_fits_embed(card)
+    fields = dict(card.fields)
+    assert card.total_chars() > 1200
+    assert "Our study examines" in card.description
+    interpretation = fields["What the researchers think it may mean (their interpretation)"]
+    assert "opioid" in interpretation and "sensitivity" in interpretation
+    assert fields["Who took part"] == "31 patients with fibromyalgia and 14 healthy participants."
+    assert "Massachusetts General Hospital and Harvard Medical School in Boston" in fields["Where it was published"]
+    assert "lead author Dr. Marco Loggia" in fields["Where it was published"]
+    assert "(now Arthritis & Rheumatology)" in fields["Where it was published"]
+    text = card.as_text()
+    # Each gloss only the first time its term appears.
+    assert text.count("extra sensitivity to pain") == 1
+    assert text.count("a brain area involved in reward") == 1
+    assert "Disrupted brain circuitry for pain-related reward/punishment in fibromyalgia" in card.footer
+
+
+def test_glosses_go_after_the_first_use_only():
+    out = study.add_glosses(["No terms here.", "The VTA fired; hyperalgesia too.", "hyperalgesia again"])
+    assert out[0] == "No terms here."
+    assert out[1] == "The VTA (a brain area involved in reward) fired; hyperalgesia (extra sensitivity to pain) too."
+    assert out[2] == "hyperalgesia again"
+
+
+def test_reference_is_not_shown_for_another_article():
+    other = second_card()
+    ref = study.load_reference("article.txt")
+    assert ref is not None and "doi" not in ref
+    assert not study.reference_matches(ref, other)
+    card = study.render_card(other, "short", ref)
+    assert "Loggia" not in card.as_text()
+
+
+# -- the card, from the second (made-up) article ------------------------------------------------
+
+def test_second_article_card_facts():
+    card = second_card()
+    assert [(g.count, g.label, g.healthy) for g in card.participants] == [
+        (22, "adults with chronic low back pain", False), (18, "pain-free volunteers", True)]
+    assert card.journal == "Northwest Journal of Pain Science"
+    assert card.institutions == ["Cascade University School of Medicine"]
+    assert card.city == "Portland"
+    assert card.lead_author == "Dr. Ana Ruiz"
+    assert card.limitations[0] == "A pilot study, in the article's words: 40 people, only 18 of them pain-free volunteers."
+    # It followed people for eight weeks and scanned nobody: no scan or follow-up line.
+    assert not any("scan" in line or "follow-up" in line for line in card.limitations)
+    assert "We wanted to know whether that is true" in card.question.text
+    assert card.question.text.startswith("Many of our patients")   # the sentence "that" points back to
+
+
+@pytest.mark.parametrize("length", ["short", "full"])
+def test_second_article_renders_without_a_word_of_the_first(length):
+    card = study.render_card(second_card(), length, None)
+    text = card.as_text()
+    assert_fits_embed(card)
+    assert card.total_chars() <= (1200 if length == "short" else 6000)
+    assert "22 adults with chronic low back pain and 18 pain-free volunteers" in text
+    assert "Northwest Journal of Pain Science" in text
+    assert "Source: Northwest Journal of Pain Science, as named in the article." in card.footer
+    for word in ("fibromyalgia", "Loggia", "MRI", "opioid", "Arthritis", "31", "14 "):
+        assert word not in text
+    if length == "full":
+        assert "Cascade University School of Medicine in Portland; lead author Dr. Ana Ruiz" in text
+
+
+# -- stored at load time ---------------------------------------------------------------------
+
+async def test_loading_stores_sentences_and_card(seeded):
+    assert await seeded.fetchval("SELECT COUNT(*) FROM sentences") == 16
+    raw = await seeded.fetchval("SELECT card_json FROM articles")
+    card = study.StudyCard.from_json(raw)
+    assert card == seed_card()
+    rows = await seeded.fetchall(
+        "SELECT s.paragraph, s.in_paragraph FROM sentences_fts JOIN sentences s ON s.id = sentences_fts.rowid "
+        "WHERE sentences_fts MATCH 'enrol'")   # porter stemming: "enrolled" is found by "enrol"
+    assert [(r["paragraph"], r["in_paragraph"]) for r in rows] == [(5, 1)]
+
+
+async def test_summary_and_source_from_the_database(seeded):
+    short = await study.study_summary(seeded, "short")
+    assert short.total_chars() <= 1200 and "31 patients" in short.as_text()
+    info = await study.source(seeded)
+    assert info.headline == "Brain Signals Disrupted in Fibromyalgia Patients"
+    assert info.byline == "Pat Anson, Editor"
+    assert info.journal_as_named == "Arthritis & Rheumatism"
+    assert info.journal_paragraph == 2
+    assert info.reference["authors"][0] == "Loggia ML" and info.reference["volume"] == 66
+    assert info.reference_line.endswith("Arthritis & Rheumatology 2014;66(1):203-212.")
+    assert "does not say which website" in info.published_line
+    assert_fits_embed(study.render_source(info))
+
+
+async def test_second_article_from_the_database_has_no_reference(second):
+    info = await study.source(second)
+    assert info.reference is None and info.reference_line is None
+    assert info.lead_author == "Dr. Ana Ruiz"
+    full = await study.study_summary(second, "full")
+    assert "Loggia" not in full.as_text()
+
+
+async def test_an_article_loaded_without_a_card_gets_one(seeded):
+    async with seeded.transaction() as tx:
+        await tx.execute("DELETE FROM sentences")
+        await tx.execute("UPDATE articles SET card_json = NULL")
+    study._CACHE.pop(seeded, None)
+    answer = await study.ask(seeded, "How many people took part?")
+    assert answer.found and answer.best.paragraph == 5
+    assert await seeded.fetchval("SELECT COUNT(*) FROM sentences") == 16
+    assert await seeded.fetchval("SELECT card_json IS NOT NULL FROM articles") == 1
+
+
+async def test_no_article_is_a_kind_error(db):
+    with pytest.raises(UserFacingError, match="No study article is loaded"):
+        await study.ask(db, "how many people?")
+
+
+# -- answering questions -----------------------------------------------------------------------
+
+# (question, the sentences that may answer best as (paragraph, sentence in paragraph)); None: no answer.
+ASK_CASES = [
+    ("How many people were in the study?", {(5, 1)}),
+    ("Were there healthy controls?", {(5, 1)}),
+    ("Do painkillers work for people with fibromyalgia?", {(3, 1), (10, 1)}),
+    ("Where was the research done?", {(3, 1)}),
+    ("Which journal published it?", {(2, 1)}),
+    ("Who led the study?", {(3, 1)}),
+    ("What is the VTA?", {(7, 1)}),
+    ("What happened in the brains of healthy people?", {(7, 1)}),
+    ("What happened to the VTA in fibromyalgia patients?", {(8, 1)}),
+    ("How was pain caused during the scan?", {(5, 2)}),
+    ("What did the MRI show?", {(6, 1)}),
+    ("Why don't opioids work?", {(10, 1)}),
+    ("What is hyperalgesia?", {(2, 1)}),
+    ("How many Americans have fibromyalgia?", {(12, 1)}),
+    ("Is there a cure?", {(12, 2)}),
+    ("What should future research look at?", {(10, 2)}),
+    ("Were participants warned before the pain started?", {(5, 3)}),
+    ("Why might patients respond less?", {(11, 1)}),
+    ("Is this a small study?", {(2, 1)}),
+    ("opiods", {(2, 1), (3, 1), (10, 1)}),          # misspelt, as the comments spell it
+    ("What does the article say about sleep?", {(12, 1)}),
+    ("What was the study trying to find out?", {(4, 1)}),
+    ("What is the capital of France?", None),
+    ("Does CBD oil help with fibromyalgia pain?", None),
+    ("Who paid for the study?", None),
+    ("How long did the study last?", None),
+    ("Does exercise help?", None),
+    ("Were women included?", None),
+    ("What dose of pregabalin should I take?", None),
+]
+
+
+@pytest.mark.parametrize("question, expected", ASK_CASES, ids=[q for q, _ in ASK_CASES])
+async def test_ask(seeded, question, expected):
+    answer = await study.ask(seeded, question)
+    if expected is None:
+        assert not answer.found and answer.passages == []
+        return
+    assert answer.found
+    assert (answer.best.paragraph, answer.best.in_paragraph) in expected
+    assert 1 <= len(answer.passages) <= 3
+    assert [p.sentence for p in answer.passages] == sorted(p.sentence for p in answer.passages)
+
+
+def test_the_question_set_is_varied_enough():
+    assert len(ASK_CASES) >= 15
+    assert sum(1 for _, e in ASK_CASES if e is None) >= 4
+
+
+async def test_painkillers_find_the_opioid_sentences(seeded):
+    answer = await study.ask(seeded, "do painkillers help?")
+    assert answer.found and any("opioid" in p.text for p in answer.passages)
+
+
+async def test_a_sentence_that_points_back_comes_with_the_one_before(seeded):
+    answer = await study.ask(seeded, "Why don't opioids work?")
+    texts = [p.text for p in answer.passages]
+    assert texts[answer.passages.index(answer.best) - 1].startswith("“Our findings suggest")
+
+
+@pytest.mark.parametrize("question", [
+    "Should I stop taking my opioids?", "Should I take opioids?", "Can I stop my meds?",
+    "is it safe for me to take painkillers", "I'm on morphine, will it stop working?",
+])
+async def test_questions_about_own_treatment_are_flagged_and_still_answered(seeded, question):
+    answer = await study.ask(seeded, question)
+    assert answer.personal_medical
+    assert answer.found and any(re.search(r"opioid|medication", p.text) for p in answer.passages)
+    reply = study.render_answer(answer)
+    assert "doctor" in reply.description and reply.footer == NOT_MEDICAL_ADVICE
+
+
+@pytest.mark.parametrize("question", ["How many people took part?", "What did the MRI show?", "why"])
+async def test_general_questions_are_not_flagged_personal(seeded, question):
+    assert not (await study.ask(seeded, question)).personal_medical
+
+
+async def test_no_answer_says_so_plainly(seeded):
+    reply = study.render_answer(await study.ask(seeded, "What is the capital of France?"))
+    assert "does not answer" in reply.description
+    assert "/study summary" in reply.description and "/quote" in reply.description
+    assert NOT_MEDICAL_ADVICE == reply.footer
+
+
+async def test_answer_reply_quotes_with_paragraph_numbers(seeded):
+    reply = study.render_answer(await study.ask(seeded, "How many people were in the study?"))
+    assert "> Researchers enrolled 31 patients with fibromyalgia and 14 healthy participants.\n(paragraph 5)" in reply.description
+    assert_fits_embed(reply)
+
+
+HOSTILE = [
+    '"', '""', "'", "*", "***", "pain*", "NEAR(pain opioid)", "NEAR(pain, 2)", "pain AND OR NOT", "(", ")",
+    "((opioid", "text:pain", "{text}: pain", "^pain", "pain + opioid -relief", "col:\"x\"", "\\", "\x00",
+    "a" * 5000, "opioid " * 300, "🙂🙂🙂", "SELECT * FROM sentences; --", "@everyone how many?", "   ",
+    "\u202e\u200b", "NEAR", "OR", "AND", "NOT", "-", ":", "+", "?", "what?!?!", "'; DROP TABLE articles; --",
+]
+
+
+@pytest.mark.parametrize("question", HOSTILE)
+async def test_query_syntax_never_raises(seeded, question):
+    answer = await study.ask(seeded, question)
+    assert isinstance(answer.found, bool)
+    assert_fits_embed(study.render_answer(answer))
+
+
+async def test_random_input_never_raises(seeded):
+    rng = random.Random(3)
+    alphabet = list("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ0123456789\"'*():^-+{}[],.?!@#\\/") + ["NEAR", " OR ", " AND ", " NOT ", "opioid", "pain", "é", "ß", "ﬁ", "\u0301"]
+    for _ in range(300):
+        question = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        answer = await study.ask(seeded, question)
+        assert answer.found in (True, False)
+    assert await seeded.fetchval("SELECT COUNT(*) FROM articles") == 1
+
+
+async def test_ask_works_on_the_second_article(second):
+    answer = await study.ask(second, "How many people took part?")
+    assert answer.found and answer.best.paragraph == 4 and answer.best.in_paragraph == 1
+    answer = await study.ask(second, "Where was the research done?")
+    assert answer.found and "Cascade University" in answer.best.text
+    answer = await study.ask(second, "How warm was the pool?")
+    assert answer.found and "34 degrees" in answer.best.text
+    assert not (await study.ask(second, "What did the MRI show?")).found
+
+
+async def test_ask_is_fast(seeded):
+    questions = [q for q, _ in ASK_CASES]
+    for q in questions:            # first pass builds the per-article cache
+        await study.ask(seeded, q)
+    timings = []
+    for _ in range(5):
+        for q in questions:
+            start = time.perf_counter()
+            await study.ask(seeded, q)
+            timings.append(time.perf_counter() - start)
+    # About 1 ms on the development machine; the bound leaves room for slow CI runners.
+    assert statistics.median(timings) < 0.005
+
+
+# -- glossary --------------------------------------------------------------------------------
+
+async def test_glossary_choices(seeded):
+    everything = await study.glossary_choices(seeded, "")
+    assert 10 <= len(everything) <= 25
+    for term in ("fibromyalgia", "hyperalgesia", "MRI", "ventral tegmental area", "opioids", "pain anticipation"):
+        assert term in everything
+    assert "placebo" not in everything            # in the glossary, but not in this article
+    assert await study.glossary_choices(seeded, "HYPER") == ["hyperalgesia"]
+    assert await study.glossary_choices(seeded, "vta") == ["ventral tegmental area"]
+    assert "ventral tegmental area" in await study.glossary_choices(seeded, "tegmen")
+    first = await study.glossary_choices(seeded, "pain")
+    assert first[0] == "pain anticipation"          # starts with what was typed, before mere containment
+    assert all(len(c) <= 100 for c in everything)
+
+
+async def test_glossary_choices_follow_the_article(second):
+    choices = await study.glossary_choices(second, "")
+    assert "pilot study" in choices and "hyperalgesia" not in choices
+
+
+async def test_glossary_entry(seeded):
+    entry = await study.glossary_entry(seeded, "Hyperalgesia")
+    assert entry.term == "hyperalgesia" and entry.paragraph == 2
+    assert "hyperalgesia" in entry.sentence and entry.definition.endswith(".")
+    vta = await study.glossary_entry(seeded, "VTA")
+    assert vta.term == "ventral tegmental area" and vta.paragraph == 7
+    typo = await study.glossary_entry(seeded, "hyperalgesa")
+    assert typo.term == "hyperalgesia"
+    assert_fits_embed(study.render_glossary(vta))
+
+
+async def test_unknown_glossary_term_lists_some_that_exist(seeded):
+    with pytest.raises(UserFacingError) as caught:
+        await study.glossary_entry(seeded, "banana bread")
+    message = str(caught.value)
+    assert "banana bread" in message and "fibromyalgia" in message and "hyperalgesia" in message
+
+
+def test_glossary_file_is_well_formed():
+    terms = study.glossary_terms()
+    assert len({t.term for t in terms}) == len(terms)
+    for t in terms:
+        assert t.definition.endswith(".") and len(t.definition) < 300
+        assert len(split_sentences(t.definition)) == 1, t.term
+        assert t.gloss is None or len(t.gloss) <= 40
+
+
+async def test_study_calls_do_not_block_each_other(seeded):
+    # Several members at once: every call completes and gives the same answer.
+    answers = await asyncio.gather(*(study.ask(seeded, "How many people were in the study?") for _ in range(20)))
+    assert {a.best.sentence for a in answers} == {5}
