@@ -381,7 +381,10 @@ class Emulator:
     async def join_guild(self, guild_id: int) -> None:
         """The bot is added to a server while running."""
         self.guilds[guild_id]["left"] = False
-        await self.dispatch("GUILD_CREATE", self.guild_payload(guild_id))
+        payload = self.guild_payload(guild_id)
+        # Discord leaves "unavailable" out when the bot joins; `false` means an outage ended instead.
+        payload.pop("unavailable", None)
+        await self.dispatch("GUILD_CREATE", payload)
 
     async def remove_channel_event(self, channel_id: int) -> None:
         channel = self.delete_channel(channel_id)
@@ -795,3 +798,69 @@ class Emulator:
             message["_meta"]["loading"] = False
             return json_response(self.public(message))
         return discord_error(405, 0, "405: Method Not Allowed")
+
+
+# -- control API: drive an emulator that runs in its own process ---------------------------
+class ControlAPI:
+    """HTTP routes under /_emulator/ so that a test or benchmark in another process can seed guilds,
+    send interactions and read what the bot did. Only ever bound to loopback."""
+
+    def __init__(self, emulator: Emulator):
+        self.emulator = emulator
+        app = emulator.app
+        app.router.add_post("/_emulator/guilds", self.add_guild)
+        app.router.add_post("/_emulator/interactions", self.interaction)
+        app.router.add_get("/_emulator/requests", self.requests)
+        app.router.add_post("/_emulator/faults", self.faults)
+        app.router.add_get("/_emulator/state", self.state)
+
+    async def add_guild(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        for guild_id in body.get("ids") or [body["id"]]:
+            if int(guild_id) not in self.emulator.guilds:
+                self.emulator.seed_guild(int(guild_id), body.get("name"))
+                if self.emulator._ws is not None:
+                    await self.emulator.join_guild(int(guild_id))
+        return json_response({"guilds": len(self.emulator.guilds)})
+
+    async def interaction(self, request: web.Request) -> web.Response:
+        """Body: kind, guild_id, channel (name), user_id, data, optional message, optional wait (s).
+        Answers once the bot's first response arrived (or the wait ran out)."""
+        body = await request.json()
+        emu = self.emulator
+        guild_id = int(body["guild_id"])
+        channel = emu.find_channel(guild_id, body.get("channel", "general"))
+        payload = emu.interaction_payload(int(body.get("kind", 2)), guild_id=guild_id,
+                                          channel_id=int(channel["id"]) if channel else 0,
+                                          user_id=int(body["user_id"]), data=body["data"], message=body.get("message"))
+        if body.get("id"):  # the same interaction delivered twice
+            payload["id"], payload["token"] = str(body["id"]), f"itoken-{body['id']}"
+            if int(body["id"]) in emu.interactions:
+                await emu.dispatch("INTERACTION_CREATE", payload)
+                return json_response({"id": payload["id"], "redelivered": True})
+        record = await emu.send_interaction(payload)
+        try:
+            await asyncio.wait_for(record.done.wait(), float(body.get("wait", 5.0)))
+        except asyncio.TimeoutError:
+            pass
+        return json_response({"id": payload["id"], "answered": record.response_type is not None,
+                              "response_type": record.response_type,
+                              "latency_ms": None if record.latency is None else record.latency * 1000})
+
+    async def requests(self, request: web.Request) -> web.Response:
+        since = int(request.query.get("since", 0))
+        return json_response({"total": len(self.emulator.requests),
+                              "requests": [r.as_dict() | {"n": r.n, "interaction_id": r.interaction_id}
+                                           for r in self.emulator.requests[since:]]})
+
+    async def faults(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.emulator.faults = [Fault(**f) for f in body.get("faults", [])]
+        return json_response({"faults": len(self.emulator.faults)})
+
+    async def state(self, request: web.Request) -> web.Response:
+        emu = self.emulator
+        return json_response({"connected": emu._ws is not None and not emu._ws.closed,
+                              "identify_count": emu._identify_count, "guilds": len(emu.guilds),
+                              "commands": {k: len(v) for k, v in emu.commands.items()},
+                              "late_responses": len(emu.late_responses)})
