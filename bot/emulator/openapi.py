@@ -140,9 +140,16 @@ def _known_differences(body: Any) -> Any:
     if not isinstance(body, dict):
         return body
     body = copy.deepcopy(body)
-    perms = body.get("default_member_permissions")
-    if isinstance(perms, str) and perms.isdigit():
-        body["default_member_permissions"] = int(perms)
+    # Discord documents permission bit sets as digit strings (commands, create/modify role); the spec says integer.
+    for key in ("default_member_permissions", "permissions"):
+        perms = body.get(key)
+        if isinstance(perms, str) and perms.isdigit():
+            body[key] = int(perms)
+    # discord.py sends permission overwrite ids (create channel) as integers; Discord accepts them.
+    if isinstance(body.get("permission_overwrites"), list):
+        for overwrite in body["permission_overwrites"]:
+            if isinstance(overwrite, dict) and isinstance(overwrite.get("id"), int):
+                overwrite["id"] = str(overwrite["id"])
     for holder in (body, body.get("data") if isinstance(body.get("data"), dict) else None):
         if holder and isinstance(holder.get("attachments"), list):
             for att in holder["attachments"]:
