@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot import study
+from bot import topics
 from bot.article import ParsedArticle, parse_article
 from bot.storage import Database, utcnow
 
@@ -39,6 +40,7 @@ async def load_article(db: Database, text: str, source_name: str) -> IngestRepor
     existing = await db.fetchval("SELECT id FROM articles WHERE content_hash = ?", (digest,))
     if existing is not None:
         return await _report(db, parsed, source_name, existing, loaded=False)
+    comment_tags = await asyncio.to_thread(topics.tag_comments, [c.text for c in parsed.comments])
     prepared_study = await asyncio.to_thread(study.prepare_study, parsed)  # sentences and the study card
 
     async with db.transaction() as tx:
@@ -55,6 +57,7 @@ async def load_article(db: Database, text: str, source_name: str) -> IngestRepor
             "INSERT INTO comments(article_id, position, author, reply_to, text) VALUES (?, ?, ?, ?, ?)",
             [(article_id, c.position, c.author, c.reply_to, c.text) for c in parsed.comments],
         )
+        await topics.store_comment_tags(tx, article_id, comment_tags)
         await study.store_study(tx, article_id, prepared_study)
     return await _report(db, parsed, source_name, article_id, loaded=True)
 

@@ -1,0 +1,244 @@
+"""The topic taxonomy: tagging texts, reading searches, stored tags and retagging."""
+
+import json
+
+import pytest
+
+from bot import topics
+from bot.article import parse_article
+from bot.config import DATA_DIR
+from bot.ingest import load_file
+
+SEED = DATA_DIR / "article.txt"
+
+# The topics the community asked for, each as (a name it may go by, words its description
+# must mention), so that renaming a topic does not break the test but dropping one does.
+REQUIRED = [
+    ("sleep", "sleep"), ("pain", "pain"), ("fatigue", "exhaust"), ("medication", "opioid"),
+    ("alternative treatments", "supplement"), ("diet", "food"), ("exercise", "walk"),
+    ("weather", "cold"), ("symptoms", "tremor"), ("diagnosis", "doctor"), ("family", "husband"),
+    ("support", "believ"), ("mental health", "depression"), ("genetics", "famil"),
+    ("hormones", "hormon"), ("daily life", "day"),
+]
+
+
+@pytest.fixture(scope="module")
+def comments():
+    return parse_article(SEED.read_text(encoding="utf-8")).comments
+
+
+def test_taxonomy_covers_the_requested_topics():
+    tax = topics.taxonomy()
+    assert len(tax.topics) >= 16
+    for name, word in REQUIRED:
+        topic = tax.topics[name]
+        text = (topic.title + " " + topic.description).lower()
+        assert word in text, (name, text)
+    for topic in tax.topics.values():
+        assert 1 <= len(topic.name) <= 100 and topic.name == topic.name.lower()
+        assert 1 <= len(topic.description) <= 100
+    # Exactly one topic may offer quotes about self-harm, and it is mental health.
+    assert [t.name for t in tax.topics.values() if t.allows_sensitive] == ["mental health"]
+
+
+@pytest.mark.parametrize("word, same", [
+    ("sleeping", "sleep"), ("sleeps", "sleep"), ("believed", "believe"), ("aching", "ache"),
+    ("hormones", "hormone"), ("knees", "knee"), ("don’t", "dont"), ("night's", "night"),
+])
+def test_stems_bring_word_forms_together(word, same):
+    assert topics.stem(word) == topics.stem(same)
+
+
+@pytest.mark.parametrize("text, expected, not_expected", [
+    ("I can't sleep at night because of the pain.", {"sleep", "pain"}, set()),
+    ("My husband doesn't believe me, he says it's all in my head.", {"family", "support"}, set()),
+    ("The opiods never did much for me.", {"medication"}, set()),          # misspelt as in the comments
+    ("I went gluten-free and cut processed foods.", {"diet"}, set()),
+    ("I'm tired of being told I look fine.", {"support"}, {"fatigue"}),    # "tired of" is not fatigue
+    ("My feet really bother me after a walk.", set(), {"family"}),        # "bother" is not "brother"
+    ("Hot flashes and sweating all winter.", {"hormones", "weather"}, set()),
+    ("My grandmother had it too; I think it runs in the family.", {"genetics"}, set()),
+    ("Water aerobics is the best exercise I can get.", {"exercise"}, set()),
+    ("The tremors started last year, my hands shake.", {"symptoms"}, set()),
+    ("Depression and anxiety come with the pain.", {"mental health"}, set()),
+    ("Good days and bad days, I pace myself at work.", {"daily life"}, set()),
+])
+def test_tag_text(text, expected, not_expected):
+    found = set(topics.tag_text(text))
+    assert expected <= found, found
+    assert not (not_expected & found), found
+
+
+def test_tag_text_orders_by_strength_and_ignores_empty_text():
+    assert topics.tag_text("") == []
+    assert topics.tag_text("   ") == []
+    tags = topics.taxonomy().tag("Sleep, sleep, sleep. I walked once.")
+    assert tags[0].topic == "sleep"
+
+
+def test_every_seed_comment_is_tagged_and_many_have_several(comments):
+    tagged = {c.position: topics.tag_text(c.text) for c in comments}
+    assert all(tagged.values()), [p for p, t in tagged.items() if not t]
+    assert sum(1 for t in tagged.values() if len(t) >= 2) >= 18
+    # Spot checks a reader would agree with.
+    assert "medication" in tagged[22]          # "opiods", "morphine"
+    assert "genetics" in tagged[11]
+    assert "weather" in tagged[1] and "hormones" in tagged[1]
+    assert "mental health" in tagged[7]        # "not always thinking about ended my life"
+    assert "alternative treatments" in tagged[9]
+
+
+@pytest.mark.parametrize("query, topic, topic_only", [
+    ("sleep", "sleep", True),
+    ("insomnia", "sleep", True),                 # a synonym
+    ("Insomnia ", "sleep", True),
+    ("slep", "sleep", True),                     # a typo of the name
+    ("opiods", "medication", False),             # a typo of a term
+    ("gluten", "diet", False),
+    ("husband", "family", False),
+    ("hot flashes", "hormones", True),
+    ("mentl helth", "mental health", False),
+    ("fatige", "fatigue", True),
+    ("water aerobics", "exercise", False),
+])
+def test_match_query_reads_names_synonyms_terms_and_typos(query, topic, topic_only):
+    m = topics.match_query(query)
+    assert topic in m.topics
+    assert m.topic_only is topic_only
+
+
+def test_match_query_details():
+    m = topics.match_query("opiods")
+    assert m.corrections == (("opiods", "opioids"),)
+    assert "opioids" in m.keys["medication"]           # the opioid group of terms
+    assert "opiod" in m.text_terms["medication"]        # also looked for as written
+    m = topics.match_query("husband")
+    assert "partner" in m.keys["family"]
+    m = topics.match_query("waking up in pain")
+    assert set(m.topics) == {"sleep", "pain"}
+    m = topics.match_query("voodoo doll")
+    assert m.topics == () and m.free_terms == ("voodoo", "doll")
+    assert topics.match_query("xylophone").topics == ()
+    assert topics.match_query("").empty and topics.match_query("the and of").empty
+
+
+def test_nearest_topics_for_a_near_miss():
+    tax = topics.taxonomy()
+    assert tax.nearest_topics("sleeep")[0] == "sleep"
+    assert "hormones" in tax.nearest_topics("hormonal imbalance")
+    assert len(tax.nearest_topics("zzzz qqq")) <= 3
+
+
+# -- stored tags ----------------------------------------------------------------------------
+
+async def _post(db, guild_id, text, state="pending"):
+    async with db.transaction() as tx:
+        cur = await tx.execute(
+            "INSERT INTO posts(guild_id, author_id, text, state, created_at) VALUES (?, 7, ?, ?, 'now')",
+            (guild_id, text, state),
+        )
+        post_id = cur.lastrowid
+        await topics.tag_post(tx, post_id, guild_id, text)
+    return post_id
+
+
+async def _tags(db, source, item_id):
+    return await db.fetchall(
+        "SELECT guild_id, topic, quotable, sensitive FROM topic_tags WHERE source = ? AND item_id = ? ORDER BY topic",
+        (source, item_id),
+    )
+
+
+async def test_loading_the_article_tags_every_comment(db):
+    report = await load_file(db, SEED)
+    ids = [r["id"] for r in await db.fetchall("SELECT id FROM comments ORDER BY position")]
+    assert len(ids) == report.comments == 24
+    for comment_id in ids:
+        rows = await _tags(db, "comment", comment_id)
+        assert rows and all(r["guild_id"] == topics.COMMENTS_GUILD and r["quotable"] == 1 for r in rows)
+    crisis = await _tags(db, "comment", ids[6])
+    assert all(r["sensitive"] == 1 for r in crisis)
+    assert await db.fetchval("SELECT COUNT(*) FROM topic_tags WHERE sensitive = 1 AND source = 'comment'") == len(crisis)
+
+
+async def test_post_tags_follow_the_post_state(db):
+    post_id = await _post(db, 42, "Since the cold weather came I can't sleep and my husband is worried.")
+    rows = await _tags(db, "post", post_id)
+    assert {r["topic"] for r in rows} >= {"sleep", "weather", "family"}
+    assert all(r["guild_id"] == 42 and r["quotable"] == 0 for r in rows)     # pending: not quotable
+
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE posts SET state = 'approved' WHERE id = ?", (post_id,))
+    assert all(r["quotable"] == 1 for r in await _tags(db, "post", post_id))
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE posts SET state = 'withdrawn' WHERE id = ?", (post_id,))
+    assert all(r["quotable"] == 0 for r in await _tags(db, "post", post_id))
+
+    async with db.transaction() as tx:
+        await topics.untag_post(tx, post_id)
+    assert await _tags(db, "post", post_id) == []
+
+    other = await _post(db, 42, "Gluten free diet helped my pain a little.", state="approved")
+    assert all(r["quotable"] == 1 for r in await _tags(db, "post", other))
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM posts WHERE id = ?", (other,))
+    assert await _tags(db, "post", other) == []                             # deleted with the post
+
+
+async def test_tag_post_is_rolled_back_with_the_callers_transaction(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            cur = await tx.execute(
+                "INSERT INTO posts(guild_id, author_id, text, state, created_at) VALUES (1, 2, 'I sleep badly', 'approved', 'x')")
+            await topics.tag_post(tx, cur.lastrowid, 1, "I sleep badly")
+            raise RuntimeError("the caller fails after tagging")
+    assert await db.fetchval("SELECT COUNT(*) FROM topic_tags WHERE source = 'post'") == 0
+
+
+async def test_retag_when_the_taxonomy_changes(db, tmp_path, monkeypatch):
+    await load_file(db, SEED)
+    post_id = await _post(db, 9, "Insomnia every night, I barely sleep.", state="approved")
+    assert await topics.retag_all_if_taxonomy_changed(db) is True       # no hash stored yet
+    assert await db.get_meta(topics.META_KEY) == topics.taxonomy().digest
+    assert await topics.retag_all_if_taxonomy_changed(db) is False      # unchanged: nothing to do
+    before = await db.fetchval("SELECT COUNT(*) FROM topic_tags")
+
+    # A taxonomy with a new topic signalled by words already in the texts: the stored tags
+    # must follow.
+    data = json.loads(topics.TAXONOMY_PATH.read_text(encoding="utf-8"))
+    data["topics"].append({
+        "name": "night owls", "title": "Night owls", "description": "Awake at night",
+        "signals": [{"weight": 1.0, "terms": ["insomnia", "dreams", "groggy"]}],
+    })
+    changed = tmp_path / "topics.json"
+    changed.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(topics, "_TAXONOMY", topics.load_taxonomy(changed))
+    assert topics.taxonomy().digest != await db.get_meta(topics.META_KEY)
+
+    assert await topics.retag_all_if_taxonomy_changed(db) is True
+    assert "night owls" in {r["topic"] for r in await _tags(db, "post", post_id)}
+    post_row = [r for r in await _tags(db, "post", post_id) if r["topic"] == "night owls"][0]
+    assert post_row["guild_id"] == 9 and post_row["quotable"] == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM topic_tags WHERE topic = 'night owls' AND source = 'comment'") > 0
+    assert await db.fetchval("SELECT COUNT(*) FROM topic_tags") > before
+    assert await db.get_meta(topics.META_KEY) == topics.taxonomy().digest
+
+
+def test_taxonomy_digest_follows_the_file(tmp_path):
+    original = topics.load_taxonomy()
+    copy = tmp_path / "topics.json"
+    copy.write_bytes(topics.TAXONOMY_PATH.read_bytes())
+    assert topics.load_taxonomy(copy).digest == original.digest
+    data = json.loads(copy.read_text(encoding="utf-8"))
+    data["topics"][0]["signals"][0]["terms"].append("snooze")
+    copy.write_text(json.dumps(data), encoding="utf-8")
+    assert topics.load_taxonomy(copy).digest != original.digest
+
+
+def test_a_topic_twice_is_refused(tmp_path):
+    data = json.loads(topics.TAXONOMY_PATH.read_text(encoding="utf-8"))
+    data["topics"].append(dict(data["topics"][0]))
+    bad = tmp_path / "topics.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="twice"):
+        topics.load_taxonomy(bad)
