@@ -99,6 +99,7 @@ class StudyCard:
     city: str | None
     lead_author: str | None           # "Dr. Marco Loggia"
     terms: dict[str, int] = field(default_factory=dict)  # glossary term -> first sentence position
+    lede: CardItem | None = None      # the opening sentence, shown when nothing else describes the study
 
     @property
     def total_participants(self) -> int:
@@ -127,6 +128,7 @@ class StudyCard:
             limitations=list(d["limitations"]), journal=d["journal"],
             journal_item=item(d["journal_item"]), institutions=list(d["institutions"]),
             city=d["city"], lead_author=d["lead_author"], terms=dict(d.get("terms", {})),
+            lede=item(d.get("lede")),
         )
 
 
@@ -317,7 +319,7 @@ _FINDING = re.compile(
 _METHOD = re.compile(
     r"\b(?:MRI|fMRI|scan\w*|imag(?:e|es|ing)|stimulation|stimul\w+|cuff|pressure|heat(?:ed)?|probe|questionnaires?|"
     r"measured|measure|randomi[sz]ed|placebo|cues?|tasks?|underwent|performed|received|attended|sessions?|assigned|"
-    r"tested|test|recorded|samples?|interview\w*)\b", re.I)
+    r"tested|test|recorded|samples?|interview\w*|wore|monitors?|rated|diar(?:y|ies)|tracked)\b", re.I)
 _AIM = re.compile(
     r"\b(?:examines?|examined|investigat(?:e|es|ed|ing)|looked at|set out|aim(?:s|ed)? to|sought to|"
     r"wanted to (?:know|see|find out|learn|test)|whether|tested whether)\b", re.I)
@@ -493,6 +495,7 @@ class _Term:
     definition: str
     gloss: str | None
     pattern: re.Pattern
+    folded: tuple[str, ...]      # the aliases `fold`ed, longest first, for matching a question
 
 
 @lru_cache(maxsize=1)
@@ -504,7 +507,7 @@ def glossary_terms() -> tuple[_Term, ...]:
         aliases = tuple(sorted({t["term"], *t.get("aliases", [])}, key=len, reverse=True))
         alt = "|".join(re.escape(a) for a in aliases)
         out.append(_Term(t["term"], aliases, t["definition"], t.get("gloss"),
-                         re.compile(rf"(?<![\w-])(?:{alt})(?![\w-])", re.I)))
+                         re.compile(rf"(?<![\w-])(?:{alt})(?![\w-])", re.I), tuple(fold(a) for a in aliases)))
     return tuple(out)
 
 
@@ -571,6 +574,8 @@ def build_card(title: str, byline: str | None, paragraphs: Sequence[str],
             q = question[0]
             question = [CardItem(q.paragraph, before.position, f"{tidy(before.text)} {q.text}", q.quoted)]
     method = pick("method", 3)
+    if not method and enrol is not None and _METHOD.search(enrol.text):
+        method = [as_item(enrol)]   # "The team studied 120 women, who wore wrist monitors ..."
     findings = pick("finding", 3)
     interpretation = pick("interpretation", 3)
     card = StudyCard(
@@ -581,7 +586,7 @@ def build_card(title: str, byline: str | None, paragraphs: Sequence[str],
         interpretation=interpretation, future=pick("future", 1), background=pick("background", 2),
         limitations=[], journal=journal, journal_item=as_item(journal_sentence),
         institutions=institutions, city=city, lead_author=lead,
-        terms=_terms_used(sentences),
+        terms=_terms_used(sentences), lede=as_item(sentences[0]) if sentences else None,
     )
     card.limitations = _limitations(card, title, sentences)
     return card
@@ -757,7 +762,8 @@ def _published_line(card: StudyCard, ref: dict | None, with_team: bool = True) -
         line = "The article does not name the journal."
     team = []
     if with_team and card.institutions:
-        team.append("Researchers from " + _and_list(card.institutions) + (f" in {card.city}" if card.city else ""))
+        places = [f"the {n}" if re.match(r"(?:University|Institute|College|School) of\b", n) else n for n in card.institutions]
+        team.append("Researchers from " + _and_list(places) + (f" in {card.city}" if card.city else ""))
     if with_team and card.lead_author:
         team.append(f"lead author {card.lead_author}")
     if team:
@@ -797,7 +803,7 @@ class _Plan:
 
 def render_card(card: StudyCard, length: str = "short", reference: dict | None = None) -> RenderedCard:
     """The card as plain text parts. "short" fits in SHORT_LIMIT characters in all; "full" fits one
-    embed (every limit of a Discord embed is respected, see docs/discord-limits.md)."""
+    embed (title 256, description 4096, 25 fields of 256/1024, 6000 in all)."""
     short = length != "full"
     ref = reference if reference and reference_matches(reference, card) else None
     if short:
@@ -840,7 +846,12 @@ def _render(card: StudyCard, ref: dict | None, plan: _Plan, short: bool) -> Rend
     if not short and card.future:
         sections.append(("What comes next, in the researchers' words", _join(card.future)))
     sections.append(("Where it was published", _published_line(card, ref, with_team=plan.team)))
-    question = "The question: " + _say(card.question) if plan.question and card.question else ""
+    if plan.question and card.question:
+        question = "The question: " + _say(card.question)
+    elif not card.findings and card.lede:
+        question = "In brief: " + _say(card.lede)   # not a study report: say what the article opens with
+    else:
+        question = ""
     glossed = add_glosses([question] + [v for _, v in sections])
     fields = [(_limit(name, FIELD_NAME), _limit(v, FIELD_VALUE)) for (name, _), v in zip(sections, glossed[1:])]
     return RenderedCard(
@@ -869,6 +880,7 @@ class _StudyIndex:
     vocabulary: frozenset[str]
     first_id: int
     last_id: int
+    rendered: dict[tuple[str, str], RenderedCard] = field(default_factory=dict)   # study_summary replies
 
 
 _CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple[int, str], _StudyIndex]]" = weakref.WeakKeyDictionary()
@@ -882,7 +894,7 @@ async def _study_index(db: Any, article_id: int | None = None) -> _StudyIndex:
         row = await db.fetchone("SELECT id, content_hash FROM articles WHERE id = ?", (article_id,))
     if row is None:
         raise UserFacingError("No study article is loaded yet, so there is nothing to read from. "
-                              "An admin can load one with `fibrocircle load`.")
+                              "An admin can load one with `fibrocircle ingest`.")
     key = (row["id"], row["content_hash"])
     per_db = _CACHE.setdefault(db, {})
     index = per_db.get(key)
@@ -989,7 +1001,11 @@ async def study_summary(db: Any, length: str = "short", article_id: int | None =
     """The study card of the current article, ready to show ("short" or "full")."""
     index = await _study_index(db, article_id)
     ref = load_reference(index.source_name, reference_folder)
-    return render_card(index.card, length, ref)
+    key = (length, json.dumps(ref, sort_keys=True) if ref else "")
+    rendered = index.rendered.get(key)
+    if rendered is None:
+        rendered = index.rendered[key] = render_card(index.card, length, ref)
+    return rendered
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1109,6 +1125,7 @@ _INTENTS = (
     ("method", re.compile(r"\bhow\b.*\b(?:done|measured|tested|studied|caused|created|produced|induced|triggered|"
                           r"given|applied|scanned|conducted|carried out|run|test|measure|do it)\b|\bmethods?\b")),
 )
+_STRONG_CUES = frozenset({"count", "place", "aim"})
 MIN_COVERAGE = 0.5        # share of the question's weight the best sentence must match
 MAX_QUESTION_CHARS = 300
 MAX_GROUPS = 8
@@ -1163,12 +1180,12 @@ def _plan(question: str, index: _StudyIndex, personal: bool) -> list[_Group]:
             continue
         # A glossary term written out in full ("ventral tegmental area") is one idea, not three.
         rest = " ".join(tokens[i - 1:i + 4])
-        term_hit = next((t for t in glossary if any(rest.startswith(fold(a)) for a in t.aliases)), None)
-        if term_hit:
-            alias = next(fold(a) for a in term_hit.aliases if rest.startswith(fold(a)))
+        hit = next(((t, a) for t in glossary for a in t.folded if rest == a or rest.startswith(a + " ")), None)
+        if hit:
+            term_hit, alias = hit
             i += len(alias.split()) - 1
             key = term_hit.term
-            terms = tuple(fold(a) for a in term_hit.aliases)
+            terms = term_hit.folded
         else:
             stem = light_stem(tok)
             syn = SYNONYMS.get(tok) or SYNONYMS.get(_SYNONYM_STEMS.get(stem, ""), ())
@@ -1245,7 +1262,9 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
     best = ranked[0]
     # Answers only: a sentence that matches a small part of the question (only "pain", say) is not one.
     specific = any(best in matches[k] and len(matches[k]) <= max(2, n // 2) for k in range(len(groups)))
-    if coverage[best] < MIN_COVERAGE or not specific:
+    # "why?" alone leans on a cue that half the article fits; "where?" or "how many?" do not.
+    has_subject = any(best in matches[k] and (g.terms or g.cue in _STRONG_CUES) for k, g in enumerate(groups))
+    if coverage[best] < MIN_COVERAGE or not specific or not has_subject:
         return nothing()
 
     chosen = [best]

@@ -216,6 +216,37 @@ def test_second_article_renders_without_a_word_of_the_first(length):
         assert "Cascade University School of Medicine in Portland; lead author Dr. Ana Ruiz" in text
 
 
+THIRD = """Sleep Loss Linked to Next-Day Pain
+
+Researchers at the University of Westbrook found that a night of poor sleep made next-day pain worse in women with fibromyalgia, in a study published online in the journal Sleep and Pain Letters.
+
+The team studied 120 women with fibromyalgia, who wore wrist monitors for two weeks and rated their pain each evening. "Nights with less deep sleep were followed by days with more pain," said senior author Prof. Lena Marsh.
+
+By Jo Reed
+"""
+
+
+def test_other_wordings_of_the_same_facts():
+    card = study.prepare_study(parse_article(THIRD)).card
+    assert [(g.count, g.label) for g in card.participants] == [(120, "women with fibromyalgia")]
+    assert card.journal == "Sleep and Pain Letters"
+    assert card.institutions == ["University of Westbrook"]
+    assert card.lead_author == "Prof. Lena Marsh"
+    assert "The article mentions no comparison group of people without the condition." in card.limitations
+    assert not any("follow-up" in line for line in card.limitations)   # two weeks of monitoring
+    text = study.render_card(card, "full").as_text()
+    assert "Researchers from the University of Westbrook; lead author Prof. Lena Marsh." in text
+
+
+def test_an_article_that_reports_no_study_still_renders():
+    card = study.prepare_study(parse_article("Why I Keep Going\n\nLiving with pain is hard. Friends help.\n")).card
+    assert card.participants == [] and card.journal is None and card.limitations == []
+    rendered = study.render_card(card, "short")
+    assert rendered.description == "In brief: Living with pain is hard."
+    assert dict(rendered.fields)["Where it was published"] == "The article does not name the journal."
+    assert_fits_embed(rendered)
+
+
 # -- stored at load time ---------------------------------------------------------------------
 
 async def test_loading_stores_sentences_and_card(seeded):
@@ -341,6 +372,12 @@ async def test_questions_about_own_treatment_are_flagged_and_still_answered(seed
     assert answer.found and any(re.search(r"opioid|medication", p.text) for p in answer.passages)
     reply = study.render_answer(answer)
     assert "doctor" in reply.description and reply.footer == NOT_MEDICAL_ADVICE
+
+
+async def test_a_bare_question_word_is_not_an_answer_but_where_is(seeded):
+    assert not (await study.ask(seeded, "why?")).found
+    assert not (await study.ask(seeded, "who?")).found
+    assert (await study.ask(seeded, "where?")).best.paragraph == 3
 
 
 @pytest.mark.parametrize("question", ["How many people took part?", "What did the MRI show?", "why"])
