@@ -56,6 +56,7 @@ WIZARD_CHANNELS = {
 }
 WIZARD_ROLE_NAME = "Fibro Circle moderators"
 ACTION_REFUSED = "config.refused"
+READ_ONLY_COMMANDS = ("config show", "config export")
 MAX_MESSAGE = 2000
 
 
@@ -75,9 +76,9 @@ class NeedsManageServer(app_commands.CheckFailure, NotAllowed):
     the command tree hand it to the one error handler; being NotAllowed makes that handler show
     this message and note the refusal."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, would_change: bool = True) -> None:
         super().__init__("Only members with the Manage Server permission can see or change Fibro Circle's "
-                         f"settings. {NOTHING_CHANGED}")
+                         "settings." + (f" {NOTHING_CHANGED}" if would_change else ""))
 
 
 def has_manage_server(interaction: discord.Interaction) -> bool:
@@ -94,7 +95,7 @@ async def require_manage_server(interaction: discord.Interaction) -> None:
     what = interaction.command.qualified_name if interaction.command else "setup wizard"
     await audit.record_now(interaction.client.db, guild_id=interaction.guild.id,  # type: ignore[attr-defined]
                            actor_id=interaction.user.id, action=ACTION_REFUSED, target=what[:200])
-    raise NeedsManageServer()
+    raise NeedsManageServer(would_change=what not in READ_ONLY_COMMANDS)
 
 
 # -- checks that need Discord: channels, roles, permissions -----------------------------------
@@ -682,12 +683,13 @@ class Admin(commands.Cog):
         config = await self.settings.get(guild.id)
         lines = [change_line(c) for c in result] or ["Every setting in that file already matches this server."]
         lines += matched + [f"Skipped: {s}" for s in result.skipped]
-        lines += [f"⚠️ {p}" for p in server_problems(guild, config)]
+        if any(SETTINGS[c.name].kind in ("channel", "role") for c in result):  # say at once if a new one is unusable
+            lines += [f"⚠️ {p}" for p in server_problems(guild, config)]
         await send_ephemeral(interaction, _clip("\n".join(lines), MAX_MESSAGE))
         await mirror_to_log(self.bot, guild, [c.audit for c in result])
 
     @config.command(name="setup", description="Open the setup wizard: channels and moderator role in a minute")
-    async def setup(self, interaction: discord.Interaction) -> None:
+    async def open_wizard(self, interaction: discord.Interaction) -> None:
         await send_wizard(interaction)
 
     # -- events ---------------------------------------------------------------------------------
@@ -739,18 +741,23 @@ class Admin(commands.Cog):
         forgotten = await self.settings.forget_channel(channel.guild.id, channel.id)
         if forgotten:
             log.info("guild %s: channel %s deleted, cleared %s", channel.guild.id, channel.id, ", ".join(forgotten))
-            await self._mirror_latest(channel.guild, len(forgotten))
+            await self._mirror_forgotten(channel.guild, forgotten, "channel deleted")
 
     @commands.Cog.listener()
     async def on_guild_role_delete(self, role: discord.Role) -> None:
         forgotten = await self.settings.forget_role(role.guild.id, role.id)
         if forgotten:
             log.info("guild %s: role %s deleted, cleared %s", role.guild.id, role.id, ", ".join(forgotten))
-            await self._mirror_latest(role.guild, len(forgotten))
+            await self._mirror_forgotten(role.guild, forgotten, "role deleted")
 
-    async def _mirror_latest(self, guild: discord.Guild, count: int) -> None:
-        entries = await audit.recent(self.bot.db, guild.id, limit=count, action=audit.SETTING_CHANGED)  # type: ignore[attr-defined]
-        await mirror_to_log(self.bot, guild, reversed(entries))
+    async def _mirror_forgotten(self, guild: discord.Guild, names: list[str], how: str) -> None:
+        # The core returns the names it cleared; their audit rows are the newest of that kind.
+        entries = await audit.recent(self.bot.db, guild.id, limit=len(names) + 20, action=audit.SETTING_CHANGED)  # type: ignore[attr-defined]
+        latest: dict[str, AuditEntry] = {}
+        for entry in entries:
+            if entry.detail.get("how") == how and entry.detail.get("setting") in names:
+                latest.setdefault(str(entry.detail["setting"]), entry)
+        await mirror_to_log(self.bot, guild, sorted(latest.values(), key=lambda e: e.id))
 
 
 def match_by_name(data: Any, guild: discord.Guild) -> list[str]:
@@ -776,6 +783,9 @@ def match_by_name(data: Any, guild: discord.Guild) -> list[str]:
         if len(same_name) == 1:
             settings_in_file[name] = str(same_name[0].id)
             matched.append(f"{s.label}: matched {same_name[0].mention} by its name.")
+        else:
+            matched.append(f"{s.label}: this server has {'no' if not same_name else 'more than one'} {s.kind} "
+                           f"called “{_clip(wanted, 100)}”; choose one with /config or the setup wizard.")
     return matched
 
 

@@ -235,6 +235,21 @@ async def test_invalid_values_are_refused_with_the_reason_and_change_nothing(ses
     assert await setting_changes(session) == changes_before
 
 
+async def test_show_fits_discords_limits_with_the_longest_values_and_every_problem(session):
+    await set_up_everything(session)
+    await step(session, "@admin /config crisis-resources text:" + "Call 988 or text 741741. " * 40)  # 1,000 characters
+    for name in ("community-posts", "mod-log"):
+        await session.emulator.remove_channel_event(channel_id(session, name))
+    await session.emulator.remove_role_event(session.guild_id, role_id(session, "Moderators"))
+    await session.settle()
+    await step(session, "@admin /config posting enabled:false")
+    show = await step(session, "@admin /config show")  # step() fails on any broken limit
+    embed = next(b for b in show.bodies() if b.get("embeds"))["embeds"][0]
+    crisis = next(f["value"] for f in embed["fields"] if f["name"] == "Crisis resources text")
+    assert crisis.startswith("Call 988") and len(crisis) <= 1024
+    assert embed["description"].count("•") >= 6
+
+
 # -- servers are separate ------------------------------------------------------------------------
 
 async def test_settings_of_one_server_never_show_in_another(two_guilds):
@@ -322,7 +337,9 @@ async def test_a_deleted_channel_or_role_is_forgotten_and_show_says_so(session):
     await session.emulator.remove_channel_event(posts)
     await session.settle()
     assert (await config_of(session)).posts_channel is None
-    mirrored = [r.body["content"] for r in session.emulator.requests[start:] if r.path == f"/channels/{log}/messages"]
+    posted = [r for r in session.emulator.requests[start:] if r.path == f"/channels/{log}/messages"]
+    assert [r.violations for r in posted] == [[]]  # mentions in it render as names and ping nobody
+    mirrored = [r.body["content"] for r in posted]
     assert len(mirrored) == 1 and f"The bot cleared posts_channel because its channel <#{posts}> was deleted" in mirrored[0]
 
     await session.emulator.remove_role_event(session.guild_id, role_id(session, "Moderators"))
