@@ -10,7 +10,9 @@ Work is split by cost:
   sentences, ranks them with TextRank and builds the card; `store_study` writes both in the loading
   transaction.
 - `ask`, `glossary_choices`, `glossary_entry`, `source` and `study_summary` only read: one or two
-  small queries and work already done, cached per article.
+  small queries and work already done, cached per article. They use the most recently loaded
+  article unless given an `article_id`. `render_answer`, `render_glossary` and `render_source` turn
+  their results into embed-sized text parts (`RenderedCard`), each with the not-medical-advice note.
 """
 
 from __future__ import annotations
@@ -560,7 +562,6 @@ def build_card(title: str, byline: str | None, paragraphs: Sequence[str],
     def pick(role: str, k: int) -> list[CardItem]:
         chosen = sorted((s for s in sentences if roles[s.position] == role),
                         key=lambda s: rank(s, role), reverse=True)[:k]
-        chosen.sort(key=lambda s: rank(s, role), reverse=True)
         return [CardItem(s.paragraph, s.position, tidy(s.text), quoted[s.position]) for s in chosen]
 
     def as_item(s: Sentence | None) -> CardItem | None:
@@ -958,7 +959,7 @@ def _sentence_cues(sentences: dict[int, Sentence], card: StudyCard) -> dict[str,
     cues: dict[str, set[int]] = {k: set() for k in ("count", "place", "author", "aim", "reason", "define", "method")}
     for sid, s in sentences.items():
         t = s.text
-        if _NUMBERISH.search(t) and re.search(r"\d", t) or _find_groups(t):
+        if re.search(r"\d", t) or _find_groups(t):
             cues["count"].add(sid)
         if any(name in t for name in card.institutions) or (
                 any(_INSTITUTION_KEY.search(m.group()) for m in _INSTITUTION.finditer(t)) and not _BACKGROUND.search(t)):
@@ -983,7 +984,10 @@ async def get_card(db: Any, article_id: int | None = None) -> StudyCard:
 def load_reference(source_name: str, folder: Path = DATA_DIR) -> dict | None:
     """The verified reference stored beside an article: `article.txt` -> `article.reference.json`."""
     path = folder / f"{Path(source_name).stem}.reference.json"
-    return _read_reference(path, path.stat().st_mtime_ns) if path.is_file() else None
+    if not path.is_file():
+        return None
+    ref = _read_reference(path, path.stat().st_mtime_ns)
+    return dict(ref) if ref else None
 
 
 @lru_cache(maxsize=8)
