@@ -675,6 +675,7 @@ class Admin(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)  # downloading the file takes a moment
         data = read_settings_file(await file.read())
         matched = match_by_name(data, guild)
+        check_usable_here(data, guild)
 
         def exists(kind: str, thing_id: int) -> bool:
             return (guild.get_channel(thing_id) if kind == "channel" else guild.get_role(thing_id)) is not None
@@ -787,6 +788,29 @@ def match_by_name(data: Any, guild: discord.Guild) -> list[str]:
             matched.append(f"{s.label}: this server has {'no' if not same_name else 'more than one'} {s.kind} "
                            f"called “{_clip(wanted, 100)}”; choose one with /config or the setup wizard.")
     return matched
+
+
+def check_usable_here(data: Any, guild: discord.Guild) -> None:
+    """Refuse a file whose channels or roles exist here but could not be chosen with /config
+    (a voice channel, a channel the bot can't post in, a bot's role): the same rules, nothing changed."""
+    settings_in_file = data.get("settings") if isinstance(data, dict) else None
+    if not isinstance(settings_in_file, dict):
+        return  # the core says what is wrong with the file
+    problems = []
+    for name, value in settings_in_file.items():
+        s = SETTINGS.get(name) if isinstance(name, str) else None
+        if s is None or s.kind not in ("channel", "role") or not (isinstance(value, str) and value.isdigit()):
+            continue
+        thing = guild.get_channel(int(value)) if s.kind == "channel" else guild.get_role(int(value))
+        if thing is None:
+            continue  # not in this server: the import skips it and says so
+        try:
+            check_channel(name, thing) if s.kind == "channel" else check_moderator_role(thing)
+        except UserFacingError as e:
+            problems.append(f"{name}: " + str(e).replace(f" {NOTHING_CHANGED}", ""))
+    if problems:
+        raise UserFacingError("That file can't be used in this server as it is:\n- " + "\n- ".join(problems)
+                              + f"\nFix these here, or remove them from the file. {NOTHING_CHANGED}")
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -319,12 +319,18 @@ async def test_a_bad_settings_file_changes_nothing_and_says_why(session, tmp_pat
         "misspelt.json": (json.dumps({"format": "fibro-circle-settings", "version": 1,
                                       "settings": {"daily_cap": 3, "cooldown_secs": 10}}), "did you mean cooldown_seconds?"),
     }
+    unusable = {"posts_channel": str(channel_id(session, "Voice Lounge")), "log_channel": str(channel_id(session, "rules")),
+                "moderator_role": str(role_id(session, "Fibro Circle")), "daily_cap": 3}
+    cases["unusable.json"] = (json.dumps({"format": "fibro-circle-settings", "version": 1, "settings": unusable}),
+                              "is a voice channel")
     for filename, (content, reason) in cases.items():
         path = tmp_path / filename
         path.write_text(content)
         result = await step(session, f"@admin /config import file:{path}")
         assert is_ephemeral(result)
         assert reason in result.text() and "Nothing was changed." in result.text(), (filename, result.text())
+    assert "is a voice channel" in result.text() and "I'm missing Send Messages" in result.text()
+    assert "belongs to a bot or integration" in result.text()
     assert (await config_of(session)).as_dict() == before
 
 
