@@ -6,6 +6,7 @@ and synced only when it changed since the last sync, or on `fibrocircle sync`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -50,6 +51,34 @@ class FibroTree(app_commands.CommandTree):
         await report_error(interaction, error)
 
 
+class LoopLagProbe:
+    """Measures how late the event loop wakes up: a long stall means something slow ran on it,
+    and every member waiting for an answer waited that long too."""
+
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
+        self.longest = 0.0
+        self.samples = 0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="loop-lag-probe")
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.interval)
+            self.longest = max(self.longest, loop.time() - before - self.interval)
+            self.samples += 1
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+
 class FibroCircle(commands.Bot):
     def __init__(self, config: Config, *, article_path: Path = DEFAULT_ARTICLE_PATH,
                  guild_ready_timeout: float = 2.0, sync_commands: bool = True):
@@ -71,8 +100,10 @@ class FibroCircle(commands.Bot):
         if config.emulator_url:
             use_local_discord(config.emulator_url)
         self.synced_now = False
+        self.loop_probe = LoopLagProbe()
 
     async def setup_hook(self) -> None:
+        self.loop_probe.start()
         await self.db.open()
         report = await load_seed_if_empty(self.db, self.article_path)
         if report is not None:
@@ -109,6 +140,10 @@ class FibroCircle(commands.Bot):
         return True
 
     async def close(self) -> None:
+        self.loop_probe.stop()
+        if self.loop_probe.samples:
+            log.info("event loop: longest stall %.1f ms over %d samples",
+                     self.loop_probe.longest * 1000, self.loop_probe.samples)
         try:
             await super().close()
         finally:
