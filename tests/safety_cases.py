@@ -1,12 +1,15 @@
 """Labelled phrases for the two safety detectors in `bot.safety`.
 
 Each case is a text and what a careful moderator would want: `True` when the detector should fire.
-Three groups per detector:
+Groups per detector:
 
 - the development set: written alongside the phrase lists and patterns, so its scores are optimistic;
 - the seed comments of data/article.txt, labelled by hand (picked out by how each comment begins);
-- a held-out set, written before the patterns and never used to tune them: its scores are the
-  honest estimate of how the detectors do on phrasing nobody anticipated.
+- three held-out sets, each written before it was first scored. Each was then used to extend the
+  patterns with what it missed, so today's scores on them are optimistic too. What each scored the
+  first time is kept in FIRST_LOOK below: that is the honest estimate of how the detectors do on
+  phrasing nobody anticipated, and it is much lower. Keyword lists always have omissions; the
+  detectors are a net for moderators who still read every post, not a verdict.
 
 Labelling decisions, so they can be argued with:
 - Crisis: past attempts and past suicidal thoughts count ("not always thinking about ended my life"):
@@ -31,6 +34,15 @@ ARTICLE = REPO_ROOT / "data" / "article.txt"
 class Case(NamedTuple):
     text: str
     expected: bool
+
+
+# Recorded when each held-out set was scored for the first time, before its misses were used to
+# extend the patterns: (true positives, positives, flagged) -> recall = tp / positives,
+# precision = tp / flagged. Set 3 was scored with the patterns as extended after sets 1 and 2.
+FIRST_LOOK: dict[str, dict[str, tuple[int, int, int]]] = {
+    "crisis": {"held_out": (5, 12, 5), "held_out_2": (1, 14, 1), "held_out_3": (5, 16, 5)},
+    "cure_claim": {"held_out": (7, 10, 8), "held_out_2": (5, 10, 8), "held_out_3": (4, 10, 5)},
+}
 
 
 # --- Crisis language: development set -------------------------------------------------------------
@@ -101,6 +113,10 @@ CRISIS_CASES: list[Case] = [
     Case("I would never hurt myself, my kids need me", False),
     Case("I was dead on my feet by noon", False),
     Case("My uncle died by suicide when I was young and I still miss him", False),
+    Case("I need to take better care of myself this winter", False),
+    Case("I shot myself in the foot with that email to my boss", False),
+    Case("I'd kill myself laughing if I saw that", False),
+    Case("I'm not going to kill myself, I just need to vent", False),
 ]
 
 # --- Crisis language: held out (written before the patterns; never tuned on) ------------------------
