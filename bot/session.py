@@ -260,7 +260,9 @@ class BotSession:
             return self._modal_payload(body[5:].strip(), user_id)
         if body.startswith("click "):
             return self._click_payload(body[6:].strip(), user_id, guild_id)
-        raise StepError(f"a step starts with /command, ?/command, modal or click (got {body[:40]!r})")
+        if body.startswith("select "):
+            return self._select_payload(body[7:].strip(), user_id, guild_id)
+        raise StepError(f"a step starts with /command, ?/command, modal, click or select (got {body[:40]!r})")
 
     # commands ------------------------------------------------------------------------
     def _find_command(self, words: list[str]) -> tuple[app_commands.Command, list[str], list[str]]:
@@ -415,6 +417,44 @@ class BotSession:
                                                                  channel_id=channel_id, user_id=user_id, data=data, message=msg)
         raise StepError(f"no message this member can see has a button {label!r}")
 
+    def _select_payload(self, text: str, user_id: int, guild_id: int) -> dict[str, Any]:
+        """'select Posts channel=community-posts': pick values in the menu with that placeholder (or id)."""
+        menu_name, sep, raw_values = text.partition("=")
+        if not sep:
+            raise StepError("write select MENU=VALUE, e.g. select Posts channel=community-posts")
+        values = [v.strip() for v in raw_values.split(",") if v.strip()]
+        for message in reversed(list(self.emulator.messages.values())):
+            if message.get("_meta", {}).get("ephemeral_for") not in (None, user_id):
+                continue
+            for row in message.get("components") or []:
+                for comp in row.get("components") or []:
+                    if comp.get("type") not in (3, 5, 6, 7, 8):
+                        continue
+                    if not (_label_matches(comp.get("placeholder") or "", menu_name) or comp.get("custom_id") == menu_name):
+                        continue
+                    channel_id = int(message["channel_id"])
+                    resolved: dict[str, Any] = {}
+                    picked = []
+                    for value in values:
+                        if comp["type"] == 3:  # plain options: by label or value
+                            option = next((o for o in comp.get("options") or []
+                                           if value.lower() in (o.get("label", "").lower(), str(o.get("value")).lower())), None)
+                            if option is None:
+                                raise StepError(f"the menu {menu_name!r} has no option {value!r}")
+                            picked.append(option["value"])
+                        elif comp["type"] == 8:
+                            picked.append(self._option_value(_FakeParam(OPTION_TYPES.channel), value, guild_id, resolved))
+                        elif comp["type"] == 6:
+                            picked.append(self._option_value(_FakeParam(OPTION_TYPES.role), value, guild_id, resolved))
+                        else:
+                            picked.append(self._option_value(_FakeParam(OPTION_TYPES.user), value, guild_id, resolved))
+                    data = {"custom_id": comp["custom_id"], "component_type": comp["type"], "values": picked}
+                    if resolved:
+                        data["resolved"] = resolved
+                    return self.emulator.interaction_payload(3, guild_id=guild_id, channel_id=channel_id, user_id=user_id,
+                                                             data=data, message=self.emulator.public(message))
+        raise StepError(f"no message this member can see has a menu {menu_name!r}")
+
     def _dm_payload(self, kind: int, channel_id: int, user_id: int, data: dict, message: dict) -> dict[str, Any]:
         payload = self.emulator.interaction_payload(kind, guild_id=0, channel_id=channel_id, user_id=user_id,
                                                     data=data, message=message)
@@ -426,6 +466,13 @@ class BotSession:
         payload["context"] = 1
         payload["authorizing_integration_owners"] = {"1": str(user_id)}
         return payload
+
+
+@dataclass
+class _FakeParam:
+    """Just enough of an option for `_option_value` to resolve a menu pick like a command option."""
+    type: Any
+    choices: tuple = ()
 
 
 def _label_matches(actual: str, wanted: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -12,6 +13,30 @@ CALLBACK_KINDS = {4: "reply", 5: "thinking…", 6: "acknowledged the click", 7: 
 
 
 def render_requests(requests: list[RecordedRequest], emulator: Emulator) -> str:
+    """What the bot sent, with mentions shown as a member's client shows them (#channel, @role)."""
+    text = _render(requests, emulator)
+    return MENTION.sub(lambda m: _mention_name(m, emulator), text)
+
+
+MENTION = re.compile(r"<(#|@&|@!?)(\d{15,21})>")
+
+
+def _mention_name(match: re.Match[str], emulator: Emulator) -> str:
+    kind, ident = match.group(1), int(match.group(2))
+    if kind == "#":
+        channel = emulator.channels.get(ident)
+        return f"#{channel['name']}" if channel and channel.get("name") else "#deleted-channel"
+    if kind == "@&":
+        for guild in emulator.guilds.values():
+            for role in guild["roles"]:
+                if role["id"] == str(ident):
+                    return f"@{role['name']}"
+        return "@deleted-role"
+    user = emulator.users.get(ident)
+    return f"@{user['global_name']}" if user else "@unknown-user"
+
+
+def _render(requests: list[RecordedRequest], emulator: Emulator) -> str:
     lines: list[str] = []
     for req in requests:
         body = req.body if isinstance(req.body, (dict, list)) else {}

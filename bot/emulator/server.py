@@ -9,6 +9,7 @@ Unknown routes answer 404 and are recorded, so a gap here shows up as a failure,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import logging
@@ -223,13 +224,15 @@ class Emulator:
         return guild
 
     def _local_id(self, guild_id: int) -> int:
-        """Channels and roles of a seeded guild get ids derived from the guild id, so that a database
-        kept between two runs of `fibrocircle try` still points at the same channels."""
+        """Channels and roles of a seeded guild get ids derived from the guild id (a hash, so that
+        nearby guild ids never share one), so that a database kept between two runs of
+        `fibrocircle try` still points at the same channels."""
         guild = self.guilds.get(guild_id)
         n = guild["_next_local"] if guild else 1
         if guild:
             guild["_next_local"] += 1
-        return guild_id + 1000 + n
+        digest = hashlib.sha256(f"{guild_id}:{n}".encode()).digest()
+        return (int.from_bytes(digest[:8], "big") >> 5) | (1 << 58)  # 59-bit, like a real snowflake
 
     def _role(self, guild_id: int, name: str, perms: int, *, position: int, managed: bool = False) -> dict[str, Any]:
         return {"id": str(self._local_id(guild_id)), "name": name, "permissions": str(perms), "position": position,
