@@ -99,9 +99,12 @@ async def test_admin_sets_the_three_channels_and_the_role_and_show_reflects_them
     first = await step(session, "@admin /config channel kind:posts channel:community-posts")
     assert is_ephemeral(first)
     assert f"**Posts channel** is now <#{posts}> (was not set)." in first.text()
+    public_queue = await step(session, "@admin /config channel kind:queue channel:general")
+    # #general is readable by everyone: pending posts would be too.
+    assert "Everyone in the server can read" in public_queue.text()
     queue_reply = await step(session, "@admin /config channel kind:queue channel:mod-queue")
-    # The emulator's #mod-queue is readable by everyone: pending posts would be too.
-    assert "Everyone in the server can read" in queue_reply.text()
+    # The emulator's #mod-queue is staff-only, as it should be.
+    assert "Everyone in the server can read" not in queue_reply.text()
     log_reply = await step(session, "@admin /config channel kind:log channel:mod-log")
     assert sent_to(log_reply, log), "the change that sets the log channel is mirrored there"
     role_reply = await step(session, "@admin /config moderator-role role:Moderators")
@@ -122,7 +125,7 @@ async def test_admin_sets_the_three_channels_and_the_role_and_show_reflects_them
     assert fields["Moderator role"].startswith(f"<@&{mods}>")
     assert fields["Cooldown"].startswith("300 seconds (5 minutes) · default")
     assert "No posts channel" not in embed["description"] and "No moderator role" not in embed["description"]
-    assert "Everyone in the server can read" in embed["description"]  # still public: still a problem
+    assert "Everyone in the server can read" not in embed["description"]  # queue and log are staff-only
 
 
 async def test_posting_settings_change_together_and_are_mirrored(session):

@@ -209,8 +209,10 @@ class Emulator:
         mods = self._role(guild_id, "Moderators", MEMBER_PERMS | PERM["manage_messages"], position=1)
         admins = self._role(guild_id, "Admins", ADMIN_PERMS, position=3)
         guild["roles"] += [bot_role, mods, admins]
-        for chan in ("general", "community-posts", "mod-queue", "mod-log"):
+        for chan in ("general", "community-posts"):
             self.add_channel(guild_id, chan)
+        for chan in ("mod-queue", "mod-log"):  # staff-only, as support servers keep them
+            self.add_channel(guild_id, chan, private_to=(mods["id"], admins["id"], bot_role["id"]))
         self.add_channel(guild_id, "rules", read_only=True)
         self.add_channel(guild_id, "Voice Lounge", kind=2)
         guild["members"][self.application_id] = self._member(self.bot_user, [bot_role["id"]], "2026-01-01T00:00:00+00:00")
@@ -244,10 +246,14 @@ class Emulator:
         guild["roles"].append(role)
         return role
 
-    def add_channel(self, guild_id: int, name: str, *, kind: int = 0, read_only: bool = False) -> dict[str, Any]:
+    def add_channel(self, guild_id: int, name: str, *, kind: int = 0, read_only: bool = False,
+                    private_to: tuple[str, ...] = ()) -> dict[str, Any]:
         guild = self.guilds[guild_id]
         channel_id = self._local_id(guild_id)
         overwrites = []
+        if private_to:  # hidden from @everyone, visible to these roles
+            overwrites.append({"id": str(guild_id), "type": 0, "allow": "0", "deny": str(PERM["view_channel"])})
+            overwrites += [{"id": role_id, "type": 0, "allow": str(PERM["view_channel"]), "deny": "0"} for role_id in private_to]
         if read_only:  # the bot may read but not send here
             overwrites.append({"id": str(self.application_id), "type": 1, "allow": "0",
                                "deny": str(PERM["send_messages"] | PERM["embed_links"])})
