@@ -1,4 +1,4 @@
-"""Safety wording and detectors for a health support community (see the README's Safety section).
+"""Safety wording and detectors for a health support community: crisis language and cure claims.
 
 `scan(text)` looks for two things in a member's post, on phrase lists and patterns written for this
 bot (plain keyword lists always have omissions; these are a net for a human moderator, not a
