@@ -67,7 +67,7 @@ async def reply(interaction: discord.Interaction, embed: discord.Embed, *, priva
 
 
 class Study(commands.GroupCog, group_name="study",
-            group_description="The brain-imaging study behind the article, in plain words"):
+            group_description="The study behind the article, in plain words"):
     def __init__(self, bot: commands.Bot):
         self.bot = bot
         super().__init__()
