@@ -137,9 +137,6 @@ async def record_now(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Write one audit row in a transaction of its own, for events that change nothing else."""
-    if db.conn.in_transaction:
-        # The write lock is not re-entrant: opening a second transaction here would wait forever.
-        raise RuntimeError("a transaction is already open; call audit.record(tx, ...) inside it instead")
     async with db.transaction() as tx:
         return await record(tx, guild_id=guild_id, actor_id=actor_id, action=action, target=target, detail=detail)
 

@@ -45,6 +45,7 @@ class Database:
         self._conn: aiosqlite.Connection | None = None
         # One writer at a time inside this process; SQLite's busy timeout covers other processes.
         self._write_lock = asyncio.Lock()
+        self._writer: asyncio.Task | None = None  # the task inside transaction(), to catch nesting
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -122,15 +123,23 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception. Committed when the block ends."""
+        task = asyncio.current_task()
+        if task is not None and self._writer is task:
+            # The lock is not re-entrant: waiting here would wait forever. Pass the open `tx` down instead.
+            raise RuntimeError("transaction() called inside a transaction of the same task")
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            self._writer = task
             try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                else:
+                    await self.conn.execute("COMMIT")
+            finally:
+                self._writer = None
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))

@@ -37,8 +37,26 @@ async def test_record_outside_a_transaction_fails_loudly(db):
 
 async def test_record_now_inside_a_transaction_refuses_instead_of_waiting_forever(db):
     async with db.transaction():
-        with pytest.raises(RuntimeError, match="already open"):
+        with pytest.raises(RuntimeError, match="inside a transaction of the same task"):
             await asyncio.wait_for(audit.record_now(db, guild_id=GUILD, actor_id=1, action="x.y"), timeout=2)
+
+
+async def test_record_now_waits_for_another_tasks_transaction(db):
+    """Another coroutine's open transaction is not a reason to fail: the write waits its turn."""
+    release = asyncio.Event()
+
+    async def long_writer():
+        async with db.transaction():
+            await release.wait()
+
+    writer = asyncio.create_task(long_writer())
+    await asyncio.sleep(0.01)
+    pending = asyncio.create_task(audit.record_now(db, guild_id=GUILD, actor_id=1, action="x.y"))
+    await asyncio.sleep(0.05)
+    assert not pending.done()
+    release.set()
+    await asyncio.wait_for(asyncio.gather(writer, pending), 2)
+    assert await count_rows(db) == 1
 
 
 @pytest.mark.parametrize("detail", [
