@@ -822,6 +822,7 @@ class ControlAPI:
         app.router.add_get("/_emulator/requests", self.requests)
         app.router.add_post("/_emulator/faults", self.faults)
         app.router.add_get("/_emulator/state", self.state)
+        app.router.add_post("/_emulator/load", self.load)
 
     async def add_guild(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -867,9 +868,87 @@ class ControlAPI:
         self.emulator.faults = [Fault(**f) for f in body.get("faults", [])]
         return json_response({"faults": len(self.emulator.faults)})
 
+    async def load(self, request: web.Request) -> web.Response:
+        return json_response(await LoadGenerator(self.emulator).run(await request.json()))
+
     async def state(self, request: web.Request) -> web.Response:
         emu = self.emulator
         return json_response({"connected": emu._ws is not None and not emu._ws.closed,
                               "identify_count": emu._identify_count, "guilds": len(emu.guilds),
                               "commands": {k: len(v) for k, v in emu.commands.items()},
                               "late_responses": len(emu.late_responses)})
+
+
+class LoadGenerator:
+    """Open-loop load from inside the emulator's process: interactions are sent on a fixed schedule
+    whatever the bot's answers, and each latency runs from sending to the first response arriving."""
+
+    def __init__(self, emulator: Emulator):
+        self.emulator = emulator
+
+    @staticmethod
+    def _fill(template: Any, values: dict[str, Any]) -> Any:
+        if isinstance(template, str):
+            if template.startswith("{") and template.endswith("}") and template[1:-1] in values:
+                return values[template[1:-1]]  # a whole-value placeholder keeps its type
+            for key, value in values.items():
+                template = template.replace("{" + key + "}", str(value))
+            return template
+        if isinstance(template, list):
+            return [LoadGenerator._fill(t, values) for t in template]
+        if isinstance(template, dict):
+            return {k: LoadGenerator._fill(v, values) for k, v in template.items()}
+        return template
+
+    async def run(self, spec: dict[str, Any]) -> dict[str, Any]:
+        import random
+
+        emu = self.emulator
+        rate, duration = float(spec["rate"]), float(spec["duration"])
+        mix = spec["mix"]
+        weights = [float(m.get("weight", 1)) for m in mix]
+        guild_ids = [int(g) for g in spec.get("guild_ids") or list(emu.guilds)]
+        pools = {name: list(items) for name, items in (spec.get("pools") or {}).items()}
+        rng = random.Random(spec.get("seed", 1))
+        timeout = float(spec.get("timeout", 5.0))
+        results: dict[str, dict[str, Any]] = {m["name"]: {"sent": 0, "answered": 0, "latencies_ms": []} for m in mix}
+        pending: list[asyncio.Task] = []
+        loop = asyncio.get_running_loop()
+        total = int(rate * duration)
+        start = loop.time()
+
+        async def fire(entry: dict[str, Any], n: int) -> None:
+            guild_id = rng.choice(guild_ids)
+            values: dict[str, Any] = {"n": n, "guild": guild_id}
+            for pool_name in entry.get("uses", []):
+                pool = pools.get(f"{pool_name}:{guild_id}") or pools.get(pool_name) or []
+                if not pool:
+                    return  # nothing left to approve here: skip, do not count
+                values[pool_name] = pool.pop()
+            user_id = int(entry["user_id"]) if entry.get("user_id") else 500_000_000_000_000_000 + rng.randrange(100_000)
+            channel = emu.find_channel(guild_id, entry.get("channel", "general"))
+            payload = emu.interaction_payload(int(entry.get("kind", 2)), guild_id=guild_id,
+                                              channel_id=int(channel["id"]) if channel else 0, user_id=user_id,
+                                              data=self._fill(entry["data"], values),
+                                              message=self._fill(entry.get("message"), values))
+            stats = results[entry["name"]]
+            stats["sent"] += 1
+            record = await emu.send_interaction(payload)
+            try:
+                await asyncio.wait_for(record.done.wait(), timeout)
+            except asyncio.TimeoutError:
+                return
+            stats["answered"] += 1
+            stats["latencies_ms"].append(record.latency * 1000)
+
+        for n in range(total):
+            target = start + n / rate
+            delay = target - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            entry = rng.choices(mix, weights)[0]
+            pending.append(asyncio.create_task(fire(entry, n)))
+        sent_for = loop.time() - start
+        await asyncio.gather(*pending, return_exceptions=True)
+        return {"offered_rate": rate, "duration_s": sent_for, "results": results,
+                "late_responses": len(emu.late_responses)}

@@ -1,0 +1,284 @@
+"""Measure the real bot at scale: one command, numbers printed (JSON with --json).
+
+    python -m benchmarks.run                    # 1,000,000 posts in 1,000 guilds, 100 interactions/s
+    python -m benchmarks.run --posts 100000 --guilds 100 --duration 20 --json
+
+Three processes: this driver, the emulator (`python -m bot.emulator`, which also generates the
+open-loop load so that its timing does not compete with the driver), and the bot itself
+(`python -m bot run`, pointed at the emulator with FIBRO_EMULATOR_URL). Latency is measured in the
+emulator from sending an interaction to the bot's first response arriving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from benchmarks.generate import OUT_DIR, generate, guild_ids
+from bot.emulator.server import PERSONAS
+from bot.session import FAKE_TOKEN
+
+QUOTE_QUERIES = ["sleep", "opioids", "weather", "diet", "family", "tremors", "fatigue", "insomnia", "opiods",
+                 "gluten", "husband", "cold winter", "pain meds", "exercise", "doctor", "depression"]
+QUESTIONS = ["how many people took part", "what is the ventral tegmental area", "do painkillers work",
+             "where was the study done", "what did the MRI show", "who led the study"]
+
+
+def command(name: str, *options: dict[str, Any], sub: str | None = None) -> dict[str, Any]:
+    opts = list(options)
+    if sub:
+        opts = [{"name": sub, "type": 1, "options": opts}]
+    return {"id": "1", "name": name, "type": 1, "options": opts}
+
+
+def text_option(name: str, value: str) -> dict[str, Any]:
+    return {"name": name, "type": 3, "value": value}
+
+
+def default_mix() -> list[dict[str, Any]]:
+    mix: list[dict[str, Any]] = []
+    for q in QUOTE_QUERIES:
+        mix.append({"name": "/quote", "weight": 3 / len(QUOTE_QUERIES), "data": command("quote", text_option("topic", q))})
+    for q in QUESTIONS:
+        mix.append({"name": "/study ask", "weight": 2 / len(QUESTIONS),
+                    "data": command("study", text_option("question", q), sub="ask")})
+    mix.append({"name": "/about", "weight": 1, "data": command("about")})
+    return mix
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": round(ordered[-1], 2)}
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+class Harness:
+    def __init__(self, db: Path, guilds: int, workdir: Path, openapi: bool):
+        self.db, self.guilds, self.workdir, self.openapi = db, guilds, workdir, openapi
+        self.emulator: subprocess.Popen | None = None
+        self.bot: subprocess.Popen | None = None
+        self.url = ""
+        self.bot_log = workdir / "bot.log"
+
+    def start_emulator(self) -> None:
+        ready = self.workdir / "emulator.url"
+        args = [sys.executable, "-m", "bot.emulator", "--guilds", str(self.guilds), "--ready-file", str(ready)]
+        if not self.openapi:
+            args.append("--no-openapi")
+        self.emulator = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while not ready.exists():
+            if time.time() > deadline or self.emulator.poll() is not None:
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.05)
+        self.url = ready.read_text().strip()
+
+    def start_bot(self) -> float:
+        env = {**os.environ, "DISCORD_TOKEN": FAKE_TOKEN, "FIBRO_DB_PATH": str(self.db),
+               "FIBRO_EMULATOR_URL": self.url, "FIBRO_LOG_LEVEL": "INFO"}
+        started = time.perf_counter()
+        self.bot = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=self.bot_log.open("w"),
+                                    stderr=subprocess.STDOUT)
+        return started
+
+    def stop(self) -> str:
+        if self.bot is not None and self.bot.poll() is None:
+            self.bot.send_signal(signal.SIGTERM)
+            try:
+                self.bot.wait(20)
+            except subprocess.TimeoutExpired:
+                self.bot.kill()
+        if self.emulator is not None and self.emulator.poll() is None:
+            self.emulator.terminate()
+            self.emulator.wait(10)
+        return self.bot_log.read_text() if self.bot_log.exists() else ""
+
+
+async def post(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    async with http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=3600)) as resp:
+        return await resp.json()
+
+
+async def wait_ready(http: aiohttp.ClientSession, h: Harness, started: float) -> float:
+    """Ready = the bot answers its first interaction (after login, gateway, guilds, start-up work)."""
+    guild = guild_ids(h.guilds)[0]
+    while True:
+        if h.bot is not None and h.bot.poll() is not None:
+            raise RuntimeError(f"the bot exited: {h.bot_log.read_text()[-2000:]}")
+        try:
+            async with http.get(f"{h.url}/_emulator/state") as resp:
+                state = await resp.json()
+            if state["connected"]:
+                answer = await post(http, f"{h.url}/_emulator/interactions",
+                                    {"guild_id": guild, "user_id": PERSONAS["member"], "data": command("about"), "wait": 10})
+                if answer.get("answered"):
+                    return time.perf_counter() - started
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.02)
+
+
+def summarise(load: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"offered_rate": load["offered_rate"], "duration_s": round(load["duration_s"], 2), "commands": {}}
+    answered = 0
+    for name, stats in load["results"].items():
+        answered += stats["answered"]
+        out["commands"][name] = {"sent": stats["sent"], "answered": stats["answered"], **percentiles(stats["latencies_ms"])}
+    out["throughput_per_s"] = round(answered / max(load["duration_s"], 1e-9), 1)
+    out["late_responses"] = load["late_responses"]
+    return out
+
+
+async def drive(h: Harness, args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    async with aiohttp.ClientSession() as http:
+        started = h.start_bot()
+        report["ready_seconds"] = round(await wait_ready(http, h, started), 2)
+        ids = guild_ids(h.guilds)
+        base = {"mix": default_mix(), "guild_ids": ids, "timeout": 10, "seed": 3}
+        await post(http, f"{h.url}/_emulator/load", {**base, "rate": 50, "duration": 2})  # warm caches
+        fixed = await post(http, f"{h.url}/_emulator/load", {**base, "rate": args.rate, "duration": args.duration})
+        report["fixed_rate"] = summarise(fixed)
+        # The highest rate that is still sustained: everything answered, throughput keeps up, p99 < 100 ms.
+        best = None
+        rate = args.rate
+        while rate <= args.max_rate:
+            run = summarise(await post(http, f"{h.url}/_emulator/load", {**base, "rate": rate, "duration": args.ramp_duration}))
+            sent = sum(c["sent"] for c in run["commands"].values())
+            answered = sum(c["answered"] for c in run["commands"].values())
+            worst_p99 = max((c["p99"] or 0) for c in run["commands"].values())
+            ok = answered == sent and run["throughput_per_s"] >= 0.95 * rate and worst_p99 < 100
+            if not ok:
+                break
+            best = {"rate": rate, **run}
+            rate = int(rate * 1.5)
+        report["max_sustained"] = best
+        report["bot_peak_rss_mb"] = peak_rss_mb(h.bot.pid) if h.bot else None
+    return report
+
+
+async def time_sql(db_path: Path, guilds: int, repeat: int) -> dict[str, Any]:
+    """The queries behind /quote and /study ask, timed straight against SQLite (no Discord)."""
+    from bot import quotes, study
+    from bot.storage import Database
+
+    out: dict[str, Any] = {}
+    async with Database(db_path) as db:
+        ids = guild_ids(guilds)
+        quote_times, ask_times = [], []
+        for n in range(repeat):
+            q = QUOTE_QUERIES[n % len(QUOTE_QUERIES)]
+            t = time.perf_counter()
+            await quotes.find_quotes(db, guild_id=ids[n % len(ids)], query=q, user_id=1, channel_id=1, count=1)
+            quote_times.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            await study.ask(db, QUESTIONS[n % len(QUESTIONS)])
+            ask_times.append((time.perf_counter() - t) * 1000)
+        out["/quote find_quotes"] = percentiles(quote_times)
+        out["/study ask"] = percentiles(ask_times)
+    return out
+
+
+def print_report(report: dict[str, Any]) -> None:
+    gen = report["data"]
+    print(f"data: {gen['posts']:,} posts ({gen['pending']:,} pending) in {gen['guilds']:,} guilds, "
+          f"{gen['tags']:,} topic tags, {gen['db_size_mb']} MB; generated and indexed in {gen.get('generate_and_index_seconds', 'n/a')} s")
+    print(f"ready: {report['ready_seconds']} s from start to the first answer")
+    fixed = report["fixed_rate"]
+    print(f"\nopen loop at {fixed['offered_rate']}/s for {fixed['duration_s']} s: throughput {fixed['throughput_per_s']}/s, "
+          f"late (>3 s) {fixed['late_responses']}")
+    print(f"  {'command':<14}{'sent':>7}{'answered':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    for name, c in fixed["commands"].items():
+        print(f"  {name:<14}{c['sent']:>7}{c['answered']:>10}{c['p50'] or '-':>9}{c['p95'] or '-':>9}{c['p99'] or '-':>9}{c['max'] or '-':>9}")
+    ratio = report.get("quote_about_ratio")
+    print(f"\n/quote p50 / /about p50 = {ratio}")
+    best = report.get("max_sustained")
+    print(f"highest sustained rate: {best['rate'] if best else 'below the fixed rate'}/s"
+          + (f" (throughput {best['throughput_per_s']}/s)" if best else ""))
+    print(f"bot peak RSS: {report['bot_peak_rss_mb']} MB; longest event-loop stall: {report.get('loop_stall_ms')} ms")
+    print("\nSQL alone (ms):")
+    for name, p in report["sql_ms"].items():
+        print(f"  {name:<22} p50 {p['p50']}  p95 {p['p95']}  p99 {p['p99']}  max {p['max']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
+    parser.add_argument("--posts", type=int, default=1_000_000)
+    parser.add_argument("--guilds", type=int, default=1_000)
+    parser.add_argument("--rate", type=int, default=100, help="interactions per second in the fixed-rate run")
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--ramp-duration", type=float, default=10.0)
+    parser.add_argument("--max-rate", type=int, default=2000)
+    parser.add_argument("--db", type=Path, help="a generated database to reuse (default: generate under benchmarks/out)")
+    parser.add_argument("--no-openapi", action="store_true", help="the emulator skips the OpenAPI check")
+    parser.add_argument("--sql-repeat", type=int, default=300)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    source = args.db or OUT_DIR / f"bench-{args.posts}-{args.guilds}.db"
+    report: dict[str, Any] = {}
+    if args.db is None and not source.exists():
+        report["data"] = generate(source, args.posts, args.guilds)
+    else:
+        import sqlite3
+        with sqlite3.connect(source) as conn:
+            report["data"] = {
+                "posts": conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
+                "pending": conn.execute("SELECT COUNT(*) FROM posts WHERE state='pending'").fetchone()[0],
+                "tags": conn.execute("SELECT COUNT(*) FROM topic_tags WHERE source='post'").fetchone()[0],
+                "guilds": args.guilds, "db_size_mb": round(source.stat().st_size / 1e6, 1),
+                "generate_and_index_seconds": "(reused)",
+            }
+    with tempfile.TemporaryDirectory(prefix="fibro-bench-") as tmp:
+        work = Path(tmp)
+        db = work / "bench.db"
+        shutil.copy(source, db)  # the run writes (shares, approvals): keep the generated copy clean
+        report["sql_ms"] = asyncio.run(time_sql(db, args.guilds, args.sql_repeat))
+        h = Harness(db, args.guilds, work, openapi=not args.no_openapi)
+        try:
+            h.start_emulator()
+            report.update(asyncio.run(drive(h, args)))
+        finally:
+            log = h.stop()
+        for line in log.splitlines():
+            if "longest stall" in line:
+                report["loop_stall_ms"] = float(line.split("longest stall ")[1].split(" ms")[0])
+    commands = report["fixed_rate"]["commands"]
+    if commands.get("/quote", {}).get("p50") and commands.get("/about", {}).get("p50"):
+        report["quote_about_ratio"] = round(commands["/quote"]["p50"] / commands["/about"]["p50"], 2)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+
+
+if __name__ == "__main__":
+    main()
