@@ -1,0 +1,719 @@
+"""Community voices: find quotes on a topic among the article's reader comments and one server's
+approved member posts.
+
+How a search is answered (`find_quotes`):
+1. `bot.topics.match_query` reads the search: topic names and aliases, terms and phrases, typos.
+2. Candidates come from the stored topic tags (`topic_tags`), per server and topic, so a search
+   never reads other servers' rows; words the taxonomy does not know are looked for in the text:
+   the comments through their FTS5 index, the server's posts by a bounded scan of its newest
+   approved posts.
+3. Ranking: texts that answer every part of the search first; then relevance: how strongly the
+   text speaks of the topics (a short focused text beats a long one that mentions it once), plus
+   a large bonus for each word of the search found in the text.
+4. Quotes about self-harm or suicide are offered only for a mental-health search or when the
+   text itself matches every part of the search; they come back marked `sensitive`, for the
+   reply to put behind a spoiler with a content note and crisis resources.
+5. "Another" skips what this member was already shown for the same search; a new search starts
+   over. A channel is not given the quote it was given last time when there is another one.
+
+Nothing here imports discord: the functions return plain dataclasses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from bot import safety, topics
+from bot.errors import UserFacingError
+from bot.storage import Database, utcnow
+from bot.text import fold, sentence_spans, trim_to, word_spans, words
+
+# Quotes are trimmed to about this many characters around the passage that matched: short enough
+# to read at a glance in an embed (whose description may hold 4096).
+EXCERPT_LIMIT = 700
+SAMPLE_PHRASE_LIMIT = 120
+MAX_COUNT = 5
+MAX_QUERY_LENGTH = 200
+
+ORIGIN_COMMENTS = "the article's comments"
+ORIGIN_COMMUNITY = "this server's community"
+ANONYMOUS_READER = "a reader"
+ANONYMOUS_MEMBER = "anonymous member"
+
+# How many tagged texts per topic (and per term asked for) are considered for one search, best
+# first, plus as many as the member has already been shown: "Another" pages on past them.
+CANDIDATES_PER_TOPIC = 60
+CANDIDATES_PER_TERM = 60
+# Words the taxonomy does not know are looked for in this many of the server's newest approved
+# posts: a bounded scan, whatever the size of the server.
+FREE_TEXT_SCAN_POSTS = 2000
+FREE_TEXT_MATCHES = 50
+# A word of the search found in the text counts this much more than a topic's score.
+DIRECT_BONUS = 5.0
+# Texts of about this many words count as focused; longer ones have their score spread thinner.
+FOCUS_WORDS = 120
+
+# The same formula in SQL (ordering candidates; the index topic_tags_rank in migration 0003 is
+# built on exactly this expression) and in Python (ranking them).
+_DENSITY_SQL = f"score / (1.0 + length / {FOCUS_WORDS}.0)"
+
+
+def _density(score: float, length: int) -> float:
+    return score / (1.0 + length / FOCUS_WORDS)
+
+
+async def _rows(db: Database, sql: str, params=()) -> list:
+    """Rows of one query in a single trip to the database thread (a search makes a handful)."""
+    return list(await db.conn.execute_fetchall(sql, tuple(params)))
+
+
+class QuoteNotFound(UserFacingError):
+    """The quote was withdrawn, or belongs to another server."""
+
+
+# -- what the functions return --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Quote:
+    source: str                 # "comment" (the article's readers) or "post" (this server's members)
+    item_id: int                # comments.id or posts.id: what "read in full" asks `get_quote` for
+    author_label: str           # the name as it appeared, "a reader", or "anonymous member"
+    origin_label: str           # "the article's comments" or "this server's community"
+    topics: tuple[str, ...]     # the topics the text carries, strongest first
+    excerpt: str                # the passage to show (the whole text when short)
+    full_text: str
+    trimmed: bool               # the excerpt is shorter than the full text
+    sensitive: bool             # touches on self-harm or suicide: spoiler, content note, resources
+    cure_note: str | None       # evidence note for a text promoting an unproven cure
+    matched: tuple[str, ...] = ()  # the words of the search found in the text, as the taxonomy names them
+
+
+@dataclass(frozen=True)
+class QuoteResult:
+    query: str
+    matched_topics: tuple[str, ...]     # the topics the search was read as
+    quotes: tuple[Quote, ...]
+    exhausted: bool                     # nothing more to offer for this search after these
+    nearest_topics: tuple[str, ...] = ()  # when nothing matched: topics to suggest
+    corrections: tuple[tuple[str, str], ...] = ()  # typos read as terms: ("opiods", "opioids")
+    remaining: int = 0                  # how many more "Another" can give (at least)
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    name: str                   # the value to search for
+    title: str                  # "Medication and opioids"
+    description: str
+    count: int                  # quotes this server can be offered under the topic
+    sample_phrase: str          # a short line from the best quote ("" when there is none)
+
+
+@dataclass
+class _Candidate:
+    source: str
+    item_id: int
+    relevance: float = 0.0
+    coverage: int = 0           # how many parts of the search the text answers
+    sensitive: bool = False
+    topic_scores: dict[str, float] = field(default_factory=dict)
+    keys: dict[str, set[str]] = field(default_factory=dict)   # topic -> keys found
+    free_hits: set[str] = field(default_factory=set)
+
+    @property
+    def ident(self) -> tuple[str, int]:
+        return self.source, self.item_id
+
+
+# -- the search -----------------------------------------------------------------------------
+
+def query_key(query: str) -> str:
+    """What "the same search" means for "Another": the words, folded, single-spaced."""
+    return " ".join(fold(query).split())[:MAX_QUERY_LENGTH]
+
+
+async def find_quotes(
+    db: Database, *, guild_id: int, query: str, user_id: int, channel_id: int | None,
+    count: int = 1, another: bool = False,
+) -> QuoteResult:
+    """The best quotes for `query` in this server, and what was shown is recorded.
+
+    `another=True` continues the member's last search for the same words, never repeating a
+    quote until none are left (then `quotes` is empty and `exhausted` True). `exhausted` is also
+    True when the quotes returned are the last ones, so the reply can say so at once.
+    """
+    key = query_key(query)
+    if not key:
+        raise UserFacingError("Type a topic, or a few words to look for in what people wrote.")
+    count = max(1, min(int(count), MAX_COUNT))
+    match = topics.match_query(key)
+    if match.empty:
+        return QuoteResult(query=key, matched_topics=(), quotes=(), exhausted=True,
+                           nearest_topics=tuple(await _nearest(db, guild_id, key, match)))
+
+    seen, last = await _history(db, guild_id, user_id, channel_id, key if another else None)
+    candidates = await _candidates(db, guild_id, match, seen=len(seen))
+    ranked = [c for c in candidates.values() if _may_offer(c, match)]
+    # Texts that answer every part of the search first ("waking up in pain": sleep and pain),
+    # then the most relevant; ties go to what this channel was not just given.
+    ranked.sort(key=lambda c: (-c.coverage, -round(c.relevance, 6), c.ident == last, c.source != "comment", c.item_id))
+    remaining = [c for c in ranked if c.ident not in seen]
+    if len(remaining) > 1 and remaining[0].ident == last:
+        # The channel was just given this quote: give the next one first.
+        remaining[0], remaining[1] = remaining[1], remaining[0]
+
+    quotes: list[Quote] = []
+    used = 0
+    while remaining[used:] and len(quotes) < count:
+        batch = remaining[used:used + count - len(quotes)]
+        used += len(batch)
+        quotes.extend(await _build_quotes(db, guild_id, batch, match))
+    left = len(remaining) - used
+
+    if not quotes and not another:
+        return QuoteResult(query=key, matched_topics=match.topics, quotes=(), exhausted=True,
+                           nearest_topics=tuple(await _nearest(db, guild_id, key, match)),
+                           corrections=match.corrections)
+    await _record(db, guild_id, user_id, channel_id, key, quotes, fresh=not another)
+    return QuoteResult(
+        query=key, matched_topics=match.topics, quotes=tuple(quotes), exhausted=left <= 0,
+        corrections=match.corrections, remaining=max(left, 0),
+    )
+
+
+TEXT_KEY = "~"  # marks a key that stands for a word found in the text itself, not a stored term
+
+
+def _parts(match: topics.QueryMatch) -> list[tuple[str, frozenset[str]]]:
+    """The parts of a search and the keys that answer each word for word: per topic, its terms
+    asked for and its words looked for in the text; per unknown word, that word. A topic asked
+    for only by its name has no such keys."""
+    parts = []
+    for t in match.topics:
+        keys = {k for k in match.keys.get(t, ()) if k}
+        keys |= {TEXT_KEY + w for w in match.text_terms.get(t, ())}
+        parts.append((t, frozenset(keys)))
+    parts += [("", frozenset({w})) for w in match.free_terms]
+    return parts
+
+
+def _found_keys(c: _Candidate, topic: str) -> set[str]:
+    return c.free_hits if topic == "" else c.keys.get(topic, set())
+
+
+def _matches_every_part(c: _Candidate, match: topics.QueryMatch) -> bool:
+    parts = _parts(match)
+    if match.topic_only or not parts:
+        return False
+    return all(keys and keys & _found_keys(c, topic) for topic, keys in parts)
+
+
+def _may_offer(c: _Candidate, match: topics.QueryMatch) -> bool:
+    """Quotes about self-harm are never a pick for an unrelated topic."""
+    if not c.sensitive:
+        return True
+    tax = topics.taxonomy()
+    if any(tax.topics[t].allows_sensitive for t in match.topics):
+        return True
+    return _matches_every_part(c, match)
+
+
+async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
+                      seen: int = 0) -> dict[tuple[str, int], _Candidate]:
+    """Everything that may answer the search, with its relevance. `seen`: how many quotes the
+    member has already been shown for it, so that "Another" can page past the first candidates."""
+    found: dict[tuple[str, int], _Candidate] = {}
+
+    def take(row, topic: str) -> _Candidate:
+        ident = (row["source"], row["item_id"])
+        c = found.get(ident)
+        if c is None:
+            c = found[ident] = _Candidate(row["source"], row["item_id"])
+        c.sensitive = c.sensitive or bool(row["sensitive"])
+        c.topic_scores[topic] = _density(row["score"], row["length"])
+        c.keys.setdefault(topic, set()).update(row["keys"].split())
+        return c
+
+    # One query: per topic, its best texts, and the texts that use the very terms asked for
+    # (even when the topic's best texts are many). A text may come twice; it is taken once.
+    selects, params = [], []
+    columns = "SELECT ? AS asked, source, item_id, score, length, keys, sensitive FROM topic_tags"
+    order = f" ORDER BY {_DENSITY_SQL} DESC LIMIT ?"
+    for topic in match.topics:
+        # The comments' best and this server's best, each read in order from topic_tags_rank.
+        for where_guild in (topics.COMMENTS_GUILD, guild_id):
+            selects.append(f"SELECT * FROM ({columns} WHERE guild_id = ? AND topic = ? AND quotable = 1{order})")
+            params += [topic, where_guild, topic, CANDIDATES_PER_TOPIC + seen]
+        where = " WHERE guild_id IN (?, ?) AND topic = ? AND quotable = 1"
+        keys = sorted(k for k in match.keys.get(topic, ()) if k)
+        if keys:
+            any_key = " OR ".join("instr(' ' || keys || ' ', ?) > 0" for _ in keys)
+            selects.append(f"SELECT * FROM ({columns}{where} AND ({any_key}){order})")
+            params += [topic, topics.COMMENTS_GUILD, guild_id, topic, *[f" {k} " for k in keys],
+                       CANDIDATES_PER_TERM + seen]
+    if selects:
+        for row in await _rows(db, " UNION ALL ".join(selects), params):
+            take(row, row["asked"])
+    if match.search_terms:
+        by_text = await _free_text_matches(db, guild_id, match.search_terms)
+        for ident, (text, hits, flagged) in by_text.items():
+            c = found.get(ident)
+            if c is None:
+                c = found[ident] = _Candidate(*ident)
+                # Texts without topics have no stored flag: ask the detector.
+                c.sensitive = bool(flagged) if flagged is not None else topics.is_sensitive(text)
+            c.free_hits |= hits & set(match.free_terms)
+            for topic, words in match.text_terms.items():
+                c.keys.setdefault(topic, set()).update(TEXT_KEY + w for w in hits & words)
+
+    parts = _parts(match)
+    for c in found.values():
+        c.coverage = sum(
+            1 for topic, keys in parts
+            if (topic == "" and keys & c.free_hits) or (topic and (topic in c.topic_scores or keys & c.keys.get(topic, set())))
+        )
+        topic_part = sum(c.topic_scores.get(t, 0.0) for t in match.topics)
+        # Each part found word for word counts once, a little more when several of its words are.
+        direct = 0.0
+        for topic, keys in parts:
+            found_here = len(keys & _found_keys(c, topic))
+            if found_here:
+                direct += 1 + 0.2 * (found_here - 1)
+        c.relevance = topic_part + DIRECT_BONUS * direct
+    return found
+
+
+def _fts_terms(free_terms: tuple[str, ...]) -> str:
+    """An FTS5 query: any of the words, each as a prefix of the indexed (porter-stemmed) words."""
+    parts = []
+    for term in free_terms:
+        clean = re.sub(r"[^\w]", "", term)
+        if clean:
+            parts.append(f'"{clean}"*' if len(clean) >= 3 else f'"{clean}"')
+    return " OR ".join(parts)
+
+
+def _term_hits(text: str, terms: tuple[str, ...]) -> set[str]:
+    """Which of the searched stems occur in `text`: a word whose stem is the term, or (for terms
+    of four letters or more) starts with it, as in the FTS5 prefix query."""
+    lowered = text.lower()
+    hits = set()
+    for term in terms:
+        start = term[:3]
+        if start not in lowered:
+            continue  # a stem begins like its word: most texts are ruled out here
+        for m in re.finditer(r"\b" + re.escape(start) + r"[\w'’]*", lowered):
+            s = topics.stem(m.group())
+            if s == term or (len(term) >= 4 and s.startswith(term)):
+                hits.add(term)
+                break
+    return hits
+
+
+# The stored self-harm flag of a text, NULL when it has no topics.
+_FLAG_SQL = "(SELECT MAX(sensitive) FROM topic_tags t WHERE t.source = '{source}' AND t.item_id = {item})"
+
+
+async def _free_text_matches(db: Database, guild_id: int, terms: tuple[str, ...]):
+    """Comments and this server's posts that contain the words: {ident: (text, words, flag)}."""
+    out: dict[tuple[str, int], tuple[str, set[str], int | None]] = {}
+    fts = _fts_terms(terms)
+    if fts:
+        rows = await _rows(
+            db,
+            f"SELECT c.id, c.text, {_FLAG_SQL.format(source='comment', item='c.id')} AS flagged"
+            " FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid"
+            " WHERE comments_fts MATCH ? ORDER BY bm25(comments_fts) LIMIT ?",
+            (fts, FREE_TEXT_MATCHES),
+        )
+        for row in rows:
+            hits = _term_hits(row["text"], terms)
+            if hits:
+                out[("comment", row["id"])] = (row["text"], hits, row["flagged"])
+    likes = [t for t in terms if len(t) >= 3]
+    if likes:
+        condition = " OR ".join("p.text LIKE ?" for _ in likes)
+        # The newest approved posts of this server only, read from the (guild, state, urgent, id)
+        # index backwards; their text is read one row at a time until enough match.
+        rows = await _rows(
+            db,
+            f"SELECT p.id, p.text, {_FLAG_SQL.format(source='post', item='p.id')} AS flagged"
+            " FROM (SELECT id FROM posts WHERE guild_id = ? AND state = 'approved'"
+            " ORDER BY urgent, id DESC LIMIT ?) AS recent JOIN posts p ON p.id = recent.id"
+            f" WHERE {condition} LIMIT ?",
+            (guild_id, FREE_TEXT_SCAN_POSTS, *[f"%{t}%" for t in likes], FREE_TEXT_MATCHES),
+        )
+        for row in rows:
+            hits = _term_hits(row["text"], terms)
+            if hits:
+                out[("post", row["id"])] = (row["text"], hits, row["flagged"])
+    return out
+
+
+async def _history(db: Database, guild_id: int, user_id: int, channel_id: int | None,
+                   another_of: str | None) -> tuple[set[tuple[str, int]], tuple[str, int] | None]:
+    """What this member was shown for the search `another_of` (when paging), and the last quote
+    this channel was given."""
+    selects, params = [], []
+    if channel_id is not None:
+        selects.append("SELECT * FROM (SELECT 'last' AS kind, source, item_id FROM quote_history"
+                       " WHERE guild_id = ? AND channel_id = ? ORDER BY id DESC LIMIT 1)")
+        params += [guild_id, channel_id]
+    if another_of is not None:
+        selects.append("SELECT 'seen' AS kind, source, item_id FROM quote_seen"
+                       " WHERE guild_id = ? AND user_id = ? AND query_key = ?")
+        params += [guild_id, user_id, another_of]
+    seen, last = set(), None
+    if selects:
+        for r in await _rows(db, " UNION ALL ".join(selects), params):
+            if r["kind"] == "last":
+                last = (r["source"], r["item_id"])
+            else:
+                seen.add((r["source"], r["item_id"]))
+    return seen, last
+
+
+async def _record(db: Database, guild_id: int, user_id: int, channel_id: int | None, key: str,
+                  quotes: list[Quote], *, fresh: bool) -> None:
+    now = utcnow()
+    async with db.transaction() as tx:
+        if fresh:
+            await tx.execute(
+                "DELETE FROM quote_seen WHERE guild_id = ? AND user_id = ? AND query_key = ?",
+                (guild_id, user_id, key),
+            )
+        await tx.executemany(
+            "INSERT OR IGNORE INTO quote_seen(guild_id, user_id, query_key, source, item_id, shown_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(guild_id, user_id, key, q.source, q.item_id, now) for q in quotes],
+        )
+        await tx.executemany(
+            "INSERT INTO quote_history(guild_id, channel_id, user_id, source, item_id, shown_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(guild_id, channel_id, user_id, q.source, q.item_id, now) for q in quotes],
+        )
+
+
+# -- building quotes ------------------------------------------------------------------------
+
+async def _texts(db: Database, guild_id: int, idents: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
+    """Text and author of comments and of this server's approved posts (others are left out)."""
+    out: dict[tuple[str, int], dict] = {}
+    comment_ids = [i for s, i in idents if s == "comment"]
+    post_ids = [i for s, i in idents if s == "post"]
+    if comment_ids:
+        marks = ",".join("?" * len(comment_ids))
+        for r in await _rows(db, f"SELECT id, author, text FROM comments WHERE id IN ({marks})", comment_ids):
+            out[("comment", r["id"])] = {
+                "text": r["text"], "author": r["author"] or ANONYMOUS_READER, "origin": ORIGIN_COMMENTS}
+    if post_ids:
+        marks = ",".join("?" * len(post_ids))
+        rows = await _rows(
+            db,
+            f"SELECT id, author_name, anonymous, text FROM posts WHERE id IN ({marks})"
+            " AND guild_id = ? AND state = 'approved'",
+            (*post_ids, guild_id),
+        )
+        for r in rows:
+            name = None if r["anonymous"] else (r["author_name"] or "").strip()
+            out[("post", r["id"])] = {
+                "text": r["text"], "author": name or ANONYMOUS_MEMBER, "origin": ORIGIN_COMMUNITY}
+    return out
+
+
+async def _item_topics(db: Database, idents: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, ...]]:
+    """The topics of each text, strongest first."""
+    if not idents:
+        return {}
+    selects, params = [], []
+    for source in ("comment", "post"):
+        ids = [i for s, i in idents if s == source]
+        if ids:
+            selects.append("SELECT source, item_id, topic, score FROM topic_tags"
+                           f" WHERE source = ? AND item_id IN ({','.join('?' * len(ids))})")
+            params += [source, *ids]
+    rows = await _rows(db, " UNION ALL ".join(selects) + " ORDER BY score DESC, topic", params)
+    out: dict[tuple[str, int], list[str]] = {}
+    for r in rows:
+        out.setdefault((r["source"], r["item_id"]), []).append(r["topic"])
+    return {k: tuple(v) for k, v in out.items()}
+
+
+async def _build_quotes(db: Database, guild_id: int, batch: list[_Candidate], match: topics.QueryMatch) -> list[Quote]:
+    texts = await _texts(db, guild_id, [c.ident for c in batch])
+    item_topics = await _item_topics(db, [c.ident for c in batch if c.ident in texts])
+    out = []
+    tax = topics.taxonomy()
+    for c in batch:
+        item = texts.get(c.ident)
+        if item is None or not item["text"].strip():
+            continue
+        text = item["text"]
+        scan = safety.scan(text)
+        if scan.crisis and not c.sensitive:
+            # The safety detector learnt something since the text was tagged: check again.
+            c.sensitive = True
+            if not _may_offer(c, match):
+                continue
+        excerpt, trimmed = excerpt_for(text, match)
+        typed = _typed_words(match.text)
+        matched = [tax.readable_term(t, k) for t in match.topics for k in sorted(match.keys.get(t, ()))
+                   if k and k in c.keys.get(t, ())]
+        matched += [typed.get(k[1:], k[1:]) for t in match.topics for k in sorted(c.keys.get(t, ()))
+                    if k.startswith(TEXT_KEY)]
+        matched += [typed.get(w, w) for w in match.free_terms if w in c.free_hits]
+        out.append(Quote(
+            source=c.source, item_id=c.item_id, author_label=item["author"], origin_label=item["origin"],
+            topics=item_topics.get(c.ident, ()), excerpt=excerpt, full_text=text,
+            trimmed=trimmed, sensitive=c.sensitive or scan.crisis,
+            cure_note=scan.evidence_note if scan.cure_claim else None,
+            matched=tuple(dict.fromkeys(matched)),
+        ))
+    return out
+
+
+def _typed_words(text: str) -> dict[str, str]:
+    """Stem -> the word as the member typed it."""
+    return {topics.stem(w): w for w in reversed(words(text))}
+
+
+async def get_quote(db: Database, source: str, item_id: int, guild_id: int) -> Quote:
+    """One quote in full ("read in full"). A post from another server, or one no longer
+    approved, is not returned: `QuoteNotFound`."""
+    if source not in ("comment", "post"):
+        raise QuoteNotFound("That quote could not be found.")
+    item = (await _texts(db, guild_id, [(source, int(item_id))])).get((source, int(item_id)))
+    if item is None or not item["text"].strip():
+        raise QuoteNotFound("That quote is no longer available: it may have been withdrawn.")
+    text = item["text"]
+    scan = safety.scan(text)
+    stored_sensitive = await db.fetchval(
+        "SELECT MAX(sensitive) FROM topic_tags WHERE source = ? AND item_id = ?", (source, int(item_id)))
+    return Quote(
+        source=source, item_id=int(item_id), author_label=item["author"], origin_label=item["origin"],
+        topics=(await _item_topics(db, [(source, int(item_id))])).get((source, int(item_id)), ()),
+        excerpt=text, full_text=text, trimmed=False,
+        sensitive=bool(stored_sensitive) or scan.crisis,
+        cure_note=scan.evidence_note if scan.cure_claim else None,
+    )
+
+
+# -- excerpts -------------------------------------------------------------------------------
+
+def _passage_score(passage: str, match: topics.QueryMatch) -> float:
+    tax = topics.taxonomy()
+    score = 0.0
+    for tag in tax.analyse(passage):
+        if tag.topic in match.topics:
+            score += tag.score
+            wanted = match.keys.get(tag.topic, frozenset())
+            score += DIRECT_BONUS * len(wanted & set(tag.keys))
+    score += DIRECT_BONUS * len(_term_hits(passage, match.search_terms))
+    return score
+
+
+def excerpt_for(text: str, match: topics.QueryMatch, limit: int = EXCERPT_LIMIT) -> tuple[str, bool]:
+    """The passage of `text` that best matches the search, cut at sentence boundaries to at most
+    `limit` characters (an ellipsis marks each cut). Returns (excerpt, trimmed)."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text, False
+    spans = sentence_spans(text)
+    if not spans:
+        return trim_to(text, limit), True
+    scores = [_passage_score(text[s:e], match) for s, e in spans]
+    best = max(range(len(spans)), key=lambda i: (scores[i], -i))
+    room = limit - 2  # two ellipses at most
+    s, e = spans[best]
+    if e - s > room:
+        return _window_in_sentence(text, s, e, match, room), True
+    lo = hi = best
+    while True:
+        grew = False
+        if hi + 1 < len(spans) and spans[hi + 1][1] - spans[lo][0] <= room:
+            hi += 1
+            grew = True
+        if lo > 0 and spans[hi][1] - spans[lo - 1][0] <= room:
+            lo -= 1
+            grew = True
+        if not grew:
+            break
+    start, end = spans[lo][0], spans[hi][1]
+    excerpt = ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
+    return excerpt, True
+
+
+def _window_in_sentence(text: str, s: int, e: int, match: topics.QueryMatch, room: int) -> str:
+    """A sentence longer than the limit: a window of whole words around its first matching word."""
+    spans = [(a + s, b + s) for a, b in word_spans(text[s:e])]
+    if not spans:
+        return trim_to(text[s:e], room)
+    focus = 0
+    for i, (a, b) in enumerate(spans):
+        if _passage_score(text[a:b], match) > 0:
+            focus = i
+            break
+    # Start a little before the match so that it reads in context.
+    start = max(s, spans[focus][0] - room // 4)
+    first = next(i for i, (a, _b) in enumerate(spans) if a >= start)
+    last = first
+    while last + 1 < len(spans) and spans[last + 1][1] - spans[first][0] <= room:
+        last += 1
+    a, b = spans[first][0], spans[last][1]
+    if b == e and last + 1 == len(spans):
+        b = e  # keep the sentence's own closing punctuation
+    return ("…" if a > 0 else "") + text[a:b] + ("…" if b < len(text) else "")
+
+
+# -- topics with counts ---------------------------------------------------------------------
+
+def _sensitive_topics() -> tuple[str, ...]:
+    return tuple(t.name for t in topics.taxonomy().topics.values() if t.allows_sensitive) or ("",)
+
+
+async def topic_counts(db: Database, guild_id: int, *, samples: bool = True) -> list[TopicCount]:
+    """Every topic with how many quotes this server can be offered under it (the article's
+    comments and the server's approved posts), in the taxonomy's order. `samples=False` skips
+    the sample phrases (autocomplete needs only the counts)."""
+    tax = topics.taxonomy()
+    allowed = _sensitive_topics()
+    marks = ",".join("?" * len(allowed))
+    rows = await _rows(
+        db,
+        "SELECT topic, COUNT(*) AS n FROM topic_tags WHERE guild_id IN (?, ?) AND quotable = 1"
+        f" AND (sensitive = 0 OR topic IN ({marks})) GROUP BY topic",
+        (topics.COMMENTS_GUILD, guild_id, *allowed),
+    )
+    counts = {r["topic"]: r["n"] for r in rows}
+    phrases: dict[str, str] = {}
+    if samples:
+        phrases = await _sample_phrases(db, guild_id)
+    return [
+        TopicCount(name=t.name, title=t.title, description=t.description, count=counts.get(t.name, 0),
+                   sample_phrase=phrases.get(t.name, ""))
+        for t in tax.topics.values()
+    ]
+
+
+async def _sample_phrases(db: Database, guild_id: int) -> dict[str, str]:
+    rows = await _rows(
+        db,
+        "SELECT topic, source, item_id FROM ("
+        " SELECT topic, source, item_id, ROW_NUMBER() OVER ("
+        f"  PARTITION BY topic ORDER BY {_DENSITY_SQL} DESC, source, item_id) AS place"
+        " FROM topic_tags WHERE guild_id IN (?, ?) AND quotable = 1 AND sensitive = 0)"
+        " WHERE place = 1",
+        (topics.COMMENTS_GUILD, guild_id),
+    )
+    texts = await _texts(db, guild_id, [(r["source"], r["item_id"]) for r in rows])
+    out = {}
+    for r in rows:
+        item = texts.get((r["source"], r["item_id"]))
+        if item is None:
+            continue
+        match = topics.QueryMatch(text=r["topic"], topics=(r["topic"],), keys={r["topic"]: frozenset({""})},
+                                  topic_only=True)
+        out[r["topic"]] = sample_phrase(item["text"], match)
+    return out
+
+
+def sample_phrase(text: str, match: topics.QueryMatch, limit: int = SAMPLE_PHRASE_LIMIT) -> str:
+    """The sentence of `text` that speaks most of the topic, shortened to `limit`."""
+    spans = sentence_spans(text.strip()) or [(0, len(text.strip()))]
+    body = text.strip()
+    best = max(spans, key=lambda se: (_passage_score(body[se[0]:se[1]], match), -se[0]))
+    s, e = best
+    if e - s <= limit:
+        return body[s:e]
+    return _window_in_sentence(body, s, e, match, limit - 2)
+
+
+def autocomplete_topics(counts: list[TopicCount], typed: str) -> list[tuple[str, str]]:
+    """Choices for the topic option: (shown name, value), at most 25, each 1-100 characters.
+
+    Topics whose name or alias starts with what was typed, or that a search for it would use
+    (then whose names contain it, or nearly spell it), most quoted first, each with its count;
+    and what was typed, offered as a free-text search.
+    """
+    tax = topics.taxonomy()
+    q = " ".join(fold(typed or "").split())[:MAX_QUERY_LENGTH]
+    # The topics a search for the typed words would use ("gluten" -> diet, "opiods" -> medication).
+    read_as = set(topics.match_query(q).topics) if q else set()
+    scored = []
+    for c in counts:
+        t = tax.topics.get(c.name)
+        if t is None:
+            continue
+        labels = [fold(t.name), fold(t.title)]
+        aliases = [fold(a) for a in t.aliases]
+        hint = ""
+        if not q:
+            rank = 0
+        elif any(label.startswith(q) for label in labels):
+            rank = 0
+        elif any(word.startswith(q) for label in labels for word in label.split()):
+            rank = 1
+        elif (alias := next((a for a in aliases if a.startswith(q)), None)) is not None:
+            rank, hint = 2, alias
+        elif t.name in read_as:
+            rank = 2
+        elif any(q in label for label in labels + aliases):
+            rank = 3
+        elif len(q) >= 3 and max(fuzz.partial_ratio(q, label) for label in labels + aliases) >= 80:
+            rank = 4
+        else:
+            continue
+        scored.append((rank, -c.count, t.name, c, hint))
+    scored.sort(key=lambda x: x[:3])
+    choices: list[tuple[str, str]] = []
+    for _rank, _n, _name, c, hint in scored[:24]:
+        n = f"{c.count} quote" + ("" if c.count == 1 else "s")
+        label = f"{c.title} ({n})" + (f", for “{hint}”" if hint else "")
+        choices.append((_fit(label), c.name))
+    typed_value = (typed or "").strip()
+    if q and q not in {fold(c.name) for c in counts}:
+        value = typed_value[:100].strip() or q[:100]
+        free = (_fit(f"Search for “{value}”"), value)
+        # What was typed goes first when no topic looks like it, last otherwise.
+        choices = [free] + choices if not scored or scored[0][0] >= 3 else choices + [free]
+    return choices[:25]
+
+
+def _fit(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# -- nearest topics and privacy -------------------------------------------------------------
+
+async def _nearest(db: Database, guild_id: int, query: str, match: topics.QueryMatch, limit: int = 3) -> list[str]:
+    """Topics to suggest when nothing matched: those that look most like the search, then the
+    ones with the most quotes; never a topic with nothing to show."""
+    counts = {c.name: c.count for c in await topic_counts(db, guild_id, samples=False)}
+    out = [t for t in topics.taxonomy().nearest_topics(query, limit=limit * 2) if counts.get(t)]
+    out = [t for t in out if t not in match.topics or counts.get(t)]
+    for name, _n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        if len(out) >= limit:
+            break
+        if _n and name not in out:
+            out.append(name)
+    return out[:limit]
+
+
+async def forget_member(tx, user_id: int) -> None:
+    """Delete what quotes a member was shown, inside the caller's transaction ("forget me")."""
+    await tx.execute("DELETE FROM quote_seen WHERE user_id = ?", (user_id,))
+    await tx.execute("DELETE FROM quote_history WHERE user_id = ?", (user_id,))
+
+
+async def prune_history(db: Database, *, keep_days: int = 30) -> int:
+    """Forget quote history older than `keep_days`; returns the rows removed."""
+    cutoff = f"-{int(keep_days)} days"
+    async with db.transaction() as tx:
+        a = await tx.execute(
+            "DELETE FROM quote_seen WHERE shown_at < strftime('%Y-%m-%dT%H:%M:%S', 'now', ?)", (cutoff,))
+        b = await tx.execute(
+            "DELETE FROM quote_history WHERE shown_at < strftime('%Y-%m-%dT%H:%M:%S', 'now', ?)", (cutoff,))
+        return (a.rowcount or 0) + (b.rowcount or 0)
