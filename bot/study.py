@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 CARD_VERSION = 1
 GLOSSARY_PATH = Path(__file__).resolve().parent / "resources" / "glossary.json"
 SHORT_LIMIT = 1200          # every character of the short card: title, description, fields, footer
+# The short card aims lower than its limit, so that a longer headline or reference still fits.
+SHORT_TARGET = 1150
 EMBED_TOTAL = 6000
 EMBED_TITLE, EMBED_DESCRIPTION, EMBED_FIELDS = 256, 4096, 25
 FIELD_NAME, FIELD_VALUE, EMBED_FOOTER = 256, 1024, 2048
@@ -784,7 +786,8 @@ def _footer(card: StudyCard, ref: dict | None, short: bool) -> str:
         source = f"Source: {card.journal}, as named in the article."
     else:
         source = f"Source: the article “{card.headline}”."
-    return f"{NOT_MEDICAL_ADVICE}\n{source}"
+    # Every study reply ends with the not-medical-advice note: the source line comes before it.
+    return f"{source}\n{NOT_MEDICAL_ADVICE}"
 
 
 def _limit(text: str, n: int) -> str:
@@ -803,7 +806,8 @@ class _Plan:
 
 
 def render_card(card: StudyCard, length: str = "short", reference: dict | None = None) -> RenderedCard:
-    """The card as plain text parts. "short" fits in SHORT_LIMIT characters in all; "full" fits one
+    """The card as plain text parts. "short" aims at SHORT_TARGET characters in all (never more than
+    SHORT_LIMIT with every required part kept); "full" fits one
     embed (title 256, description 4096, 25 fields of 256/1024, 6000 in all)."""
     short = length != "full"
     ref = reference if reference and reference_matches(reference, card) else None
@@ -812,7 +816,7 @@ def render_card(card: StudyCard, length: str = "short", reference: dict | None =
         # Give up the least needed part first, one step at a time, until the card fits.
         steps = [("question", False), ("method", 1), ("team", False), ("interpretation", 0),
                  ("limitations", 2), ("findings", 1), ("limitations", 1)]
-        budget = SHORT_LIMIT
+        budget = SHORT_TARGET
     else:
         plan = _Plan(question=True, method=3, findings=3, interpretation=3, limitations=len(card.limitations), team=True)
         steps = [("interpretation", 2), ("method", 2), ("findings", 2), ("interpretation", 1)]

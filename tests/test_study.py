@@ -135,7 +135,8 @@ def test_card_items_are_the_articles_own_sentences():
 def test_short_card_states_what_a_newcomer_needs_in_1200_characters():
     card = study.render_card(seed_card(), "short", study.load_reference("article.txt"))
     text = card.as_text()
-    assert card.total_chars() <= 1200
+    # At most 1,200, with room to spare for a longer headline or reference.
+    assert card.total_chars() <= study.SHORT_TARGET < study.SHORT_LIMIT == 1200
     assert "31 patients with fibromyalgia and 14 healthy participants" in text
     assert "MRI" in text and "cuff pressure" in text
     assert "ventral tegmental area (VTA, a brain area involved in reward)" in text
@@ -144,7 +145,8 @@ def test_short_card_states_what_a_newcomer_needs_in_1200_characters():
     assert "small study" in limits and "14" in limits and "scan" in limits
     assert "Arthritis & Rheumatism" in dict(card.fields)["Where it was published"]
     assert NOT_MEDICAL_ADVICE in card.footer
-    assert "Source: Loggia ML et al. Arthritis & Rheumatology 2014;66(1):203-212." in card.footer
+    assert card.footer == f"Source: Loggia ML et al. Arthritis & Rheumatology 2014;66(1):203-212.\n{NOT_MEDICAL_ADVICE}"
+    assert text.endswith(NOT_MEDICAL_ADVICE)
     assert "doi" not in text.lower()
     assert_fits_embed(card)
 
@@ -166,6 +168,8 @@ def test_full_card_fits_one_embed_and_marks_the_interpretation():
     assert text.count("extra sensitivity to pain") == 1
     assert text.count("a brain area involved in reward") == 1
     assert "Disrupted brain circuitry for pain-related reward/punishment in fibromyalgia" in card.footer
+    assert card.footer.startswith("Source: Loggia ML, Berna C, Kim J, et al.")
+    assert card.footer.endswith(f"\n{NOT_MEDICAL_ADVICE}") and text.endswith(NOT_MEDICAL_ADVICE)
 
 
 def test_glosses_go_after_the_first_use_only():
@@ -206,10 +210,10 @@ def test_second_article_renders_without_a_word_of_the_first(length):
     card = study.render_card(second_card(), length, None)
     text = card.as_text()
     assert_fits_embed(card)
-    assert card.total_chars() <= (1200 if length == "short" else 6000)
+    assert card.total_chars() <= (study.SHORT_TARGET if length == "short" else 6000)
     assert "22 adults with chronic low back pain and 18 pain-free volunteers" in text
     assert "Northwest Journal of Pain Science" in text
-    assert "Source: Northwest Journal of Pain Science, as named in the article." in card.footer
+    assert card.footer == f"Source: Northwest Journal of Pain Science, as named in the article.\n{NOT_MEDICAL_ADVICE}"
     for word in ("fibromyalgia", "Loggia", "MRI", "opioid", "Arthritis", "31", "14 "):
         assert word not in text
     if length == "full":
@@ -262,7 +266,7 @@ async def test_loading_stores_sentences_and_card(seeded):
 
 async def test_summary_and_source_from_the_database(seeded):
     short = await study.study_summary(seeded, "short")
-    assert short.total_chars() <= 1200 and "31 patients" in short.as_text()
+    assert short.total_chars() <= study.SHORT_TARGET and "31 patients" in short.as_text()
     info = await study.source(seeded)
     assert info.headline == "Brain Signals Disrupted in Fibromyalgia Patients"
     assert info.byline == "Pat Anson, Editor"
@@ -272,6 +276,23 @@ async def test_summary_and_source_from_the_database(seeded):
     assert info.reference_line.endswith("Arthritis & Rheumatology 2014;66(1):203-212.")
     assert "does not say which website" in info.published_line
     assert_fits_embed(study.render_source(info))
+
+
+async def test_every_study_reply_ends_with_the_not_medical_advice_note(seeded):
+    replies = {
+        "short summary": await study.study_summary(seeded, "short"),
+        "full summary": await study.study_summary(seeded, "full"),
+        "answer": study.render_answer(await study.ask(seeded, "How many people took part?")),
+        "no answer": study.render_answer(await study.ask(seeded, "What is the capital of France?")),
+        "own treatment": study.render_answer(await study.ask(seeded, "Should I stop my pain medication?")),
+        "glossary": study.render_glossary(await study.glossary_entry(seeded, "VTA")),
+        "source": study.render_source(await study.source(seeded)),
+    }
+    for name, reply in replies.items():
+        # The footer is the last thing an embed shows: the note is its last line, said once.
+        assert reply.footer.endswith(NOT_MEDICAL_ADVICE), name
+        assert reply.as_text().endswith(NOT_MEDICAL_ADVICE), name
+        assert reply.as_text().count(NOT_MEDICAL_ADVICE) == 1, name
 
 
 async def test_second_article_from_the_database_has_no_reference(second):
