@@ -1108,16 +1108,51 @@ important
 _PERSONAL_ACTION_WORDS = frozenset("""
 take taking took stop stopping quit quitting start starting use using try trying switch switching increase
 increasing decrease decreasing reduce reducing lower raise change changing come coming off keep keeping continue
-continuing dose doses dosage safe okay ok ask asking doctor doctors me my mine myself i i'm i've im
+continuing dose doses dosage safe okay ok ask asking doctor doctors me my mine myself i i'm i've im need needs
+needed more less extra higher mix mixing combine combining manage managing
 """.split())
-_PERSONAL = re.compile(
-    r"\b(?:should|can|could|must|may|do|would|will|shall)\s+i\b"
-    r"|\bis it (?:ok|okay|safe|wise|bad|dangerous)\b"
-    r"|\bmy (?:own\s+)?(?:meds?|medications?|medicines?|pills?|prescriptions?|doses?|dosage|treatments?|"
-    r"opioids?|painkillers?|drugs?|doctor|therapy|pain management|regimen)\b"
-    r"|\b(?:i(?:'m| am)|am i) (?:on|taking|prescribed)\b"
-    r"|\bfor me\b",
-    re.I,
+
+# A question is about the member's own treatment only when it is in the first person AND about
+# treatment: "how do I make pancakes?" and "can I trust this study?" are not. The medicine names are
+# ones members of fibromyalgia and chronic-pain groups often mention; a name the article never uses
+# is left out of the search (the article can only speak about what it covers).
+_MEDICINE_NAMES = frozenset("""
+lyrica pregabalin gabapentin neurontin cymbalta duloxetine savella milnacipran amitriptyline elavil
+cyclobenzaprine flexeril tizanidine baclofen tramadol ultram morphine oxycodone oxycontin percocet hydrocodone
+norco vicodin codeine fentanyl methadone buprenorphine suboxone naltrexone ibuprofen advil motrin naproxen
+aleve acetaminophen paracetamol tylenol excedrin celebrex aspirin cbd cannabis marijuana guaifenesin melatonin
+prednisone trazodone zoloft prozac xanax valium
+""".split())
+_TREATMENT_NOUN = (
+    r"(?:meds?|medications?|medicines?|medicaments?|pills?|tablets?|prescriptions?|doses?|dosage|dosing|"
+    r"treatments?|therapy|therapies|regimen|opioids?|opiates?|painkillers?|pain killers?|analgesics?|narcotics?|"
+    r"antidepressants?|drugs?|supplements?|injections?|infusions?|surgery|patch(?:es)?|"
+    r"doctors?|dr|gp|physician|rheumatologist|neurologist|pharmacist|specialist|"
+    + "|".join(sorted(_MEDICINE_NAMES)) + r")"
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|me|my|myself)\b")
+_OWN_TREATMENT = (
+    # "my meds", "my own doctor", "my dose"
+    re.compile(rf"\bmy (?:own )?(?:\w+ )?{_TREATMENT_NOUN}\b"),
+    # "I'm on morphine", "am I taking too much", "I've been prescribed ..."
+    re.compile(r"\b(?:i'm|im|i am|am i|i've been|i have been|i was) (?:on|taking|prescribed|using)\b"),
+)
+_TREATMENT_WORD = re.compile(rf"\b{_TREATMENT_NOUN}\b")
+# What a member does with a treatment: take it, stop it, change it, need it, ask about its safety.
+_TREATMENT_ACTION = re.compile(
+    r"\b(?:take|taking|took|stop|stopping|quit|quitting|start|starting|switch|switching|change|changing|"
+    r"increase|increasing|decrease|decreasing|reduce|reducing|lower|raise|double|skip|miss|wean|taper|"
+    r"come off|coming off|get off|mix|mixing|combine|combining|need|needs|try|trying|keep|continue|use|using|"
+    r"help|helps|work|works|safe|ok|okay|dangerous|risky|worth|addicted|addiction|dependent)\b")
+# Managing one's own symptoms: "how do I manage my pain?", "what can I take for my flares?"
+_OWN_SYMPTOMS = re.compile(
+    r"\b(?:manage|managing|treat|treating|relieve|relieving|ease|easing|control|controlling|reduce|reducing|"
+    r"lower|cope with|coping with|get rid of|soothe|fix|cure|take for|use for|try for)\b"
+    r"(?:\s+\w+){0,3}?\s+(?:my|me|myself)\b"
+    r"|\bmy (?:pain|symptoms?|flares?|flare-ups?|fatigue|insomnia|fibro\w*|headaches?|migraines?)\b"
+    r"(?=.*\b(?:manage|treat|relieve|ease|control|reduce|lower|cope|get rid of|soothe|fix|cure|take|stop)\b)"
+    r"|\b(?:manage|treat|relieve|ease|control|reduce|lower|cope with|get rid of|soothe|fix|cure|take|stop)\b"
+    r"(?!\s+part\b).*\bmy (?:pain|symptoms?|flares?|flare-ups?|fatigue|insomnia|fibro\w*|headaches?|migraines?)\b"
 )
 _INTENTS = (
     ("journal", re.compile(r"\b(?:journal|published|publish|publication)\b")),
@@ -1140,8 +1175,16 @@ MAX_GROUPS = 8
 
 
 def is_personal_medical(question: str) -> bool:
-    """Is the member asking about their own treatment ("should I stop my meds")?"""
-    return bool(_PERSONAL.search(fold(question)))
+    """Is the member asking about their own treatment, medicines, dose, doctor or the management of
+    their own symptoms ("should I stop my meds", "can I take opioids with Lyrica")? Any other "do I"
+    or "can I" question ("how do I read this study?") is not."""
+    q = fold(question or "")[:MAX_QUESTION_CHARS].replace("’", "'")
+    if not _FIRST_PERSON.search(q):
+        return False
+    if any(rx.search(q) for rx in _OWN_TREATMENT) or _OWN_SYMPTOMS.search(q):
+        return True
+    # First person, a treatment and something done with it: "do I need more pain medication?"
+    return bool(_TREATMENT_WORD.search(q) and _TREATMENT_ACTION.search(q))
 
 
 @dataclass
@@ -1186,6 +1229,8 @@ def _plan(question: str, index: _StudyIndex, personal: bool) -> list[_Group]:
             continue
         if len(tok) < 2 and not tok.isdigit():
             continue
+        if personal and tok in _MEDICINE_NAMES and tok not in index.vocabulary and tok not in SYNONYMS:
+            continue    # the member's own medicine, which the article never names: it cannot speak to it
         # A glossary term written out in full ("ventral tegmental area") is one idea, not three.
         rest = " ".join(tokens[i - 1:i + 4])
         hit = next(((t, a) for t in glossary for a in t.folded if rest == a or rest.startswith(a + " ")), None)

@@ -395,6 +395,42 @@ async def test_questions_about_own_treatment_are_flagged_and_still_answered(seed
     assert "doctor" in reply.description and reply.footer == NOT_MEDICAL_ADVICE
 
 
+OWN_TREATMENT = [
+    "should I stop my meds", "can I take opioids with Lyrica", "do I need more pain medication",
+    "Is my dose too high?", "How do I manage my pain?", "What can I take for my flares?",
+    "Should I tell my doctor about this study?", "I’m taking Lyrica, is that ok?", "Would opioids help me?",
+]
+NOT_OWN_TREATMENT = [
+    "How do I make pancakes?", "How do I read this study?", "Can I trust this study?", "Do I have fibromyalgia?",
+    "Is the weather making my pain worse?", "Can I take part in a study like this?", "Can I share this article?",
+    "Can I use this in my support group?", "Do opioids help with fibromyalgia pain?", "What drugs did they test?",
+    "Why does my pain get worse at night?",
+]
+
+
+@pytest.mark.parametrize("question", OWN_TREATMENT)
+def test_own_treatment_is_recognised(question):
+    assert study.is_personal_medical(question)
+
+
+@pytest.mark.parametrize("question", NOT_OWN_TREATMENT)
+def test_first_person_questions_about_anything_else_are_not_own_treatment(question):
+    assert not study.is_personal_medical(question)
+
+
+async def test_own_treatment_answers_quote_what_the_article_says_and_nothing_about_other_medicines(seeded):
+    # The article says nothing about Lyrica: the opioid sentences answer, with the doctor pointer.
+    answer = await study.ask(seeded, "can I take opioids with Lyrica")
+    assert answer.personal_medical and answer.found
+    assert answer.best.paragraph == 10 and "opioids" in answer.best.text
+    answer = await study.ask(seeded, "do I need more pain medication")
+    assert answer.personal_medical and answer.found and "pain medications" in answer.best.text
+    # An everyday "how do I" question is neither flagged nor answered.
+    answer = await study.ask(seeded, "How do I make pancakes?")
+    assert not answer.personal_medical and not answer.found
+    assert "doctor" not in study.render_answer(answer).description
+
+
 async def test_a_bare_question_word_is_not_an_answer_but_where_is(seeded):
     assert not (await study.ask(seeded, "why?")).found
     assert not (await study.ask(seeded, "who?")).found

@@ -172,7 +172,6 @@ async def test_general_questions_do_not_get_the_doctor_pointer(session):
     assert "doctor or pharmacist" not in embed["description"]
 
 
-@pytest.mark.xfail(strict=True, reason="the core reads any 'do I'/'can I' as a question about one's own treatment")
 async def test_an_everyday_do_i_question_is_not_about_treatment(session):
     embed = only_embed(await step(session, "/study ask question:How do I make pancakes?"))
     assert "doctor or pharmacist" not in embed["description"]
