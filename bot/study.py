@@ -885,6 +885,7 @@ class _StudyIndex:
     vocabulary: frozenset[str]
     first_id: int
     last_id: int
+    cue_strength: dict[tuple[str, int], float] = field(default_factory=dict)      # (cue, row id) -> how well it fits
     rendered: dict[tuple[str, str], RenderedCard] = field(default_factory=dict)   # study_summary replies
 
 
@@ -949,7 +950,7 @@ async def _load_index(db: Any, article_id: int, content_hash: str) -> _StudyInde
     return _StudyIndex(
         article_id=article_id, content_hash=content_hash, title=art["title"], byline=art["byline"],
         source_name=art["source_name"], card=card, sentences=sentences, order=order,
-        cues=_sentence_cues(sentences, card), vocabulary=vocabulary,
+        cues=_sentence_cues(sentences, card), vocabulary=vocabulary, cue_strength=_cue_strength(sentences),
         first_id=min(order) if order else 0, last_id=max(order) if order else -1,
     )
 
@@ -979,6 +980,13 @@ def _sentence_cues(sentences: dict[int, Sentence], card: StudyCard) -> dict[str,
         if _role(t) == "method" or _METHOD.search(t) and not _HEDGE.search(t) and not _FINDING.search(t):
             cues["method"].add(sid)
     return cues
+
+
+def _cue_strength(sentences: dict[int, Sentence]) -> dict[tuple[str, int], float]:
+    """The sentence that names the most distinct procedure words (scanner, cuff, pressure,
+    stimulation, questionnaire...) describes how the study was done better than one that names a few."""
+    return {("method", sid): float(len({m.group().lower() for m in _METHOD.finditer(s.text)}))
+            for sid, s in sentences.items()}
 
 
 async def get_card(db: Any, article_id: int | None = None) -> StudyCard:
@@ -1154,6 +1162,16 @@ _OWN_SYMPTOMS = re.compile(
     r"|\b(?:manage|treat|relieve|ease|control|reduce|lower|cope with|get rid of|soothe|fix|cure|take|stop)\b"
     r"(?!\s+part\b).*\bmy (?:pain|symptoms?|flares?|flare-ups?|fatigue|insomnia|fibro\w*|headaches?|migraines?)\b"
 )
+# The verbs of a question about how the study was done ("how was the pain applied?", "how did they
+# cause pain?", "how was it measured?"). They say how the question is asked: the article rarely uses
+# the member's verb, so they only add weight to a sentence that does, instead of being required.
+_METHOD_VERB = re.compile(
+    r"(?:done|measur(?:e|ed|es|ing)|test(?:ed|ing)?|studied|caus(?:e|ed|es|ing)|creat(?:e|ed|es|ing)|"
+    r"produc(?:e|ed|es|ing)|induc(?:e|ed|es|ing)|trigger(?:ed|s|ing)?|giv(?:e|en|es|ing)|gave|appl(?:y|ied|ies|ying)|"
+    r"scanned|conduct(?:ed|ing)?|carr(?:y|ied)|run|ran|deliver(?:ed|s|ing)?|inflict(?:ed|s|ing)?|"
+    r"administer(?:ed|s|ing)?|generat(?:e|ed|es|ing)|perform(?:ed|s|ing)?|record(?:ed|s|ing)?|"
+    r"assess(?:ed|es|ing)?|evaluat(?:e|ed|es|ing)|monitor(?:ed|s|ing)?|made)")
+_METHOD_NOUN = re.compile(r"methods?|procedures?|methodology")
 _INTENTS = (
     ("journal", re.compile(r"\b(?:journal|published|publish|publication)\b")),
     ("count", re.compile(r"\bhow (?:many|much|warm|hot|cold|long|old|often|far|high|low|heavy|fast)\b|\bnumber of\b|\bsample size\b|\bhow (?:big|large|small) (?:was|is) (?:the|this|it)\b"
@@ -1165,10 +1183,16 @@ _INTENTS = (
     ("reason", re.compile(r"\bwhy\b|\bwhat (?:could|might|may) explain\b|\bhow come\b")),
     ("define", re.compile(r"^(?:what|whats|what's)\s+(?:is|are|was|were|does|do)?\s*(?:an?\s+|the\s+)?[\w -]{2,40}?\s*(?:mean|stand for)?\s*\??$"
                           r"|^(?:define|meaning of|explain)\b")),
-    ("method", re.compile(r"\bhow\b.*\b(?:done|measured|tested|studied|caused|created|produced|induced|triggered|"
-                          r"given|applied|scanned|conducted|carried out|run|test|measure|do it)\b|\bmethods?\b")),
+    # "How was it done", "how did they cause pain", "how do researchers measure it": about what the study
+    # did. "How does the brain cause pain?" asks about the illness, not the study.
+    ("method", re.compile(rf"\bhow (?:was|were|did|is|are|has|have|had|do (?:they|you|the researchers|researchers|"
+                          rf"scientists|the scientists|the team)|does (?:the study|the team|one))\b"
+                          rf"(?:\s+[\w']+){{0,5}}?\s+(?:{_METHOD_VERB.pattern}|do (?:it|that|this))(?![\w'])"
+                          r"|\bmethods?\b|\bprocedures?\b")),
 )
-_STRONG_CUES = frozenset({"count", "place", "aim"})
+# "how many", "where", "what did they want to know" and "how was it done" point at a few sentences on
+# their own; "who" and "why" fit too many to answer without a subject.
+_STRONG_CUES = frozenset({"count", "place", "aim", "method"})
 MIN_COVERAGE = 0.5        # share of the question's weight the best sentence must match
 MAX_QUESTION_CHARS = 300
 MAX_GROUPS = 8
@@ -1213,6 +1237,10 @@ def _plan(question: str, index: _StudyIndex, personal: bool) -> list[_Group]:
         intents.discard("author")
     if "count" in intents:
         intents.discard("author")
+    if "method" in intents and _FIRST_PERSON.search(q):
+        intents.discard("method")    # "how do I test for it?" asks about the member, not the study
+    if "method" in intents:
+        intents.discard("define")    # "what methods did they use?" asks for no definition
     for name in ("count", "place", "author", "aim", "reason", "define", "method"):
         if name in intents:
             # "who" alone says less than "where" or "how many": it only leans towards the speaker.
@@ -1220,6 +1248,12 @@ def _plan(question: str, index: _StudyIndex, personal: bool) -> list[_Group]:
 
     tokens = [w.replace("’", "'") for w in words(q)]
     seen: set[str] = set()
+    if "method" in intents:
+        verbs = [t for t in tokens if (_METHOD_VERB.fullmatch(t) or _METHOD_NOUN.fullmatch(t)) and t not in STOPWORDS]
+        tokens = [t for t in tokens if t not in verbs]
+        if verbs:
+            groups.append(_Group(label="method verbs", weight=0.0,
+                                 terms=tuple(t for t in (_fts_string(v) for v in verbs) if t)))
     glossary = glossary_terms()
     i = 0
     while i < len(tokens) and len(groups) < MAX_GROUPS:
@@ -1298,7 +1332,8 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
                 matches[r["g"]][r["id"]] = -float(r["score"])
     for k, g in enumerate(groups):
         if g.cue:
-            matches[k] = {sid: 0.0 for sid in index.cues.get(g.cue, ())}
+            # How strongly a sentence fits the cue breaks ties between sentences that fit it.
+            matches[k] = {sid: index.cue_strength.get((g.cue, sid), 0.0) for sid in index.cues.get(g.cue, ())}
 
     n = len(index.order)
     idf = [g.weight * math.log(1 + n / (len(matches[k]) + 0.5)) for k, g in enumerate(groups)]
@@ -1314,9 +1349,12 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
     ranked = sorted(score, key=lambda sid: (coverage[sid], score[sid], -index.sentences[sid].position), reverse=True)
     best = ranked[0]
     # Answers only: a sentence that matches a small part of the question (only "pain", say) is not one.
-    specific = any(best in matches[k] and len(matches[k]) <= max(2, n // 2) for k in range(len(groups)))
+    # Groups of weight 0 only add to a sentence's score: they say nothing about whether it answers.
+    specific = any(best in matches[k] and len(matches[k]) <= max(2, n // 2) and g.weight
+                   for k, g in enumerate(groups))
     # "why?" alone leans on a cue that half the article fits; "where?" or "how many?" do not.
-    has_subject = any(best in matches[k] and (g.terms or g.cue in _STRONG_CUES) for k, g in enumerate(groups))
+    has_subject = any(best in matches[k] and g.weight and (g.terms or g.cue in _STRONG_CUES)
+                      for k, g in enumerate(groups))
     if coverage[best] < MIN_COVERAGE or not specific or not has_subject:
         return nothing()
 

@@ -333,6 +333,13 @@ ASK_CASES = [
     ("What happened in the brains of healthy people?", {(7, 1)}),
     ("What happened to the VTA in fibromyalgia patients?", {(8, 1)}),
     ("How was pain caused during the scan?", {(5, 2)}),
+    # How it was done: the member's verb is rarely the article's; the procedure sentence answers.
+    ("How was the pain applied?", {(5, 2)}),
+    ("How was the pain created?", {(5, 2)}),
+    ("How did they cause pain?", {(5, 2)}),
+    ("How was it done?", {(5, 2)}),
+    ("What methods did they use?", {(5, 2)}),
+    ("How were the cues given?", {(5, 3)}),
     ("What did the MRI show?", {(6, 1)}),
     ("Why don't opioids work?", {(10, 1)}),
     ("What is hyperalgesia?", {(2, 1)}),
@@ -352,6 +359,8 @@ ASK_CASES = [
     ("Does exercise help?", None),
     ("Were women included?", None),
     ("What dose of pregabalin should I take?", None),
+    ("How did they measure happiness?", None),
+    ("How do I test for fibromyalgia?", None),
 ]
 
 
@@ -370,6 +379,13 @@ async def test_ask(seeded, question, expected):
 def test_the_question_set_is_varied_enough():
     assert len(ASK_CASES) >= 15
     assert sum(1 for _, e in ASK_CASES if e is None) >= 4
+
+
+async def test_a_question_about_the_illness_is_not_read_as_one_about_the_method(seeded):
+    # "How does the brain cause ..." asks what the article thinks happens, not how the study was run.
+    answer = await study.ask(seeded, "How does the brain cause pain sensitivity?")
+    assert answer.found and all(p.paragraph != 5 for p in answer.passages)
+    assert "sensitivity" in answer.best.text or "causing" in answer.best.text
 
 
 async def test_painkillers_find_the_opioid_sentences(seeded):
@@ -488,6 +504,14 @@ async def test_ask_works_on_the_second_article(second):
     answer = await study.ask(second, "How warm was the pool?")
     assert answer.found and "34 degrees" in answer.best.text
     assert not (await study.ask(second, "What did the MRI show?")).found
+    # How it was done, in this article's procedure sentences.
+    answer = await study.ask(second, "How was pain measured?")
+    assert answer.found and "questionnaire and a bending test" in answer.best.text
+    answer = await study.ask(second, "How was the exercise given?")
+    assert answer.found and "two exercise sessions a week" in answer.best.text
+    answer = await study.ask(second, "What methods did they use?")
+    assert answer.found and {p.paragraph for p in answer.passages} == {4}
+    assert not (await study.ask(second, "How did they measure blood pressure?")).found
 
 
 async def test_ask_is_fast(seeded):

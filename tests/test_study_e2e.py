@@ -151,7 +151,6 @@ async def test_questions_are_answered_from_the_article_with_true_paragraph_numbe
     assert wrong == [], wrong
 
 
-@pytest.mark.xfail(strict=True, reason="the core does not yet link 'applied'/'created' to the stimulation sentence")
 async def test_how_the_pain_was_applied(session):
     embed = only_embed(await step(session, "/study ask question:How was the pain applied?"))
     assert any("cuff pressure" in text for text, _ in quoted_passages(embed))
