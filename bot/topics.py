@@ -495,6 +495,13 @@ async def store_comment_tags(tx, article_id: int, tags: list[list[tuple]]) -> No
         for guild_id, topic, score, length, keys, quotable, sensitive in comment_tags:
             rows.append((guild_id, topic, "comment", comment_id, score, length, keys, quotable, sensitive))
     await tx.executemany(INSERT_TAG, rows)
+    # A fresh database (this is its first article, and there are no posts yet): everything in it
+    # is tagged with the current taxonomy, so start-up has nothing to recompute.
+    await tx.execute(
+        "INSERT INTO meta(key, value) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM posts)"
+        " AND NOT EXISTS (SELECT 1 FROM articles WHERE id != ?) ON CONFLICT(key) DO NOTHING",
+        (META_KEY, taxonomy().digest, article_id),
+    )
 
 
 INSERT_TAG = (

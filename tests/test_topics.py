@@ -195,11 +195,21 @@ async def test_tag_post_is_rolled_back_with_the_callers_transaction(db):
     assert await db.fetchval("SELECT COUNT(*) FROM topic_tags WHERE source = 'post'") == 0
 
 
+async def test_a_fresh_database_needs_no_retagging(db, tmp_path):
+    await load_file(db, SEED)        # the first article of an empty database: tagged as current
+    assert await db.get_meta(topics.META_KEY) == topics.taxonomy().digest
+    assert await topics.retag_all_if_taxonomy_changed(db) is False
+
+
 async def test_retag_when_the_taxonomy_changes(db, tmp_path, monkeypatch):
-    await load_file(db, SEED)
     post_id = await _post(db, 9, "Insomnia every night, I barely sleep.", state="approved")
+    await load_file(db, SEED)        # posts exist already: the hash is not assumed
+    assert await db.get_meta(topics.META_KEY) is None
+    async with db.transaction() as tx:   # as if the post had been stored before topics existed
+        await topics.untag_post(tx, post_id)
     assert await topics.retag_all_if_taxonomy_changed(db) is True       # no hash stored yet
     assert await db.get_meta(topics.META_KEY) == topics.taxonomy().digest
+    assert "sleep" in {r["topic"] for r in await _tags(db, "post", post_id)}
     assert await topics.retag_all_if_taxonomy_changed(db) is False      # unchanged: nothing to do
     before = await db.fetchval("SELECT COUNT(*) FROM topic_tags")
 
