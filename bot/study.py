@@ -1117,7 +1117,7 @@ _PERSONAL_ACTION_WORDS = frozenset("""
 take taking took stop stopping quit quitting start starting use using try trying switch switching increase
 increasing decrease decreasing reduce reducing lower raise change changing come coming off keep keeping continue
 continuing dose doses dosage safe okay ok ask asking doctor doctors me my mine myself i i'm i've im need needs
-needed more less extra higher mix mixing combine combining manage managing
+needed more less extra higher mix mixing combine combining manage managing hospital clinic visit see call
 """.split())
 
 # A question is about the member's own treatment only when it is in the first person AND about
@@ -1135,7 +1135,7 @@ _TREATMENT_NOUN = (
     r"(?:meds?|medications?|medicines?|medicaments?|pills?|tablets?|prescriptions?|doses?|dosage|dosing|"
     r"treatments?|therapy|therapies|regimen|opioids?|opiates?|painkillers?|pain killers?|analgesics?|narcotics?|"
     r"antidepressants?|drugs?|supplements?|injections?|infusions?|surgery|patch(?:es)?|"
-    r"doctors?|dr|gp|physician|rheumatologist|neurologist|pharmacist|specialist|"
+    r"doctors?|dr|gp|physician|rheumatologist|neurologist|pharmacist|specialist|hospital|clinic|emergency room|urgent care|"
     + "|".join(sorted(_MEDICINE_NAMES)) + r")"
 )
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|me|my|myself)\b")
@@ -1151,7 +1151,7 @@ _TREATMENT_ACTION = re.compile(
     r"\b(?:take|taking|took|stop|stopping|quit|quitting|start|starting|switch|switching|change|changing|"
     r"increase|increasing|decrease|decreasing|reduce|reducing|lower|raise|double|skip|miss|wean|taper|"
     r"come off|coming off|get off|mix|mixing|combine|combining|need|needs|try|trying|keep|continue|use|using|"
-    r"help|helps|work|works|safe|ok|okay|dangerous|risky|worth|addicted|addiction|dependent)\b")
+    r"help|helps|work|works|safe|ok|okay|dangerous|risky|worth|addicted|addiction|dependent|go to|see|visit|call)\b")
 # Managing one's own symptoms: "how do I manage my pain?", "what can I take for my flares?"
 _OWN_SYMPTOMS = re.compile(
     r"\b(?:manage|managing|treat|treating|relieve|relieving|ease|easing|control|controlling|reduce|reducing|"
@@ -1172,11 +1172,15 @@ _METHOD_VERB = re.compile(
     r"administer(?:ed|s|ing)?|generat(?:e|ed|es|ing)|perform(?:ed|s|ing)?|record(?:ed|s|ing)?|"
     r"assess(?:ed|es|ing)?|evaluat(?:e|ed|es|ing)|monitor(?:ed|s|ing)?|made)")
 _METHOD_NOUN = re.compile(r"methods?|procedures?|methodology")
+# "Which hospital ...?" asks where, like "where": the cue finds the institution, so the noun itself
+# is not searched as well (it would count the same idea twice).
+_PLACE_NOUN = re.compile(r"(?:hospitals?|universit(?:y|ies)|institutions?|institutes?|colleges?|clinics?|labs?|"
+                         r"laborator(?:y|ies)|schools?|centers?|centres?)")
 _INTENTS = (
     ("journal", re.compile(r"\b(?:journal|published|publish|publication)\b")),
     ("count", re.compile(r"\bhow (?:many|much|warm|hot|cold|long|old|often|far|high|low|heavy|fast)\b|\bnumber of\b|\bsample size\b|\bhow (?:big|large|small) (?:was|is) (?:the|this|it)\b"
                          r"|\bwho (?:took part|participated|was (?:studied|in|tested)|were (?:studied|in|the participants|tested))\b")),
-    ("place", re.compile(r"\bwhere\b")),
+    ("place", re.compile(rf"\bwhere\b|\b(?:which|what) (?:medical )?{_PLACE_NOUN.pattern}\b")),
     ("author", re.compile(r"\bwho\b(?! (?:took part|participated|was (?:studied|in|tested)|were (?:studied|in|tested)))")),
     ("aim", re.compile(r"\b(?:aim|aims|goal|purpose|want(?:ed)? to (?:know|find out|learn|see|test)|set out|trying to "
                        r"(?:find|learn|see)|looking for)\b")),
@@ -1237,6 +1241,8 @@ def _plan(question: str, index: _StudyIndex, personal: bool) -> list[_Group]:
         intents.discard("author")
     if "count" in intents:
         intents.discard("author")
+    if personal:
+        intents.discard("place")     # "where should I go?" asks about the member's care, not the study
     if "method" in intents and _FIRST_PERSON.search(q):
         intents.discard("method")    # "how do I test for it?" asks about the member, not the study
     if "method" in intents:
@@ -1248,6 +1254,8 @@ def _plan(question: str, index: _StudyIndex, personal: bool) -> list[_Group]:
 
     tokens = [w.replace("’", "'") for w in words(q)]
     seen: set[str] = set()
+    if "place" in intents:
+        tokens = [t for t in tokens if not _PLACE_NOUN.fullmatch(t)]
     if "method" in intents:
         verbs = [t for t in tokens if (_METHOD_VERB.fullmatch(t) or _METHOD_NOUN.fullmatch(t)) and t not in STOPWORDS]
         tokens = [t for t in tokens if t not in verbs]
@@ -1358,21 +1366,32 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
     if coverage[best] < MIN_COVERAGE or not specific or not has_subject:
         return nothing()
 
+    # The question's ideas that the best sentence holds and that few sentences share. Another
+    # sentence is quoted too only when it is relevant: it holds every one of them.
+    key = [k for k, g in enumerate(groups)
+           if g.weight and best in matches[k] and len(matches[k]) <= max(2, n // 2)]
+
+    def holds_key(sid: int) -> bool:
+        return all(sid in matches[k] for k in key)
+
     chosen = [best]
     pos = index.order.index(best)
     if _NEEDS_CONTEXT.search(index.sentences[best].text) and pos > 0:
         chosen.append(index.order[pos - 1])          # "however, ..." needs what came before
-    for sid in ranked[1:]:
-        if len(chosen) >= 3:
-            break
-        if sid in chosen:
-            continue
-        if coverage[sid] >= 0.8 * coverage[best] and score[sid] >= 0.75 * score[best]:
-            chosen.append(sid)
+    # A second answer elsewhere in the article ("opioids ... lack of effectiveness" after "a poor
+    # response to ... opioids") must share the question's own words, not only fit a cue like "where"
+    # or "how many", and answer well enough on its own.
+    if any(groups[k].terms for k in key):
+        for sid in ranked[1:]:
+            if len(chosen) >= 3:
+                break
+            if sid not in chosen and holds_key(sid) and coverage[sid] >= MIN_COVERAGE:
+                chosen.append(sid)
+    # The next sentence of the same paragraph, when it carries on with the same ideas.
     if len(chosen) < 3 and pos + 1 < len(index.order):
         nxt = index.order[pos + 1]
         same_para = index.sentences[nxt].paragraph == index.sentences[best].paragraph
-        if nxt not in chosen and same_para and coverage.get(nxt, 0) >= 0.5 * coverage[best]:
+        if nxt not in chosen and same_para and any(nxt in matches[k] for k in key):
             chosen.append(nxt)
     passages = [
         Passage(paragraph=index.sentences[sid].paragraph, sentence=index.sentences[sid].position,

@@ -388,6 +388,40 @@ async def test_a_question_about_the_illness_is_not_read_as_one_about_the_method(
     assert "sensitivity" in answer.best.text or "causing" in answer.best.text
 
 
+async def test_do_opioids_help_quotes_the_sentence_on_their_lack_of_effectiveness(seeded):
+    answer = await study.ask(seeded, "Do opioids help with fibromyalgia pain?")
+    assert answer.found and 1 <= len(answer.passages) <= 3
+    assert any(p.paragraph == 10 and "lack of effectiveness of pain medications such as opioids" in p.text
+               for p in answer.passages)
+    assert all("opioid" in p.text for p in answer.passages)   # every passage shares the question's subject
+
+
+@pytest.mark.parametrize("question, only", [
+    ("Which hospital did the research?", (3, 1)),      # not "the center of the brain" or the national estimate
+    ("Which university were the researchers from?", (3, 1)),
+    ("How many people took part?", (5, 1)),            # not the 5 million Americans
+    ("What is the VTA?", (7, 1)),
+])
+async def test_extra_passages_only_when_relevant(seeded, question, only):
+    answer = await study.ask(seeded, question)
+    assert [(p.paragraph, p.in_paragraph) for p in answer.passages] == [only]
+
+
+async def test_the_next_sentence_comes_along_when_it_carries_the_same_idea(seeded):
+    answer = await study.ask(seeded, "How was the pain applied?")
+    assert [(p.paragraph, p.in_paragraph) for p in answer.passages] == [(5, 2), (5, 3)]
+    assert answer.best.in_paragraph == 2
+
+
+@pytest.mark.parametrize("question", [
+    "Which university is best for nursing?", "Which hospital sells Lyrica?", "Should I go to the hospital?",
+    "Which hospital should I go to?",
+])
+async def test_place_questions_the_article_cannot_answer(seeded, question):
+    answer = await study.ask(seeded, question)
+    assert not answer.found and answer.passages == []
+
+
 async def test_painkillers_find_the_opioid_sentences(seeded):
     answer = await study.ask(seeded, "do painkillers help?")
     assert answer.found and any("opioid" in p.text for p in answer.passages)
@@ -501,6 +535,9 @@ async def test_ask_works_on_the_second_article(second):
     assert answer.found and answer.best.paragraph == 4 and answer.best.in_paragraph == 1
     answer = await study.ask(second, "Where was the research done?")
     assert answer.found and "Cascade University" in answer.best.text
+    answer = await study.ask(second, "Which university did the study?")
+    assert answer.found and [p.text for p in answer.passages] == [answer.best.text]
+    assert "Cascade University" in answer.best.text
     answer = await study.ask(second, "How warm was the pool?")
     assert answer.found and "34 degrees" in answer.best.text
     assert not (await study.ask(second, "What did the MRI show?")).found
