@@ -1,0 +1,709 @@
+"""The moderators' side of member posts: the queue, decisions, and the work that follows them.
+
+- Each new post appears in the server's queue channel as an embed with Approve, Reject and Block
+  author buttons. The buttons carry the post id in their custom_id (DynamicItem), so they work after
+  a restart; the core refuses a post of another server or one already decided.
+- Only moderators decide: the server's moderator role, or Manage Server (`is_moderator`, the one
+  place that says so). Anyone else is refused privately and the attempt is audited.
+- `/mod queue` pages through pending posts (urgent first) with the same buttons, for servers
+  without a queue channel; `/mod post id:` shows one post and its history; `/mod unblock member:`.
+- A decision is committed by the core before anything is said about it. What follows (publishing
+  an approved post, telling the author by DM, deleting messages that show withdrawn text) is done by
+  one background task, `PostWorker`, from what the database says is still to do: a restart or a
+  Discord outage only delays it, and a failure is retried, never dropped.
+
+The queue message keeps its embed (the post) for good; its content line says where the post
+stands (urgent, approved by whom, published or why not yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import audit, posts, quotes, safety, sanitize
+from bot.errors import NotAllowed, UserFacingError
+from bot.guild_settings import GuildConfig
+from bot.posts import Post
+from cogs._shared import BRAND_COLOUR, BaseModal, SafeDynamicItem, footer_note, send_ephemeral
+from cogs.admin import guild_settings, has_manage_server, mirror_to_log, missing_permissions
+
+log = logging.getLogger("fibrocircle.moderation")
+
+URGENT_COLOUR = discord.Colour(0xC0392B)
+FLAGGED_COLOUR = discord.Colour(0xE67E22)
+EMBED_TOTAL = 6000          # Discord's limit for all embeds of one message together
+DESCRIPTION_MAX = 4096
+FIELD_MAX = 1024
+CONTENT_MAX = 2000
+# An interaction token lasts 15 minutes; past this, a moderator is not followed up on it.
+TOKEN_LIFETIME = 14 * 60
+
+FLAG_TEXT = {
+    safety.CRISIS_FLAG: "🚨 crisis language",
+    safety.CURE_CLAIM_FLAG: "💊 unproven cure claim",
+    sanitize.INVITE_LINK: "🔗 Discord invite link",
+    sanitize.MARKDOWN_LINK: "🔗 link with hidden address ([text](url))",
+    sanitize.LINK: "🔗 web link",
+    sanitize.MENTIONS_NEUTRALISED: "@ mentions made harmless",
+    sanitize.HIDDEN_CHARACTERS_REMOVED: "👻 hidden characters removed",
+}
+
+
+# -- who is a moderator ---------------------------------------------------------------------
+
+class NotModerator(app_commands.CheckFailure, NotAllowed):
+    """Raised for anyone who is not a moderator; the one error handler shows the message."""
+
+    def __init__(self) -> None:
+        super().__init__("Only this server's moderators can review posts: members with the moderator role, "
+                         "or with the Manage Server permission. Nothing was changed.")
+
+
+def is_moderator(interaction: discord.Interaction, config: GuildConfig) -> bool:
+    """The server's moderator role, or Manage Server. The only place this is decided."""
+    if has_manage_server(interaction):
+        return True
+    role_id = config.moderator_role
+    roles = getattr(interaction.user, "roles", ())
+    return role_id is not None and any(role.id == role_id for role in roles)
+
+
+async def require_moderator(interaction: discord.Interaction, *, attempted: str,
+                            post_id: int | None = None) -> GuildConfig:
+    """The server's settings when the member is a moderator; otherwise audit the attempt and refuse."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
+    bot = interaction.client
+    config = await guild_settings(bot).get(interaction.guild.id)  # type: ignore[arg-type]
+    if is_moderator(interaction, config):
+        return config
+    await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,  # type: ignore[attr-defined]
+                               attempted=attempted, post_id=post_id)
+    await mirror_latest(bot, interaction.guild, "moderation.refused", None if post_id is None else f"post:{post_id}")
+    raise NotModerator()
+
+
+async def mirror_latest(bot: Any, guild: discord.Guild, action: str, target: str | None) -> None:
+    """Mirror the newest audit row of this kind (just written by the core) to the log channel."""
+    for entry in await audit.recent(bot.db, guild.id, limit=10, action=action):
+        if entry.target == target:
+            await mirror_to_log(bot, guild, [entry])
+            return
+
+
+# -- showing a post -------------------------------------------------------------------------
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def when(iso: str | None, style: str = "R") -> str:
+    """A stored time as Discord's timestamp markup: each reader sees it in their own time zone."""
+    if not iso:
+        return "?"
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def member_since(member: Any) -> str | None:
+    joined = getattr(member, "joined_at", None)
+    return None if joined is None else f"joined this server {discord.utils.format_dt(joined, 'R')}"
+
+
+async def find_member_since(guild: discord.Guild, user_id: int) -> str:
+    member = guild.get_member(user_id)
+    if member is None:
+        try:
+            member = await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return "no longer in this server"
+        except discord.HTTPException:
+            return "time in this server unknown"
+    return member_since(member) or "time in this server unknown"
+
+
+def flag_lines(post: Post, scan: safety.SafetyScan | None) -> list[str]:
+    lines = [FLAG_TEXT.get(flag, flag.replace("_", " ")) for flag in post.flags]
+    if scan is not None and scan.matched:
+        lines.append("Matched: " + ", ".join(f"“{clip(m, 60)}”" for m in scan.matched[:5]))
+    if scan is not None and scan.evidence_note:
+        lines.append(scan.evidence_note)
+    return lines
+
+
+def fit(embed: discord.Embed, budget: int = EMBED_TOTAL) -> discord.Embed:
+    """Shorten the description so that the embed stays within Discord's total of 6,000 characters."""
+    excess = len(embed) - budget
+    if excess > 0 and embed.description:
+        embed.description = clip(embed.description, len(embed.description) - excess)
+    return embed
+
+
+async def queue_embed(post: Post, *, member_line: str | None, scan: safety.SafetyScan | None = None) -> discord.Embed:
+    """The post as moderators see it: text, topics, flags, anonymity, who and since when."""
+    if scan is None and post.text:
+        scan = await asyncio.to_thread(safety.scan, post.text)
+    colour = URGENT_COLOUR if post.urgent else FLAGGED_COLOUR if post.flags else BRAND_COLOUR
+    title = f"{post.label} · 🚨 urgent" if post.urgent else post.label
+    text = post.text or "*Withdrawn by its author: the text is deleted.*"
+    embed = discord.Embed(title=title, description=clip(text, DESCRIPTION_MAX), colour=colour)
+    if post.topic_hint:
+        embed.add_field(name="Topic hint", value=clip(post.topic_hint, FIELD_MAX), inline=True)
+    embed.add_field(name="Detected topics", value=clip(", ".join(post.topics) or "none", FIELD_MAX), inline=True)
+    flags = flag_lines(post, scan)
+    embed.add_field(name="Flags", value=clip("\n".join(flags) or "none", FIELD_MAX), inline=False)
+    shown = "anonymous: members see no name" if post.anonymous else f"under their name, {post.shown_name}"
+    embed.add_field(name="Posted", value=clip(shown, FIELD_MAX), inline=True)
+    author = f"<@{post.author_id}>" + (f" · {member_line}" if member_line else "")
+    embed.add_field(name="Author (moderators only)", value=clip(author, FIELD_MAX), inline=True)
+    embed.set_footer(text=f"{post.label} · submitted · Reject asks for a reason, which the author is shown")
+    embed.timestamp = datetime.fromisoformat(post.created_at)
+    return fit(embed)
+
+
+def published_embeds(post: Post) -> list[discord.Embed]:
+    """The post as the community sees it: no name at all when anonymous."""
+    text = post.text
+    first, rest = text[:DESCRIPTION_MAX], text[DESCRIPTION_MAX:]  # only a post full of neutralised mentions is longer
+    embed = discord.Embed(description=first, colour=BRAND_COLOUR)
+    embed.set_author(name=clip(f"Shared by {post.shown_name}", 256))
+    if post.topics:
+        embed.add_field(name="Topics", value=clip(", ".join(post.topics), FIELD_MAX))
+    embeds = [embed]
+    if rest:
+        embeds.append(discord.Embed(description=rest, colour=BRAND_COLOUR))
+    embeds[-1].set_footer(text=footer_note(f"{post.label} · reviewed by this server's moderators"))
+    return embeds
+
+
+def status_line(post: Post) -> str:
+    """The queue message's content: where the post stands, for the moderators."""
+    urgent = "🚨 **Urgent** · " if post.urgent else ""
+    if post.state == "pending":
+        if post.urgent:
+            return ("🚨 **Urgent: this post may come from someone in crisis.** They were shown the server's crisis "
+                    "resources at once. Please look at it soon.")
+        return ""
+    who = f" by <@{post.decided_by}>" if post.decided_by else ""
+    if post.state == "rejected":
+        return clip(f"{urgent}❌ **Rejected**{who} {when(post.decided_at)}. Reason shown to the author: "
+                    f"{post.reason or '(none)'}", CONTENT_MAX)
+    if post.state == "withdrawn":
+        return f"{urgent}↩️ **Withdrawn by its author**: the text is deleted."
+    line = f"{urgent}✅ **Approved**{who} {when(post.decided_at)}"
+    if post.publish_state == "published":
+        line += f" · published in <#{post.published_channel_id}>"
+    elif post.publish_state == "failed":
+        line += (f" · ⚠️ **not published yet**: {post.publish_error} Next try {when(post.publish_next_at)}; "
+                 "nothing is lost.")
+    else:
+        line += " · publishing…"
+    return clip(line, CONTENT_MAX)
+
+
+def decision_view(post_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)  # DynamicItems: they work after a restart too
+    for action in ("approve", "reject", "block"):
+        view.add_item(QueueButton(action, post_id))
+    return view
+
+
+async def edit_queue_message(bot: Any, post: Post) -> None:
+    """Show the post's state on its queue message (if it has one). Never raises: the state is saved."""
+    if post.queue_channel_id is None or post.queue_message_id is None:
+        return
+    channel = bot.get_partial_messageable(post.queue_channel_id, guild_id=post.guild_id)
+    view = decision_view(post.id) if post.state == "pending" else None
+    try:
+        await channel.get_partial_message(post.queue_message_id).edit(content=status_line(post) or None, view=view)
+    except discord.HTTPException as error:
+        log.warning("guild %s: could not update the queue message of post %s: %s", post.guild_id, post.id, error)
+
+
+async def send_to_queue(bot: Any, guild: discord.Guild, post: Post, *, member: Any = None,
+                        scan: safety.SafetyScan | None = None) -> bool:
+    """Post a new pending post to the queue channel (urgent ones with an alert line). Without a queue
+    channel, an urgent post's alert goes to the log channel instead. Returns whether it was posted;
+    either way the post waits in /mod queue."""
+    config = await guild_settings(bot).get(guild.id)
+    channel = guild.get_channel(config.queue_channel) if config.queue_channel else None
+    if not isinstance(channel, discord.TextChannel) or missing_permissions(channel):
+        if channel is not None:
+            log.warning("guild %s: can't post to the queue channel %s", guild.id, channel.id)
+        if post.urgent:
+            await alert_log_channel(guild, config, post)
+        return False
+    line = member_since(member) if member is not None else await find_member_since(guild, post.author_id)
+    embed = await queue_embed(post, member_line=line, scan=scan)
+    try:
+        message = await channel.send(content=status_line(post) or None, embed=embed, view=decision_view(post.id))
+    except discord.HTTPException as error:
+        log.warning("guild %s: posting %s to the queue failed: %s", guild.id, post.label, error)
+        if post.urgent:
+            await alert_log_channel(guild, config, post)
+        return False
+    await posts.set_queue_message(bot.db, post.id, channel.id, message.id)
+    return True
+
+
+async def alert_log_channel(guild: discord.Guild, config: GuildConfig, post: Post) -> None:
+    channel = guild.get_channel(config.log_channel) if config.log_channel else None
+    if not isinstance(channel, discord.TextChannel) or missing_permissions(channel):
+        return
+    try:
+        await channel.send(f"🚨 **Urgent:** {post.label} may come from someone in crisis. The member was shown the "
+                           "crisis resources. Please review it soon with `/mod queue`.")
+    except discord.HTTPException:
+        log.warning("guild %s: the urgent alert for %s could not be sent", guild.id, post.label)
+
+
+# -- reading forms --------------------------------------------------------------------------
+
+def form_values(interaction: discord.Interaction) -> dict[str, str]:
+    """Every text field of a submitted form by custom_id, read from the interaction itself (the same
+    after a restart, when discord.py no longer knows the form)."""
+    values: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == 4 and "custom_id" in node:
+                values[str(node["custom_id"])] = str(node.get("value") or "")
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk((interaction.data or {}).get("components"))
+    return values
+
+
+# -- deciding -------------------------------------------------------------------------------
+
+def bot_worker(bot: Any) -> "PostWorker | None":
+    cog = bot.get_cog("Moderation")
+    return None if cog is None else cog.worker
+
+
+async def decide_and_show(interaction: discord.Interaction, post_id: int, *, approve: bool,
+                          reason: str | None = None) -> None:
+    """Approve or reject, committed first; then the message is updated and the worker woken."""
+    attempted = "approve" if approve else "reject"
+    await require_moderator(interaction, attempted=attempted, post_id=post_id)
+    assert interaction.guild is not None
+    bot = interaction.client
+    post = await posts.decide(bot.db, post_id=post_id, guild_id=interaction.guild.id,  # type: ignore[attr-defined]
+                              moderator_id=interaction.user.id, approve=approve, reason=reason)
+    worker = bot_worker(bot)
+    if worker is not None and approve:
+        worker.deciders[post.id] = (interaction, time.monotonic())  # told if publishing fails
+    await show_decision(interaction, post)
+    await mirror_latest(bot, interaction.guild, f"post.{post.state}", f"post:{post.id}")
+    bot.dispatch("fibrocircle_work")
+
+
+async def show_decision(interaction: discord.Interaction, post: Post) -> None:
+    on_message = interaction.message is not None and not interaction.response.is_done()
+    if on_message and interaction.message.id == post.queue_message_id:  # type: ignore[union-attr]
+        await interaction.response.edit_message(content=status_line(post), view=None)
+        return
+    if on_message:  # a /mod queue page or a /mod post reply
+        await interaction.response.edit_message(content=status_line(post), view=next_view())
+    else:
+        await send_ephemeral(interaction, status_line(post))
+    await edit_queue_message(interaction.client, post)
+
+
+def next_view() -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(QueuePageButton("open", 0, label="Next pending post"))
+    return view
+
+
+class QueueButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
+                  template=r"fibrocircle:post:(?P<action>approve|reject|block):(?P<id>[0-9]{1,18})"):
+    STYLES = {"approve": ("Approve", discord.ButtonStyle.success),
+              "reject": ("Reject", discord.ButtonStyle.danger),
+              "block": ("Block author", discord.ButtonStyle.secondary)}
+
+    def __init__(self, action: str, post_id: int) -> None:
+        label, style = self.STYLES[action]
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"fibrocircle:post:{action}:{post_id}"))
+        self.action, self.post_id = action, post_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "QueueButton":
+        return cls(match["action"], int(match["id"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        if self.action == "approve":
+            await decide_and_show(interaction, self.post_id, approve=True)
+        elif self.action == "reject":
+            await ask_reason(interaction, self.post_id)
+        else:
+            await block_author(interaction, self.post_id)
+
+
+async def ask_reason(interaction: discord.Interaction, post_id: int) -> None:
+    await require_moderator(interaction, attempted="reject", post_id=post_id)
+    assert interaction.guild is not None
+    post = await posts.get_post(interaction.client.db, post_id, guild_id=interaction.guild.id)  # type: ignore[attr-defined]
+    if post is None:
+        raise UserFacingError("That post does not exist in this server.")
+    if post.state != "pending":
+        raise UserFacingError(f"{post.label} was already {post.state}.")
+    await interaction.response.send_modal(RejectModal(post))
+
+
+REJECT_FORM = re.compile(r"fibrocircle:reject:(?P<id>[0-9]{1,18})")
+
+
+class RejectModal(BaseModal):
+    def __init__(self, post: Post) -> None:
+        super().__init__(title=clip(f"Reject {post.label}", 45), custom_id=f"fibrocircle:reject:{post.id}",
+                         timeout=30 * 60)
+        self.post_id = post.id
+        self.add_item(discord.ui.Label(
+            text="Reason (the author will see it)",
+            description="Kind and specific helps: what could they change?",
+            component=discord.ui.TextInput(custom_id="reason", style=discord.TextStyle.paragraph, min_length=1,
+                                           max_length=posts.MAX_REASON_LENGTH, required=True)))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await submit_rejection(interaction, self.post_id)
+
+
+async def submit_rejection(interaction: discord.Interaction, post_id: int) -> None:
+    await decide_and_show(interaction, post_id, approve=False, reason=form_values(interaction).get("reason"))
+
+
+async def block_author(interaction: discord.Interaction, post_id: int) -> None:
+    await require_moderator(interaction, attempted="block author", post_id=post_id)
+    assert interaction.guild is not None
+    bot = interaction.client
+    post, newly = await posts.block_author(bot.db, post_id=post_id, guild_id=interaction.guild.id,  # type: ignore[attr-defined]
+                                           moderator_id=interaction.user.id)
+    if newly:
+        text = (f"The author of {post.label} (<@{post.author_id}>) can no longer share posts in this server. "
+                "The post itself still waits for your decision. Undo with `/mod unblock`.")
+        await mirror_latest(bot, interaction.guild, "member.blocked", f"user:{post.author_id}")
+    else:
+        text = f"The author of {post.label} (<@{post.author_id}>) was already blocked here. Nothing changed."
+    await send_ephemeral(interaction, text)
+
+
+# -- /mod queue pages -------------------------------------------------------------------------
+
+class QueuePageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
+                      template=r"fibrocircle:modqueue:(?P<kind>prev|next|open):(?P<offset>[0-9]{1,6})"):
+    def __init__(self, kind: str, offset: int, *, label: str | None = None, disabled: bool = False) -> None:
+        label = label or {"prev": "◀ Previous", "next": "Next ▶", "open": "Refresh"}[kind]
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, disabled=disabled,
+                                           custom_id=f"fibrocircle:modqueue:{kind}:{offset}"))
+        self.offset = offset
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "QueuePageButton":
+        return cls(match["kind"], int(match["offset"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await require_moderator(interaction, attempted="mod queue")
+        content, embed, view = await queue_page(interaction, self.offset)
+        await interaction.response.edit_message(content=content, embed=embed, view=view)
+
+
+async def queue_page(interaction: discord.Interaction, offset: int) -> tuple[str, discord.Embed | None, discord.ui.View | None]:
+    guild = interaction.guild
+    assert guild is not None
+    db = interaction.client.db  # type: ignore[attr-defined]
+    total = await posts.pending_count(db, guild.id)
+    if total == 0:
+        return "No posts are waiting for review. Thank you for keeping up!", None, None
+    offset = min(max(offset, 0), total - 1)
+    found = await posts.pending(db, guild.id, limit=1, offset=offset)
+    if not found:  # decided while the page was being built
+        return "The queue changed while loading. Press Refresh.", None, next_view()
+    post = found[0]
+    embed = await queue_embed(post, member_line=await find_member_since(guild, post.author_id))
+    content = f"Pending post {offset + 1} of {total} (urgent first, then oldest)."
+    if post.urgent:
+        content += "\n" + status_line(post)
+    view = decision_view(post.id)
+    view.add_item(QueuePageButton("prev", max(offset - 1, 0), disabled=offset == 0))
+    view.add_item(QueuePageButton("next", min(offset + 1, total - 1), disabled=offset >= total - 1))
+    view.add_item(QueuePageButton("open", offset))
+    return content, embed, view
+
+
+def history_line(event: posts.PostEvent) -> str:
+    who = f" by <@{event.actor_id}>" if event.actor_id else ""
+    extra = ""
+    if event.event == "publish_failed":
+        extra = f": {clip(str(event.detail.get('error', '')), 150)}"
+    described = {"dm_sent": "author told by DM", "dm_failed": "author's DMs closed: the decision is in their /myposts",
+                 "created": "shared"}.get(event.event, event.event.replace("_", " "))
+    return f"{when(event.created_at, 'f')} · {described}{who}{extra}"
+
+
+# -- the worker: publishing, telling authors, removing withdrawn text -------------------------
+
+def http_problem(error: discord.HTTPException, where: str) -> str:
+    if isinstance(error, discord.Forbidden):
+        return f"Discord refused: I'm missing a permission in {where} ({error.status})."
+    if isinstance(error, discord.NotFound):
+        return f"{where} no longer exists ({error.status})."
+    if error.status == 429:
+        return "Discord asked me to slow down (429)."
+    if error.status >= 500:
+        return f"Discord had a server error ({error.status}); this usually passes."
+    return f"Discord answered {error.status}: {clip(error.text or 'no details', 200)}"
+
+
+async def open_dm(bot: Any, user_id: int) -> discord.PartialMessageable:
+    """The DM channel with a member. The id is sent as text, the form in Discord's API description
+    (discord.py's `create_dm` sends a number, which Discord accepts but the description does not)."""
+    data = await bot.http.request(discord.http.Route("POST", "/users/@me/channels"), json={"recipient_id": str(user_id)})
+    return bot.get_partial_messageable(int(data["id"]), type=discord.ChannelType.private)
+
+
+class PostWorker:
+    """One background task that does what the database says is still to do. Class attributes are
+    the pacing; tests lower them."""
+
+    interval = 15.0                   # seconds between rounds when nothing wakes it sooner
+    retry_seconds: float | None = None  # None: the core's growing pauses (30 s, 1 min, ... 1 hour)
+    dm_retry_seconds = 60.0           # a DM that failed for a reason other than closed DMs
+    prune_every = 6 * 3600.0          # forgetting old /quote history
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.deciders: dict[int, tuple[discord.Interaction, float]] = {}
+        self._dm_not_before: dict[int, float] = {}
+        self._pruned_at: float | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="fibrocircle-post-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        await self.bot.wait_until_ready()
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - logged; the next round tries again
+                log.exception("the post worker's round failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            except asyncio.TimeoutError:
+                pass
+
+    async def run_once(self) -> None:
+        db = self.bot.db
+        for post in await posts.posts_to_publish(db):
+            await self.publish(post)
+        now = time.monotonic()
+        for post in await posts.decisions_to_notify(db, limit=100):
+            if self._dm_not_before.get(post.id, 0) <= now:
+                await self.notify(post)
+        for stale in await posts.messages_to_remove(db):
+            await self.remove(stale)
+        if self._pruned_at is None or now - self._pruned_at >= self.prune_every:
+            self._pruned_at = now
+            await quotes.prune_history(db)
+
+    async def publish(self, post: Post) -> None:
+        guild = self.bot.get_guild(post.guild_id)
+        config = await guild_settings(self.bot).get(post.guild_id)
+        problem, channel = None, None
+        if guild is None:
+            problem = "I'm not connected to that server right now."
+        elif config.posts_channel is None:
+            problem = "No posts channel is set: an admin can choose one with /config channel kind:posts."
+        else:
+            channel = guild.get_channel(config.posts_channel)
+            if not isinstance(channel, discord.TextChannel):
+                problem = "The posts channel no longer exists: an admin can choose another with /config channel kind:posts."
+            elif missing_permissions(channel):
+                problem = f"I'm missing {', '.join(missing_permissions(channel))} in {channel.mention}."
+        retry_in = self.retry_seconds
+        message = None
+        if problem is None:
+            try:
+                message = await channel.send(embeds=published_embeds(post))  # type: ignore[union-attr]
+            except discord.HTTPException as error:
+                problem = http_problem(error, channel.mention)  # type: ignore[union-attr]
+                retry_in = getattr(error, "retry_after", None) or retry_in
+        if message is not None:
+            if await posts.mark_published(self.bot.db, post.id, message.id, channel_id=message.channel.id):
+                self.deciders.pop(post.id, None)
+                fresh = await posts.get_post(self.bot.db, post.id)
+                if fresh is not None:
+                    await edit_queue_message(self.bot, fresh)
+            return
+        log.info("guild %s: publishing %s failed: %s", post.guild_id, post.label, problem)
+        failed = await posts.mark_publish_failed(self.bot.db, post.id, problem or "unknown", retry_in)
+        if failed is None:
+            return
+        await edit_queue_message(self.bot, failed)
+        decider = self.deciders.pop(post.id, None)
+        if decider is not None and time.monotonic() - decider[1] < TOKEN_LIFETIME:
+            try:
+                await decider[0].followup.send(
+                    f"{post.label} is approved and saved, but it is not published yet: {problem} "
+                    f"I'll try again {when(failed.publish_next_at)}; nothing is lost.", ephemeral=True)
+            except discord.HTTPException:
+                log.info("could not tell the moderator that %s is not published yet", post.label)
+
+    async def notify(self, post: Post) -> None:
+        """Tell the author of a decision by DM; closed DMs are recorded (the decision is in /myposts)."""
+        config = await guild_settings(self.bot).get(post.guild_id)
+        guild = self.bot.get_guild(post.guild_id)
+        where = f"**{guild.name}**" if guild is not None else "a server you're in"
+        by = "" if config.decisions_anonymous or not post.decided_by else f" by <@{post.decided_by}>"
+        if post.state == "approved":
+            if post.publish_state == "published":
+                shown = f"It's now in <#{post.published_channel_id}>."
+            else:
+                shown = "It will appear in the server's posts channel shortly."
+            text = (f"Good news: your post ({post.label}) in {where} was approved{by}. {shown} Members there may "
+                    "also come across it with /quote. You can withdraw it at any time with /myposts in that server.")
+        else:
+            text = (f"Your post ({post.label}) in {where} was not approved{by}.\n"
+                    f"The moderators' reason: {clip(post.reason or 'none given', 1200)}\n"
+                    "You can see it with /myposts in that server, and withdraw it there to delete its text.")
+        try:
+            channel = await open_dm(self.bot, post.author_id)
+            await channel.send(clip(text, CONTENT_MAX))
+        except (discord.Forbidden, discord.NotFound) as error:
+            log.info("post %s: the author's DMs are closed (%s)", post.id, error.status)
+            await posts.mark_author_notified(self.bot.db, post.id, False)
+            return
+        except discord.HTTPException as error:
+            if 400 <= error.status < 500 and error.status != 429:
+                await posts.mark_author_notified(self.bot.db, post.id, False)
+                return
+            log.info("post %s: DM failed with %s; trying again later", post.id, error.status)
+            self._dm_not_before[post.id] = time.monotonic() + self.dm_retry_seconds
+            return
+        self._dm_not_before.pop(post.id, None)
+        await posts.mark_author_notified(self.bot.db, post.id, True)
+
+    async def remove(self, stale: posts.StaleMessage) -> None:
+        channel = self.bot.get_partial_messageable(stale.channel_id, guild_id=stale.guild_id)
+        try:
+            await channel.get_partial_message(stale.message_id).delete()
+        except discord.NotFound:
+            pass  # already gone: that is what was wanted
+        except discord.HTTPException as error:
+            await posts.mark_message_removal_failed(self.bot.db, stale.id, http_problem(error, "that channel"),
+                                                    getattr(error, "retry_after", None) or self.retry_seconds)
+            return
+        await posts.mark_message_removed(self.bot.db, stale.id)
+
+
+# -- the cog ----------------------------------------------------------------------------------
+
+class Moderation(commands.Cog):
+    mod = app_commands.Group(name="mod", description="Review members' posts (moderators)", guild_only=True)
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self.worker = PostWorker(bot)
+
+    @property
+    def db(self) -> Any:
+        return self.bot.db  # type: ignore[attr-defined]
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(QueueButton, QueuePageButton)
+        self.worker.start()
+
+    async def cog_unload(self) -> None:
+        await self.worker.stop()
+        self.bot.remove_dynamic_items(QueueButton, QueuePageButton)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        what = interaction.command.qualified_name if interaction.command else "mod"
+        await require_moderator(interaction, attempted=what)
+        return True
+
+    @commands.Cog.listener()
+    async def on_fibrocircle_work(self) -> None:
+        """Something was decided, withdrawn or forgotten: do what follows now, not at the next round."""
+        self.worker.wake()
+
+    async def answer_orphan(self, interaction: discord.Interaction) -> bool:
+        """A reject form submitted after a restart: the reason the moderator typed is still used."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return False
+        match = REJECT_FORM.fullmatch(str((interaction.data or {}).get("custom_id", "")))
+        if match is None:
+            return False
+        await submit_rejection(interaction, int(match["id"]))
+        return True
+
+    @mod.command(name="queue", description="Posts waiting for review, urgent first, one per page")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        content, embed, view = await queue_page(interaction, 0)
+        await send_ephemeral(interaction, content, **({"embed": embed} if embed else {}), **({"view": view} if view else {}))
+
+    @mod.command(name="post", description="One post with its history, by its number")
+    @app_commands.describe(id="The post's number, as in “Post #12”")
+    async def post(self, interaction: discord.Interaction, id: app_commands.Range[int, 1, 1_000_000_000]) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        post = await posts.get_post_by_number(self.db, guild.id, id)
+        if post is None:
+            raise UserFacingError(f"There is no Post #{id} in this server.")
+        embed = await queue_embed(post, member_line=await find_member_since(guild, post.author_id))
+        history = "\n".join(history_line(e) for e in await posts.post_history(self.db, post.id))
+        room = min(FIELD_MAX, EMBED_TOTAL - len(embed) - 20)
+        if history and room > 50:
+            embed.add_field(name="History", value=clip(history, room), inline=False)
+        kwargs: dict[str, Any] = {"embed": embed}
+        if post.state == "pending":
+            kwargs["view"] = decision_view(post.id)
+        await send_ephemeral(interaction, status_line(post) or None, **kwargs)
+
+    @mod.command(name="unblock", description="Let a blocked member share posts again")
+    @app_commands.describe(member="The member to unblock")
+    async def unblock(self, interaction: discord.Interaction, member: discord.User) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        if await posts.unblock(self.db, guild.id, member.id, interaction.user.id):
+            await send_ephemeral(interaction, f"{member.mention} can share posts in this server again.")
+            await mirror_latest(self.bot, guild, "member.unblocked", f"user:{member.id}")
+        else:
+            await send_ephemeral(interaction, f"{member.mention} was not blocked here. Nothing changed.")
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Moderation(bot))

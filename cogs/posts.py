@@ -1,0 +1,385 @@
+"""The members' side of posts: /share, /myposts, /mydata and /privacy.
+
+- /share opens a form (the experience, an optional topic hint, and whether to post anonymously).
+  The core cleans, scans and commits the post as pending before the member is thanked; a post with
+  crisis language gets the server's crisis resources at once, and the moderators an urgent alert.
+  The form is read from the interaction itself, so a form sent just before a restart still
+  arrives (the fallback cog asks `answer_orphan`). When the core refuses a post, the member gets
+  their text back in the reply: nothing they typed is lost.
+- /myposts lists the member's posts here with their state and any rejection reason, and withdraws
+  one (its text is deleted, not hidden; copies in Discord are removed by the moderation worker).
+- /mydata shows what is kept, sends a JSON copy, and forgets the member after a confirmation.
+- /privacy says what is stored, why, for how long, who sees it and how to delete it.
+
+Every reply here is private to the member.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import posts, safety
+from bot.posts import Post, PostError
+from cogs._shared import BRAND_COLOUR, BaseModal, SafeDynamicItem, brand_embed, send_ephemeral
+from cogs.admin import guild_settings
+from cogs.moderation import clip, form_values, send_to_queue, when
+
+log = logging.getLogger("fibrocircle.posts")
+
+SHARE_FORM_PREFIX = "fibrocircle:share:"
+MYPOSTS_PAGE = 5
+ALREADY_ANSWERED = 40060  # Discord's code when the same interaction is answered twice
+
+YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "sure", "ok", "true", "anonymous", "anon", "anonymously"})
+NO_WORDS = frozenset({"no", "n", "nope", "false", "name", "my name", "named", "public"})
+
+STATE_TEXT = {"pending": "⏳ waiting for review", "approved": "✅ approved", "rejected": "❌ not approved",
+              "withdrawn": "↩️ withdrawn"}
+
+
+# -- /share -----------------------------------------------------------------------------------
+
+def read_anonymity(raw: str | None, allowed: bool) -> tuple[bool, str | None]:
+    """(anonymous?, a note for the member when their answer could not be read)."""
+    if not allowed:
+        return False, None
+    word = " ".join((raw or "").lower().split()).strip(".!")
+    if not word or word in YES_WORDS:
+        return True, None
+    if word in NO_WORDS:
+        return False, None
+    # When unsure, the choice that reveals nothing: the member can withdraw and share again.
+    return True, (f"I couldn't read “{clip(raw or '', 40)}” as yes or no, so I kept your post anonymous. "
+                  "If you wanted your name on it, withdraw it in /myposts and share it again.")
+
+
+class ShareModal(BaseModal):
+    def __init__(self, *, form_id: str, anonymous_allowed: bool) -> None:
+        super().__init__(title="Share your experience", custom_id=form_id, timeout=30 * 60)
+        self.add_item(discord.ui.TextDisplay(
+            "A moderator reviews your post first; once approved it is shared in this server and members here "
+            "may see it quoted. Submitting means you agree that Fibro Circle stores it. /privacy has the rest."))
+        self.add_item(discord.ui.Label(
+            text="Your experience",
+            component=discord.ui.TextInput(custom_id="experience", style=discord.TextStyle.paragraph,
+                                           min_length=posts.MIN_POST_LENGTH, max_length=posts.MAX_POST_LENGTH,
+                                           placeholder="What has living with fibromyalgia been like for you?")))
+        self.add_item(discord.ui.Label(
+            text="Topic (optional)",
+            description="A word or two, e.g. sleep, flares, work",
+            component=discord.ui.TextInput(custom_id="topic", required=False,
+                                           max_length=posts.MAX_TOPIC_HINT_LENGTH)))
+        if anonymous_allowed:
+            self.add_item(discord.ui.Label(
+                text="Post anonymously? (yes or no)",
+                description="yes: members see no name (moderators do). no: your server name is shown.",
+                component=discord.ui.TextInput(custom_id="anonymous", default="yes", required=False, max_length=20)))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await share_submitted(interaction)
+
+
+async def share_submitted(interaction: discord.Interaction) -> None:
+    """A /share form arrived: store it (committed), then thank the member, then tell the moderators."""
+    guild = interaction.guild
+    if guild is None:
+        raise app_commands.NoPrivateMessage()
+    try:  # the core may wait for the database; this keeps Discord's 3-second limit
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    except discord.HTTPException as error:
+        if error.code == ALREADY_ANSWERED:  # the same form delivered twice: the first one handles it
+            log.info("share form %s was delivered twice", interaction.id)
+            return
+        raise
+    bot = interaction.client
+    values = form_values(interaction)
+    text = values.get("experience", "")
+    config = await guild_settings(bot).get(guild.id)  # type: ignore[arg-type]
+    anonymous, note = read_anonymity(values.get("anonymous"), config.anonymous_allowed)
+    try:
+        result = await posts.submit(
+            bot.db, guild_settings(bot), guild_id=guild.id, author_id=interaction.user.id,  # type: ignore[attr-defined, arg-type]
+            author_name=interaction.user.display_name, anonymous=anonymous, text=text,
+            topic_hint=values.get("topic") or None, interaction_id=interaction.id,
+            member_joined_at=getattr(interaction.user, "joined_at", None))
+    except PostError as error:
+        await interaction.followup.send(str(error), embeds=your_text(text), ephemeral=True)
+        return
+    post = result.post
+    if result.scan.crisis:
+        reply = (safety.crisis_message(config.crisis_resources)
+                 + f"\n\nYour post is saved as {post.label} and a moderator will see it soon.")
+    else:
+        reply = (f"Thank you for sharing. Your post is saved as {post.label} and a moderator will review it. "
+                 "You'll get a DM when it's decided (if your DMs are open), and /myposts always shows where it stands.")
+    if note:
+        reply += "\n" + note
+    await interaction.followup.send(clip(reply, 2000), ephemeral=True)
+    if result.created:
+        await send_to_queue(bot, guild, post, member=interaction.user, scan=result.scan)
+
+
+def your_text(text: str) -> list[discord.Embed]:
+    """The member's own text, handed back with a refusal so that nothing they wrote is lost."""
+    if not text.strip():
+        return []
+    embed = discord.Embed(title="Your text, to copy (nothing was saved)", description=clip(text, 4000),
+                          colour=BRAND_COLOUR)
+    return [embed]
+
+
+# -- /myposts ---------------------------------------------------------------------------------
+
+def post_summary(post: Post) -> str:
+    lines = []
+    if post.state == "withdrawn":
+        lines.append("*You withdrew it: its text is deleted.*")
+    else:
+        lines.append(clip(post.text, 300))
+    if post.state == "rejected":
+        lines.append(f"**Reason:** {clip(post.reason or 'none given', 400)}")
+    if post.state == "approved":
+        if post.publish_state == "published":
+            lines.append(f"Shared in <#{post.published_channel_id}>"
+                         + (" without your name." if post.anonymous else " under your name."))
+        else:
+            lines.append("Approved; it will appear in the posts channel shortly.")
+    if post.decided_at:
+        told = {"dm_sent": " You were told by DM.",
+                "dm_failed": " Your DMs were closed, so this is where you can see the decision."}
+        lines.append(f"Decided {when(post.decided_at)}.{told.get(post.author_notified or '', '')}")
+    else:
+        lines.append(f"Shared {when(post.created_at)}" + (", anonymously." if post.anonymous else ", under your name."))
+    return clip("\n".join(lines), 1024)
+
+
+async def myposts_page(interaction: discord.Interaction, offset: int) -> tuple[discord.Embed, discord.ui.View | None]:
+    assert interaction.guild is not None
+    db = interaction.client.db  # type: ignore[attr-defined]
+    offset = max(offset, 0)
+    found = await posts.my_posts(db, interaction.guild.id, interaction.user.id, limit=MYPOSTS_PAGE + 1, offset=offset)
+    shown, more = found[:MYPOSTS_PAGE], len(found) > MYPOSTS_PAGE
+    if not shown:
+        text = ("You haven't shared anything in this server yet. /share opens the form." if offset == 0
+                else "No more posts.")
+        return brand_embed("Your posts here", text), None
+    embed = brand_embed("Your posts here", "Newest first. Withdrawing a post deletes its text and removes it from "
+                                           "the server; it can't be undone.")
+    view = discord.ui.View(timeout=None)
+    for post in shown:
+        embed.add_field(name=f"{post.label} · {STATE_TEXT.get(post.state, post.state)}", value=post_summary(post),
+                        inline=False)
+        if post.state != "withdrawn":
+            view.add_item(WithdrawButton(post.id, post.number, confirm=False))
+    if offset > 0 or more:
+        view.add_item(MyPostsPageButton("prev", max(offset - MYPOSTS_PAGE, 0), disabled=offset == 0))
+        view.add_item(MyPostsPageButton("next", offset + MYPOSTS_PAGE, disabled=not more))
+    return embed, (view if view.children else None)
+
+
+class MyPostsPageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
+                        template=r"fibrocircle:myposts:(?P<kind>prev|next|back):(?P<offset>[0-9]{1,6})"):
+    def __init__(self, kind: str, offset: int, *, disabled: bool = False) -> None:
+        label = {"prev": "◀ Newer", "next": "Older ▶", "back": "Keep it"}[kind]
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, disabled=disabled,
+                                           custom_id=f"fibrocircle:myposts:{kind}:{offset}", row=1 if kind != "back" else 0))
+        self.offset = offset
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "MyPostsPageButton":
+        return cls(match["kind"], int(match["offset"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        embed, view = await myposts_page(interaction, self.offset)
+        await interaction.response.edit_message(content=None, embed=embed, view=view)
+
+
+class WithdrawButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
+                     template=r"fibrocircle:myposts:(?P<step>withdraw|withdraw-yes):(?P<id>[0-9]{1,18}):(?P<number>[0-9]{1,18})"):
+    """"Withdraw #3" asks first; "Yes, withdraw #3" does it. The core checks that the post is the
+    member's own and in this server, so a forged id withdraws nothing."""
+
+    def __init__(self, post_id: int, number: int, *, confirm: bool) -> None:
+        step = "withdraw-yes" if confirm else "withdraw"
+        label = f"Yes, withdraw #{number}" if confirm else f"Withdraw #{number}"
+        style = discord.ButtonStyle.danger if confirm else discord.ButtonStyle.secondary
+        super().__init__(discord.ui.Button(label=label, style=style, row=0,
+                                           custom_id=f"fibrocircle:myposts:{step}:{post_id}:{number}"))
+        self.post_id, self.number, self.confirm = post_id, number, confirm
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "WithdrawButton":
+        return cls(int(match["id"]), int(match["number"]), confirm=match["step"] == "withdraw-yes")
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        if not self.confirm:
+            view = discord.ui.View(timeout=None)
+            view.add_item(WithdrawButton(self.post_id, self.number, confirm=True))
+            view.add_item(MyPostsPageButton("back", 0))
+            await interaction.response.edit_message(
+                content=f"Withdraw Post #{self.number}? Its text is deleted now, not hidden, and any copy in this "
+                        "server is removed. This can't be undone.", embed=None, view=view)
+            return
+        bot = interaction.client
+        post = await posts.withdraw(bot.db, self.post_id, interaction.user.id, guild_id=interaction.guild.id)  # type: ignore[attr-defined]
+        bot.dispatch("fibrocircle_work")  # removes the queue message and any published copy
+        embed, view = await myposts_page(interaction, 0)
+        await interaction.response.edit_message(
+            content=f"{post.label} is withdrawn: its text is deleted, and any copy in this server is being removed.",
+            embed=embed, view=view)
+
+
+# -- /mydata ----------------------------------------------------------------------------------
+
+def data_summary(data: dict[str, Any]) -> str:
+    servers = {p["server_id"] for p in data["posts"]}
+    counts = [
+        ("posts you shared", len(data["posts"]), f" (in {len(servers)} server{'s' if len(servers) != 1 else ''})"),
+        ("servers where you are blocked from posting", len(data["blocked_in_servers"]), ""),
+        ("server settings you changed", len(data["server_settings_you_changed"]), ""),
+        ("entries in the moderation log about things you did", len(data["your_actions_in_the_audit_log"]), ""),
+        ("/quote searches remembered (so “Another” doesn't repeat)", len(data["quote_searches_remembered"]), ""),
+        ("quotes shown to you", len(data["quotes_shown_to_you"]), ""),
+    ]
+    lines = [f"• {n:,} {what}{extra if n else ''}" for what, n, extra in counts]
+    return "\n".join(lines)
+
+
+class ForgetButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
+                   template=r"fibrocircle:mydata:(?P<step>forget|forget-yes|keep)"):
+    LOOKS = {"forget": ("Forget me", discord.ButtonStyle.danger),
+             "forget-yes": ("Yes, delete everything", discord.ButtonStyle.danger),
+             "keep": ("Keep my data", discord.ButtonStyle.secondary)}
+
+    def __init__(self, step: str) -> None:
+        label, style = self.LOOKS[step]
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"fibrocircle:mydata:{step}"))
+        self.step = step
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "ForgetButton":
+        return cls(match["step"])
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        if self.step == "keep":
+            await interaction.response.edit_message(content="Nothing was deleted.", embed=None, view=None,
+                                                    attachments=[])
+            return
+        if self.step == "forget":
+            view = discord.ui.View(timeout=None)
+            view.add_item(ForgetButton("forget-yes"))
+            view.add_item(ForgetButton("keep"))
+            await interaction.response.edit_message(
+                content="This deletes your posts (in every server), their history, your /quote history and the log "
+                        "entries about what you did. The log keeps only that a deletion happened. Moderators' blocks "
+                        "stay. It can't be undone. Are you sure?", embed=None, view=view, attachments=[])
+            return
+        bot = interaction.client
+        report = await posts.forget_member(bot.db, interaction.user.id)  # type: ignore[attr-defined]
+        bot.dispatch("fibrocircle_work")  # deletes the messages that showed the posts
+        lines = [f"Done. {report.posts_deleted} post{'s' if report.posts_deleted != 1 else ''} and everything else "
+                 "about you are deleted."]
+        if report.messages_to_remove:
+            lines.append(f"{report.messages_to_remove} message{'s' if report.messages_to_remove != 1 else ''} "
+                         "showing your posts are being removed from Discord.")
+        if report.still_blocked_in:
+            lines.append("A block placed by moderators in a server stays: it holds no text, and lifting it is "
+                         "their decision.")
+        await interaction.response.edit_message(content="\n".join(lines), embed=None, view=None, attachments=[])
+
+
+# -- /privacy ---------------------------------------------------------------------------------
+
+PRIVACY = (
+    ("What is stored", "What you send with /share: the text, your topic hint, and your Discord id (always, even for "
+     "anonymous posts, so that you can be told the decision and can withdraw it). Your server name only if you post "
+     "under your name. The post's review state, the moderators' reason, safety flags and detected topics, and a "
+     "history of what happened to it (no text). Also the /quote searches you made and the quotes you were shown."),
+    ("Why", "So that moderators can review posts before anyone else sees them, so that approved posts can be "
+     "shared and quoted in this server, and so that you can see, withdraw or delete what you shared."),
+    ("For how long", "Posts: until you withdraw them or use “Forget me”. /quote history: a few weeks. "
+     "The moderation log keeps who did what (never post text) for the moderators."),
+    ("Who sees it", "Moderators see every post before it's decided, with who wrote it, so that they can keep the "
+     "space safe. Members of this server see approved posts only, and no name on anonymous ones. Nothing is "
+     "shared with other servers or anyone else."),
+    ("Safety checks", "The bot itself checks posts for crisis language and unproven cure claims, so that a person "
+     "in crisis is shown help at once and moderators see it quickly. Nothing is sent anywhere else."),
+    ("How to delete it", "/myposts: withdraw a post (its text is deleted, not hidden). /mydata: see everything "
+     "kept about you, get a copy, or “Forget me” to delete it all."),
+)
+
+
+class Posts(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @property
+    def db(self) -> Any:
+        return self.bot.db  # type: ignore[attr-defined]
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(MyPostsPageButton, WithdrawButton, ForgetButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(MyPostsPageButton, WithdrawButton, ForgetButton)
+
+    async def answer_orphan(self, interaction: discord.Interaction) -> bool:
+        """A /share form submitted after a restart (or after the form timed out): still stored."""
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(SHARE_FORM_PREFIX):
+            await share_submitted(interaction)
+            return True
+        return False
+
+    @app_commands.command(name="share", description="Share your experience with this server (a moderator reviews it)")
+    @app_commands.guild_only()
+    async def share(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild is not None
+        config = await guild_settings(self.bot).get(interaction.guild.id)
+        # The same checks submit makes, before the member types anything (submit checks again).
+        await posts._check_may_post(  # noqa: SLF001 - the core has no public name for this check yet
+            self.db.conn, config, guild_id=interaction.guild.id, author_id=interaction.user.id, anonymous=False,
+            member_joined_at=getattr(interaction.user, "joined_at", None), now=datetime.now(timezone.utc))
+        await interaction.response.send_modal(ShareModal(form_id=f"{SHARE_FORM_PREFIX}{interaction.id}",
+                                                         anonymous_allowed=config.anonymous_allowed))
+
+    @app_commands.command(name="myposts", description="Your posts in this server, their review state, and withdrawing one")
+    @app_commands.guild_only()
+    async def myposts(self, interaction: discord.Interaction) -> None:
+        embed, view = await myposts_page(interaction, 0)
+        await send_ephemeral(interaction, embed=embed, **({"view": view} if view else {}))
+
+    @app_commands.command(name="mydata", description="What Fibro Circle keeps about you, a copy, and “forget me”")
+    async def mydata(self, interaction: discord.Interaction) -> None:
+        data = await posts.export_member_data(self.db, interaction.user.id)
+        embed = brand_embed("What Fibro Circle keeps about you", data_summary(data))
+        embed.add_field(name="Your copy", value="The attached file holds all of it, including the text of your posts.",
+                        inline=False)
+        embed.add_field(name="Forget me", value="Deletes your posts and personal data in every server, after you "
+                                                "confirm. /privacy explains the rest.", inline=False)
+        view = discord.ui.View(timeout=None)
+        view.add_item(ForgetButton("forget"))
+        raw = json.dumps(data, indent=2, ensure_ascii=False).encode()
+        await send_ephemeral(interaction, embed=embed, view=view,
+                             file=discord.File(io.BytesIO(raw), filename="fibro-circle-my-data.json"))
+
+    @app_commands.command(name="privacy", description="What Fibro Circle stores about you, why, and how to delete it")
+    async def privacy(self, interaction: discord.Interaction) -> None:
+        embed = brand_embed("Your privacy with Fibro Circle")
+        for name, value in PRIVACY:
+            embed.add_field(name=name, value=value, inline=False)
+        await send_ephemeral(interaction, embed=embed)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Posts(bot))

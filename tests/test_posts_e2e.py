@@ -1,0 +1,441 @@
+"""Member posts through the emulator, as members use them: /share, /myposts, /mydata, /privacy,
+and what moderators' decisions mean for the member."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from bot import posts, quotes, safety
+from bot.emulator.server import PERSONAS
+from bot.session import BotSession, StepResult
+from cogs.moderation import PostWorker
+from conftest import OPENAPI_PATH
+from helpers import is_ephemeral, step
+from test_admin_e2e import channel_id, set_up_everything
+
+OTHER_GUILD = 300_000_000_000_000_555
+ZWSP = "\u200b"
+
+
+@pytest.fixture(autouse=True)
+def quick_worker(monkeypatch):
+    """The background worker's pace in tests: a short round, and failed publishing retried after 1 s."""
+    monkeypatch.setattr(PostWorker, "interval", 0.1)
+    monkeypatch.setattr(PostWorker, "retry_seconds", 1.0)
+
+
+@pytest.fixture
+async def two_guilds(tmp_path):
+    async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08,
+                          extra_guilds=(OTHER_GUILD,)) as s:
+        yield s
+        assert s.errors == [], f"ERRORs were logged: {s.errors}"
+
+
+# -- helpers shared with test_moderation_e2e ----------------------------------------------------
+
+async def ready_server(session: BotSession, guild_id: int | None = None) -> None:
+    """Channels and moderator role set, and no cooldown, so that one member can post several times."""
+    await set_up_everything(session, guild_id)
+    await step(session, "@admin /config posting cooldown_seconds:0", guild_id=guild_id)
+
+
+async def share(session: BotSession, text: str, *, who: str = "member", guild_id: int | None = None,
+                extra: str = "") -> StepResult:
+    opened = await step(session, f"@{who} /share", guild_id=guild_id)
+    assert opened.requests[0].body["type"] == 9, "the first answer to /share is the form"
+    return await step(session, f"@{who} modal experience={text} {extra}".rstrip(), guild_id=guild_id)
+
+
+async def newest_post(session: BotSession, guild_id: int | None = None) -> posts.Post:
+    row = await session.bot.db.fetchone("SELECT id FROM posts WHERE guild_id = ? ORDER BY id DESC LIMIT 1",
+                                        (guild_id or session.guild_id,))
+    return await posts.get_post(session.bot.db, row["id"])
+
+
+def sent_in(result: StepResult, channel: int, method: str = "POST") -> list[dict]:
+    """Bodies of messages the bot sent (or edited, with method PATCH) in a channel during a step."""
+    return [r.body for r in result.requests
+            if r.method == method and r.path.startswith(f"/channels/{channel}/messages") and r.status == 200]
+
+
+def channel_messages(session: BotSession, channel: int) -> list[dict]:
+    return [m for m in session.emulator.messages.values() if m["channel_id"] == str(channel)]
+
+
+async def wait_for(condition, timeout: float = 15.0) -> None:
+    """Wait until `condition()` (sync or async) is true: the worker acts in the background."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if loop.time() > deadline:
+            raise AssertionError("timed out waiting for the background worker")
+        await asyncio.sleep(0.05)
+
+
+async def press(session: BotSession, custom_id: str, *, who: str, guild_id: int | None = None,
+                channel: str = "general", label: str = "Button") -> StepResult:
+    """Press a button with any custom_id, as if a message of the bot carried it (an old message, or
+    one edited by a tampering client): the bot must refuse what is not allowed."""
+    guild_id = guild_id or session.guild_id
+    emulator = session.emulator
+    channel_id_ = int(emulator.find_channel(guild_id, channel)["id"])
+    message = emulator._make_message(channel_id_, {"content": "", "components": [
+        {"type": 1, "components": [{"type": 2, "style": 2, "label": label, "custom_id": custom_id}]}]})
+    payload = emulator.interaction_payload(3, guild_id=guild_id, channel_id=channel_id_, user_id=PERSONAS[who],
+                                          data={"custom_id": custom_id, "component_type": 2},
+                                          message=emulator.public(message))
+    start, errors = len(emulator.requests), len(session.errors)
+    record = await emulator.send_interaction(payload)
+    await asyncio.wait_for(record.done.wait(), 5)
+    await session.settle()
+    result = StepResult(step=f"press {custom_id}", requests=emulator.requests[start:],
+                        answered=record.response_type is not None, errors=session.errors[errors:])
+    assert result.violations == [] and result.errors == [], (result.violations, result.errors)
+    return result
+
+
+async def database_holds(session: BotSession, needle: str) -> list[str]:
+    """Every table and column where `needle` appears, read through SQL."""
+    db = session.bot.db
+    found = []
+    tables = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    for table in tables:
+        name = table["name"]
+        columns = await db.fetchall(f"PRAGMA table_info('{name}')")
+        for column in columns:
+            hit = await db.fetchval(
+                f"SELECT COUNT(*) FROM \"{name}\" WHERE CAST(\"{column['name']}\" AS TEXT) LIKE ?", (f"%{needle}%",))
+            if hit:
+                found.append(f"{name}.{column['name']}")
+    return found
+
+
+# -- sharing ------------------------------------------------------------------------------------
+
+async def test_the_share_form_says_what_happens_and_fits_discords_limits(session):
+    await ready_server(session)
+    opened = await step(session, "@member /share")
+    form = opened.requests[0].body["data"]
+    assert len(form["title"]) <= 45
+    text = opened.text()
+    assert "moderator reviews your post" in text and "agree that Fibro Circle stores it" in text and "/privacy" in text
+    inputs = {c["component"]["custom_id"]: c["component"] for c in form["components"] if c.get("type") == 18}
+    assert inputs["experience"]["min_length"] == 10 and inputs["experience"]["max_length"] == 4000
+    assert inputs["topic"]["required"] is False
+    assert inputs["anonymous"]["value"] == "yes", "anonymous is the default when the server allows it"
+
+
+async def test_a_member_shares_a_moderator_approves_and_it_is_quotable_here_only(two_guilds):
+    session = two_guilds
+    await ready_server(session)
+    await ready_server(session, OTHER_GUILD)
+    shared = await share(session, "Since the flare I sleep badly and wake up exhausted every morning.",
+                         extra="topic=sleep")
+    assert is_ephemeral(shared)
+    assert "Thank you for sharing" in shared.text() and "Post #1" in shared.text()
+    post = await newest_post(session)
+    assert post.state == "pending" and post.anonymous and post.author_name is None
+    queue = channel_id(session, "mod-queue")
+    assert len(sent_in(shared, queue)) == 1, "the post appears in the queue channel"
+    embed = sent_in(shared, queue)[0]["embeds"][0]
+    assert "Since the flare I sleep badly" in embed["description"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Topic hint"] == "sleep" and "sleep" in fields["Detected topics"]
+    assert fields["Posted"].startswith("anonymous") and "joined this server <t:" in fields["Author (moderators only)"]
+
+    approved = await step(session, "@moderator click Approve")
+    assert approved.requests[0].body["type"] == 7, "the queue message itself shows the decision"
+    assert "Approved" in approved.text()
+    published_channel = channel_id(session, "community-posts")
+    await wait_for(lambda: channel_messages(session, published_channel))
+    published = channel_messages(session, published_channel)
+    assert len(published) == 1
+    assert "Since the flare I sleep badly" in published[0]["embeds"][0]["description"]
+    assert published[0]["embeds"][0]["author"]["name"] == "Shared by Anonymous member"
+    assert "Robin" not in json.dumps(published[0]), "an anonymous post carries no name"
+    post = await newest_post(session)
+    assert post.state == "approved" and post.publish_state == "published"
+
+    here = await quotes.find_quotes(session.bot.db, guild_id=session.guild_id, query="sleep",
+                                    user_id=PERSONAS["member"], channel_id=None, count=5)
+    assert any(q.source == "post" and "sleep badly" in q.full_text for q in here.quotes)
+    there = await quotes.find_quotes(session.bot.db, guild_id=OTHER_GUILD, query="sleep",
+                                     user_id=PERSONAS["member"], channel_id=None, count=5)
+    assert not any("sleep badly" in q.full_text for q in there.quotes)
+
+    quote = session.bot.tree.get_command("quote")
+    if quote is not None:  # the /quote command, when it is part of the bot
+        option = next(p.name for p in quote.parameters if p.type.name == "string")
+        found_here = await step(session, f"@admin /quote {option}:sleep badly")
+        assert "sleep badly" in found_here.text()
+        found_there = await step(session, f"@admin /quote {option}:sleep badly", guild_id=OTHER_GUILD)
+        assert "Since the flare I sleep badly" not in found_there.text()
+
+
+async def test_a_post_under_the_members_name_shows_the_name_once_published(session):
+    await ready_server(session)
+    shared = await share(session, "Gentle yoga on good days helps my stiffness a lot.", extra="anonymous=no")
+    assert "Thank you" in shared.text()
+    post = await newest_post(session)
+    assert not post.anonymous and post.author_name == "Robin (member)"
+    await step(session, "@moderator click Approve")
+    posts_channel = channel_id(session, "community-posts")
+    await wait_for(lambda: channel_messages(session, posts_channel))
+    assert channel_messages(session, posts_channel)[0]["embeds"][0]["author"]["name"] == "Shared by Robin (member)"
+
+
+async def test_an_anonymity_answer_that_is_not_yes_or_no_keeps_the_post_anonymous_and_says_so(session):
+    await ready_server(session)
+    shared = await share(session, "Warm baths before bed are my little ritual.", extra="anonymous=perhaps")
+    assert "kept your post anonymous" in shared.text()
+    assert (await newest_post(session)).anonymous
+
+
+async def test_without_anonymous_posting_the_form_has_no_choice_and_the_name_is_used(session):
+    await ready_server(session)
+    await step(session, "@admin /config posting anonymous_allowed:false")
+    opened = await step(session, "@member /share")
+    assert "anonymous" not in json.dumps(opened.requests[0].body["data"]["components"])
+    await step(session, "@member modal experience=Pacing my days has changed everything for me.")
+    post = await newest_post(session)
+    assert not post.anonymous and post.author_name == "Robin (member)"
+
+
+async def test_mentions_in_a_post_never_ping_anywhere(session):
+    await ready_server(session)
+    user_id = PERSONAS["admin"]
+    await share(session, f"@everyone and @here please read this, <@{user_id}> too: my pain is worse.")
+    await step(session, "@moderator click Approve")
+    posts_channel = channel_id(session, "community-posts")
+    await wait_for(lambda: channel_messages(session, posts_channel))
+    await step(session, "@member /myposts")
+    # Every message that repeats the post (queue, published copy, /myposts) forbids pings, and the
+    # text itself can no longer ping even if that were changed.
+    sent = [r for r in session.emulator.requests if r.method in ("POST", "PATCH") and isinstance(r.body, dict)
+            and "please read this" in json.dumps(r.body, ensure_ascii=False)]
+    assert len(sent) == 3, [r.path for r in sent]
+    for request in sent:
+        body = request.body.get("data", request.body) if request.path.endswith("/callback") else request.body
+        assert body.get("allowed_mentions") == {"parse": []}, (request.path, body.get("allowed_mentions"))
+        text = json.dumps(body, ensure_ascii=False)
+        assert f"@{ZWSP}everyone and @{ZWSP}here" in text and "@user too" in text
+        for raw in (" @everyone", "\"@everyone", "@here ", f"<@{user_id}>"):
+            assert raw not in text, raw
+    assert "mentions made harmless" in json.dumps(channel_messages(session, channel_id(session, "mod-queue")))
+
+
+async def test_text_that_is_too_short_or_invisible_is_refused_stores_nothing_and_comes_back(session):
+    await ready_server(session)
+    short = await share(session, "ouch")
+    assert is_ephemeral(short)
+    assert "at least 10 characters" in short.text() and "Nothing was saved" in short.text()
+    assert "ouch" in short.text(), "the member gets their text back to copy"
+    invisible = await share(session, ZWSP * 20)
+    assert "no visible characters" in invisible.text()
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 0
+    assert channel_messages(session, channel_id(session, "mod-queue")) == []
+
+
+async def test_a_cooldown_refuses_before_the_form_opens_and_says_the_time_left(session):
+    await set_up_everything(session)  # the default cooldown, 5 minutes
+    await share(session, "My first post about brain fog at work.")
+    again = await step(session, "@member /share")
+    assert is_ephemeral(again)
+    assert again.requests[0].body["type"] == 4, "no form to type into when the post could not be sent"
+    assert "You can share again in 5 minutes" in again.text()
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 1
+
+
+async def test_a_crisis_post_gets_the_resources_at_once_an_urgent_flag_and_a_queue_alert(session):
+    await ready_server(session)
+    resources = "UK: call Samaritans on 116 123, any time."
+    await step(session, f"@admin /config crisis-resources text:{resources}")
+    await share(session, "Pacing helps me on most days, and my physio is kind.")
+    crisis = await share(session, "I honestly don't want to be here anymore, the pain never stops.")
+    reply = crisis.text()
+    assert resources in reply and "isn't a crisis service" in reply
+    assert "saved as Post #2" in reply
+    post = await newest_post(session)
+    assert post.urgent and safety.CRISIS_FLAG in post.flags
+    queue_message = sent_in(crisis, channel_id(session, "mod-queue"))[0]
+    assert "Urgent" in queue_message["content"]
+    assert "urgent" in queue_message["embeds"][0]["title"]
+    page = await step(session, "@moderator /mod queue")
+    assert "Pending post 1 of 2" in page.text() and "Post #2" in page.text(), "urgent posts are listed first"
+
+
+async def test_figures_of_speech_are_not_a_crisis(session):
+    await ready_server(session)
+    shared = await share(session, "This flare is killing me and I'm dead tired, but I killed it at physio today.")
+    assert "Thank you for sharing" in shared.text() and "crisis" not in shared.text()
+    assert not (await newest_post(session)).urgent
+
+
+async def test_the_same_form_delivered_twice_makes_one_post_and_one_thank_you(session):
+    await ready_server(session)
+    await step(session, "@member /share")
+    modal, guild_id, channel = session.last_modal[PERSONAS["member"]]
+    payload = session._modal_payload("experience=Cold weather makes my hands ache badly.", PERSONAS["member"])
+    record = await session.emulator.send_interaction(payload)
+    await session.emulator.dispatch("INTERACTION_CREATE", payload)  # Discord delivers it again
+    await asyncio.wait_for(record.done.wait(), 5)
+    await session.settle()
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 1
+    thanks = [r for r in session.emulator.requests if r.path.startswith("/webhooks") and r.method == "POST"
+              and "Thank you" in json.dumps(r.body)]
+    assert len(thanks) == 1
+    assert len(channel_messages(session, channel_id(session, "mod-queue"))) == 1
+
+
+async def test_a_form_sent_just_before_a_restart_is_still_stored(session):
+    await ready_server(session)
+    await step(session, "@member /share")
+    await session.restart_bot()
+    after = await step(session, "@member modal experience=Typed while the bot was restarting, still here.")
+    assert "Thank you for sharing" in after.text()
+    assert (await newest_post(session)).text == "Typed while the bot was restarting, still here."
+
+
+async def test_a_blocked_member_is_told_politely_and_nothing_is_stored(session):
+    await ready_server(session)
+    await share(session, "Some days I cannot lift the kettle.")
+    await step(session, "@moderator click Block author")
+    refused = await step(session, "@member /share")
+    assert is_ephemeral(refused) and "paused your posting here" in refused.text()
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 1
+
+
+# -- decisions reach the member -----------------------------------------------------------------
+
+async def test_a_rejected_posts_author_sees_the_reason_in_myposts_and_by_dm(session):
+    await ready_server(session)
+    await share(session, "Guaifenesin cured my fibro, everyone should take it.")
+    queue = channel_messages(session, channel_id(session, "mod-queue"))[0]
+    assert "unproven cure claim" in json.dumps(queue) and "Bennett" in json.dumps(queue), "the evidence note"
+    opened = await step(session, "@moderator click Reject")
+    assert opened.requests[0].body["type"] == 9
+    reason = "Please share your own experience without telling others what to take."
+    rejected = await step(session, f"@moderator modal reason={reason}")
+    assert "Rejected" in rejected.text()
+    await wait_for(lambda: session.emulator.dm_channels.get(PERSONAS["member"]))
+    dm_channel = session.emulator.dm_channels[PERSONAS["member"]]
+    await wait_for(lambda: channel_messages(session, dm_channel))
+    dm = channel_messages(session, dm_channel)[0]["content"]
+    assert reason in dm and "Sam" not in dm and str(PERSONAS["moderator"]) not in dm, \
+        "decisions are anonymous by default"
+    mine = await step(session, "@member /myposts")
+    assert is_ephemeral(mine)
+    assert reason in mine.text() and "not approved" in mine.text() and "You were told by DM" in mine.text()
+    assert "Withdraw #1" in mine.buttons()
+
+
+async def test_a_decision_names_the_moderator_when_the_server_says_so(session):
+    await ready_server(session)
+    await step(session, "@admin /config decisions-anonymous value:false")
+    await share(session, "Heat pads are my best friend this winter.")
+    await step(session, "@moderator click Approve")
+    await wait_for(lambda: session.emulator.dm_channels.get(PERSONAS["member"]))
+    dm_channel = session.emulator.dm_channels[PERSONAS["member"]]
+    await wait_for(lambda: channel_messages(session, dm_channel))
+    assert f"<@{PERSONAS['moderator']}>" in channel_messages(session, dm_channel)[0]["content"]
+
+
+async def test_with_dms_closed_the_decision_is_recorded_and_shown_in_myposts(session):
+    await ready_server(session)
+    session.emulator.closed_dms.add(PERSONAS["member"])
+    await share(session, "I have started swimming twice a week, slowly.")
+    await step(session, "@moderator click Reject")
+    await step(session, "@moderator modal reason=Please add a little more about how it went for you.")
+
+    async def told() -> bool:
+        return (await newest_post(session)).author_notified == "dm_failed"
+    await wait_for(told)
+    post = await newest_post(session)
+    assert post.state == "rejected" and post.reason.startswith("Please add a little more")
+    mine = await step(session, "@member /myposts")
+    assert "Please add a little more" in mine.text() and "DMs were closed" in mine.text()
+
+
+# -- withdrawing, /mydata, /privacy -------------------------------------------------------------
+
+async def test_withdrawing_a_published_post_deletes_its_text_and_its_messages(session):
+    await ready_server(session)
+    await share(session, "Writing here helps me feel less alone with the pain.")
+    await step(session, "@moderator click Approve")
+    posts_channel, queue = channel_id(session, "community-posts"), channel_id(session, "mod-queue")
+    await wait_for(lambda: channel_messages(session, posts_channel))
+    await step(session, "@member /myposts")
+    ask = await step(session, "@member click Withdraw #1")
+    assert "can't be undone" in ask.text() and "Yes, withdraw #1" in ask.buttons()
+    done = await step(session, "@member click Yes, withdraw #1")
+    assert "withdrawn" in done.text()
+    await wait_for(lambda: not channel_messages(session, posts_channel) and not channel_messages(session, queue))
+    assert await database_holds(session, "less alone with the pain") == []
+    assert (await newest_post(session)).state == "withdrawn"
+
+
+async def test_another_members_withdraw_button_withdraws_nothing(session):
+    await ready_server(session)
+    await share(session, "Mornings are the hardest part of my day.")
+    post = await newest_post(session)
+    # The admin presses a copy of the member's confirmation button: the core checks whose post it is.
+    pressed = await press(session, f"fibrocircle:myposts:withdraw-yes:{post.id}:1", who="admin")
+    assert is_ephemeral(pressed) and "You have no such post here" in pressed.text()
+    assert (await newest_post(session)).state == "pending"
+
+
+async def test_mydata_sends_a_copy_and_forget_me_leaves_no_text_in_the_database(session):
+    await ready_server(session)
+    phrase = "My knees lock up on cold mornings"
+    await share(session, f"{phrase} and my partner carries the shopping.", extra="topic=cold weather")
+    await step(session, "@moderator click Approve")
+    await share(session, f"{phrase}, second time this week, and fatigue on top.")
+    await wait_for(lambda: channel_messages(session, channel_id(session, "community-posts")))
+
+    data = await step(session, "@member /mydata")
+    assert is_ephemeral(data)
+    files = [f for r in data.requests for f in r.files]
+    assert len(files) == 1 and files[0]["filename"] == "fibro-circle-my-data.json"
+    exported = json.loads(files[0]["content"])
+    assert len(exported["posts"]) == 2 and phrase in exported["posts"][0]["text"]
+    assert "2 posts you shared" in data.text()
+
+    confirm = await step(session, "@member click Forget me")
+    assert "can't be undone" in confirm.text()
+    done = await step(session, "@member click Yes, delete everything")
+    assert "2 posts" in done.text()
+    await wait_for(lambda: not channel_messages(session, channel_id(session, "community-posts")))
+    await wait_for(lambda: not channel_messages(session, channel_id(session, "mod-queue")))
+    assert await database_holds(session, phrase) == []
+    assert await database_holds(session, "cold weather") == []
+    assert await database_holds(session, str(PERSONAS["member"])) == ["audit_log.actor_id", "audit_log.target"], \
+        "only the row saying that a deletion happened"
+    again = await step(session, "@member /mydata")
+    assert "0 posts you shared" in again.text()
+
+
+async def test_keeping_my_data_deletes_nothing(session):
+    await ready_server(session)
+    await share(session, "Swimming is the one exercise that doesn't hurt.")
+    await step(session, "@member /mydata")
+    await step(session, "@member click Forget me")
+    kept = await step(session, "@member click Keep my data")
+    assert "Nothing was deleted" in kept.text()
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 1
+
+
+async def test_privacy_says_what_why_how_long_who_and_how_to_delete(session):
+    result = await step(session, "@member /privacy")
+    assert is_ephemeral(result)
+    names = [f["name"] for f in result.bodies()[0]["embeds"][0]["fields"]]
+    assert names == ["What is stored", "Why", "For how long", "Who sees it", "Safety checks", "How to delete it"]
+    assert "/mydata" in result.text() and "/myposts" in result.text()
