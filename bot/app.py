@@ -22,6 +22,7 @@ from bot.config import DEFAULT_ARTICLE_PATH, Config
 from bot.guild_settings import GuildSettings
 from bot.ingest import load_seed_if_empty
 from bot.storage import Database
+from bot.topics import retag_all_if_taxonomy_changed
 
 log = logging.getLogger("fibrocircle")
 
@@ -108,6 +109,8 @@ class FibroCircle(commands.Bot):
         report = await load_seed_if_empty(self.db, self.article_path)
         if report is not None:
             log.info("loaded %s: %d paragraphs, %d comments", report.source, report.paragraphs, report.comments)
+        if await retag_all_if_taxonomy_changed(self.db):  # the topic list changed since the tags were made
+            log.info("topic tags recomputed for the new topic list")
         for name in extension_names():
             await self.load_extension(name)
         if self.sync_commands:
