@@ -195,14 +195,18 @@ class BotSession:
                   timeout: float = 5.0) -> StepResult:
         """Run one step as written for `fibrocircle try`; see `parse_actor` for the syntax."""
         guild_id = guild_id or self.guild_id
-        result = StepResult(step=step)
-        start_req, start_err = len(self.emulator.requests), len(self._errors.records)
         try:
             user_id, body = self.parse_actor(step, guild_id)
             payload = self.build_payload(body, guild_id=guild_id, user_id=user_id, channel=channel)
         except StepError as exc:
-            result.problem = str(exc)
-            return result
+            return StepResult(step=step, problem=str(exc))
+        return await self.run_payload(payload, label=step, timeout=timeout)
+
+    async def run_payload(self, payload: dict[str, Any], *, label: str = "raw interaction",
+                          timeout: float = 5.0) -> StepResult:
+        """Send an interaction payload as it is (for hostile or generated input) and collect the answer."""
+        result = StepResult(step=label)
+        start_req, start_err = len(self.emulator.requests), len(self._errors.records)
         record = await self.emulator.send_interaction(payload)
         try:
             await asyncio.wait_for(record.done.wait(), timeout)
@@ -212,7 +216,9 @@ class BotSession:
         result.answered = record.response_type is not None
         result.latency = record.latency
         if record.response_type == 9 and record.modal is not None:
-            self.last_modal[user_id] = (record.modal, guild_id, int(payload["channel_id"]))
+            channel_id = int(payload.get("channel_id") or 0)
+            guild_id = int(payload.get("guild_id") or 0)
+            self.last_modal[record.user_id] = (record.modal, guild_id, channel_id)
         result.requests = self.emulator.requests[start_req:]
         result.errors = self._errors.records[start_err:]
         return result
