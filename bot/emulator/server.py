@@ -409,7 +409,9 @@ class Emulator:
         interaction_id = self.snowflake()
         guild = self.guilds.get(guild_id)
         member = guild["members"].get(user_id) if guild else None
-        channel = self.channels.get(channel_id, {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "unknown"})
+        channel = self.channels.get(channel_id) or {  # a channel the emulator has no record of, as Discord sends it
+            "id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "unknown", "position": 0,
+            "permission_overwrites": [], "nsfw": False, "parent_id": None, "flags": 0, "rate_limit_per_user": 0}
         payload: dict[str, Any] = {
             "id": str(interaction_id), "application_id": str(self.application_id), "type": kind,
             "token": f"itoken-{interaction_id}", "version": 1, "data": data,
