@@ -30,7 +30,8 @@ from bot import posts, safety
 from bot.posts import Post, PostError
 from cogs._shared import BRAND_COLOUR, BaseModal, SafeDynamicItem, brand_embed, send_ephemeral
 from cogs.admin import guild_settings
-from cogs.moderation import clip, form_values, send_to_queue, when
+from cogs._post_worker import clip, when
+from cogs.moderation import form_values, send_to_queue
 
 log = logging.getLogger("fibrocircle.posts")
 

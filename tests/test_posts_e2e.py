@@ -11,7 +11,7 @@ import pytest
 from bot import posts, quotes, safety
 from bot.emulator.server import PERSONAS
 from bot.session import BotSession, StepResult
-from cogs.moderation import PostWorker
+from cogs._post_worker import PostWorker
 from conftest import OPENAPI_PATH
 from helpers import is_ephemeral, step
 from test_admin_e2e import channel_id, set_up_everything
@@ -63,7 +63,9 @@ def sent_in(result: StepResult, channel: int, method: str = "POST") -> list[dict
 
 
 def channel_messages(session: BotSession, channel: int) -> list[dict]:
-    return [m for m in session.emulator.messages.values() if m["channel_id"] == str(channel)]
+    """Messages the bot posted in a channel and that are still there (replies to commands left out)."""
+    return [m for m in session.emulator.messages.values()
+            if m["channel_id"] == str(channel) and not m["_meta"].get("interaction_id")]
 
 
 async def wait_for(condition, timeout: float = 15.0) -> None:

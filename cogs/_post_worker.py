@@ -1,0 +1,276 @@
+"""What follows a moderator's decision, done in the background, and how a post looks in Discord.
+
+`PostWorker` is one task (started and stopped by the moderation cog) that does what the database
+says is still to do, so that a restart or a Discord outage only delays it:
+- publish approved posts in the posts channel (`posts_to_publish`, `mark_published`,
+  `mark_publish_failed`); a failure (deleted channel, missing permission, 5xx, 429) keeps the post
+  approved and unpublished, is shown on the queue message and to the moderator who approved, and is
+  retried with growing pauses;
+- tell authors of decisions by DM (`decisions_to_notify`, `mark_author_notified`); closed DMs are
+  recorded, and /myposts shows the decision;
+- delete messages that still show withdrawn or forgotten text (`messages_to_remove`);
+- forget /quote history older than a few weeks (`quotes.prune_history`), as /privacy says.
+
+It lives in this helper module rather than in the cog's own file because discord.py executes an
+extension's file afresh on every load: a class here is the same object for the bot and for tests,
+which lower its pace (`interval`, `retry_seconds`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import discord
+
+from bot import posts, quotes
+from bot.posts import Post
+from cogs._shared import BRAND_COLOUR, footer_note
+from cogs.admin import guild_settings, missing_permissions
+
+log = logging.getLogger("fibrocircle.moderation")
+
+DESCRIPTION_MAX = 4096
+FIELD_MAX = 1024
+CONTENT_MAX = 2000
+# An interaction token lasts 15 minutes; past this, a moderator is not followed up on it.
+TOKEN_LIFETIME = 14 * 60
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def when(iso: str | None, style: str = "R") -> str:
+    """A stored time as Discord's timestamp markup: each reader sees it in their own time zone."""
+    if not iso:
+        return "?"
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def published_embeds(post: Post) -> list[discord.Embed]:
+    """The post as the community sees it: no name at all when anonymous."""
+    text = post.text
+    first, rest = text[:DESCRIPTION_MAX], text[DESCRIPTION_MAX:]  # only a post full of neutralised mentions is longer
+    embed = discord.Embed(description=first, colour=BRAND_COLOUR)
+    embed.set_author(name=clip(f"Shared by {post.shown_name}", 256))
+    if post.topics:
+        embed.add_field(name="Topics", value=clip(", ".join(post.topics), FIELD_MAX))
+    embeds = [embed]
+    if rest:
+        embeds.append(discord.Embed(description=rest, colour=BRAND_COLOUR))
+    embeds[-1].set_footer(text=footer_note(f"{post.label} · reviewed by this server's moderators"))
+    return embeds
+
+
+def status_line(post: Post) -> str:
+    """The queue message's content: where the post stands, for the moderators."""
+    urgent = "🚨 **Urgent** · " if post.urgent else ""
+    if post.state == "pending":
+        if post.urgent:
+            return ("🚨 **Urgent: this post may come from someone in crisis.** They were shown the server's crisis "
+                    "resources at once. Please look at it soon.")
+        return ""
+    who = f" by <@{post.decided_by}>" if post.decided_by else ""
+    if post.state == "rejected":
+        return clip(f"{urgent}❌ **Rejected**{who} {when(post.decided_at)}. Reason shown to the author: "
+                    f"{post.reason or '(none)'}", CONTENT_MAX)
+    if post.state == "withdrawn":
+        return f"{urgent}↩️ **Withdrawn by its author**: the text is deleted."
+    line = f"{urgent}✅ **Approved**{who} {when(post.decided_at)}"
+    if post.publish_state == "published":
+        line += f" · published in <#{post.published_channel_id}>"
+    elif post.publish_state == "failed":
+        line += (f" · ⚠️ **not published yet**: {post.publish_error} Next try {when(post.publish_next_at)}; "
+                 "nothing is lost.")
+    else:
+        line += " · publishing…"
+    return clip(line, CONTENT_MAX)
+
+
+async def show_status(bot: Any, post: Post, *, view: discord.ui.View | None = None) -> None:
+    """Show the post's state on its queue message (if it has one). Never raises: the state is saved."""
+    if post.queue_channel_id is None or post.queue_message_id is None:
+        return
+    channel = bot.get_partial_messageable(post.queue_channel_id, guild_id=post.guild_id)
+    try:
+        await channel.get_partial_message(post.queue_message_id).edit(content=status_line(post) or None, view=view)
+    except discord.HTTPException as error:
+        log.warning("guild %s: could not update the queue message of post %s: %s", post.guild_id, post.id, error)
+
+
+def http_problem(error: discord.HTTPException, where: str) -> str:
+    if isinstance(error, discord.Forbidden):
+        return f"Discord refused: I'm missing a permission in {where} ({error.status})."
+    if isinstance(error, discord.NotFound):
+        return f"{where} no longer exists ({error.status})."
+    if error.status == 429:
+        return "Discord asked me to slow down (429)."
+    if error.status >= 500:
+        return f"Discord had a server error ({error.status}); this usually passes."
+    return f"Discord answered {error.status}: {clip(error.text or 'no details', 200)}"
+
+
+async def open_dm(bot: Any, user_id: int) -> discord.PartialMessageable:
+    """The DM channel with a member. The id is sent as text, the form in Discord's API description
+    (discord.py's `create_dm` sends a number, which Discord accepts but the description does not)."""
+    data = await bot.http.request(discord.http.Route("POST", "/users/@me/channels"), json={"recipient_id": str(user_id)})
+    return bot.get_partial_messageable(int(data["id"]), type=discord.ChannelType.private)
+
+
+class PostWorker:
+    """One background task that does what the database says is still to do. Class attributes are
+    the pacing; tests lower them."""
+
+    interval = 15.0                   # seconds between rounds when nothing wakes it sooner
+    retry_seconds: float | None = None  # None: the core's growing pauses (30 s, 1 min, ... 1 hour)
+    dm_retry_seconds = 60.0           # a DM that failed for a reason other than closed DMs
+    prune_every = 6 * 3600.0          # forgetting old /quote history
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.deciders: dict[int, tuple[discord.Interaction, float]] = {}
+        self._dm_not_before: dict[int, float] = {}
+        self._pruned_at: float | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="fibrocircle-post-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        await self.bot.wait_until_ready()
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - logged; the next round tries again
+                log.exception("the post worker's round failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            except asyncio.TimeoutError:
+                pass
+
+    async def run_once(self) -> None:
+        db = self.bot.db
+        for post in await posts.posts_to_publish(db):
+            await self.publish(post)
+        now = time.monotonic()
+        for post in await posts.decisions_to_notify(db, limit=100):
+            if self._dm_not_before.get(post.id, 0) <= now:
+                await self.notify(post)
+        for stale in await posts.messages_to_remove(db):
+            await self.remove(stale)
+        if self._pruned_at is None or now - self._pruned_at >= self.prune_every:
+            self._pruned_at = now
+            await quotes.prune_history(db)
+
+    async def publish(self, post: Post) -> None:
+        guild = self.bot.get_guild(post.guild_id)
+        config = await guild_settings(self.bot).get(post.guild_id)
+        problem, channel = None, None
+        if guild is None:
+            problem = "I'm not connected to that server right now."
+        elif config.posts_channel is None:
+            problem = "No posts channel is set: an admin can choose one with /config channel kind:posts."
+        else:
+            channel = guild.get_channel(config.posts_channel)
+            if not isinstance(channel, discord.TextChannel):
+                problem = "The posts channel no longer exists: an admin can choose another with /config channel kind:posts."
+            elif missing_permissions(channel):
+                problem = f"I'm missing {', '.join(missing_permissions(channel))} in {channel.mention}."
+        retry_in = self.retry_seconds
+        message = None
+        if problem is None:
+            try:
+                message = await channel.send(embeds=published_embeds(post))  # type: ignore[union-attr]
+            except discord.HTTPException as error:
+                problem = http_problem(error, channel.mention)  # type: ignore[union-attr]
+                retry_in = getattr(error, "retry_after", None) or retry_in
+        if message is not None:
+            if await posts.mark_published(self.bot.db, post.id, message.id, channel_id=message.channel.id):
+                self.deciders.pop(post.id, None)
+                fresh = await posts.get_post(self.bot.db, post.id)
+                if fresh is not None:
+                    await show_status(self.bot, fresh)
+            return
+        log.info("guild %s: publishing %s failed: %s", post.guild_id, post.label, problem)
+        failed = await posts.mark_publish_failed(self.bot.db, post.id, problem or "unknown", retry_in)
+        if failed is None:
+            return
+        await show_status(self.bot, failed)
+        decider = self.deciders.pop(post.id, None)
+        if decider is not None and time.monotonic() - decider[1] < TOKEN_LIFETIME:
+            try:
+                await decider[0].followup.send(
+                    f"{post.label} is approved and saved, but it is not published yet: {problem} "
+                    f"I'll try again {when(failed.publish_next_at)}; nothing is lost.", ephemeral=True)
+            except discord.HTTPException:
+                log.info("could not tell the moderator that %s is not published yet", post.label)
+
+    async def notify(self, post: Post) -> None:
+        """Tell the author of a decision by DM; closed DMs are recorded (the decision is in /myposts)."""
+        config = await guild_settings(self.bot).get(post.guild_id)
+        guild = self.bot.get_guild(post.guild_id)
+        where = f"**{guild.name}**" if guild is not None else "a server you're in"
+        by = "" if config.decisions_anonymous or not post.decided_by else f" by <@{post.decided_by}>"
+        if post.state == "approved":
+            if post.publish_state == "published":
+                shown = f"It's now in <#{post.published_channel_id}>."
+            else:
+                shown = "It will appear in the server's posts channel shortly."
+            text = (f"Good news: your post ({post.label}) in {where} was approved{by}. {shown} Members there may "
+                    "also come across it with /quote. You can withdraw it at any time with /myposts in that server.")
+        else:
+            text = (f"Your post ({post.label}) in {where} was not approved{by}.\n"
+                    f"The moderators' reason: {clip(post.reason or 'none given', 1200)}\n"
+                    "You can see it with /myposts in that server, and withdraw it there to delete its text.")
+        try:
+            channel = await open_dm(self.bot, post.author_id)
+            await channel.send(clip(text, CONTENT_MAX))
+        except (discord.Forbidden, discord.NotFound) as error:
+            log.info("post %s: the author's DMs are closed (%s)", post.id, error.status)
+            await posts.mark_author_notified(self.bot.db, post.id, False)
+            return
+        except discord.HTTPException as error:
+            if 400 <= error.status < 500 and error.status != 429:
+                await posts.mark_author_notified(self.bot.db, post.id, False)
+                return
+            log.info("post %s: DM failed with %s; trying again later", post.id, error.status)
+            self._dm_not_before[post.id] = time.monotonic() + self.dm_retry_seconds
+            return
+        self._dm_not_before.pop(post.id, None)
+        await posts.mark_author_notified(self.bot.db, post.id, True)
+
+    async def remove(self, stale: posts.StaleMessage) -> None:
+        channel = self.bot.get_partial_messageable(stale.channel_id, guild_id=stale.guild_id)
+        try:
+            await channel.get_partial_message(stale.message_id).delete()
+        except discord.NotFound:
+            pass  # already gone: that is what was wanted
+        except discord.HTTPException as error:
+            await posts.mark_message_removal_failed(self.bot.db, stale.id, http_problem(error, "that channel"),
+                                                    getattr(error, "retry_after", None) or self.retry_seconds)
+            return
+        await posts.mark_message_removed(self.bot.db, stale.id)
