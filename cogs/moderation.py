@@ -98,21 +98,32 @@ async def mirror_latest(bot: Any, guild: discord.Guild, action: str, target: str
 
 # -- showing a post -------------------------------------------------------------------------
 
-def member_since(member: Any) -> str | None:
+# For an anonymous post, how long the author has been here is told in coarse steps: an exact join
+# date can be matched against the member list.
+TENURE_STEPS = ((7, "less than a week"), (30, "1 to 4 weeks"), (182, "1 to 6 months"), (365, "6 to 12 months"))
+
+
+def member_since(member: Any, *, anonymous: bool) -> str | None:
     joined = getattr(member, "joined_at", None)
-    return None if joined is None else f"joined this server {discord.utils.format_dt(joined, 'R')}"
+    if joined is None:
+        return None
+    if not anonymous:
+        return f"joined this server {discord.utils.format_dt(joined, 'R')}"
+    days = (discord.utils.utcnow() - joined).days
+    tenure = next((text for limit, text in TENURE_STEPS if days < limit), "over a year")
+    return f"in this server for {tenure}"
 
 
-async def find_member_since(guild: discord.Guild, user_id: int) -> str:
-    member = guild.get_member(user_id)
+async def find_member_since(guild: discord.Guild, post: Post) -> str:
+    member = guild.get_member(post.author_id)
     if member is None:
         try:
-            member = await guild.fetch_member(user_id)
+            member = await guild.fetch_member(post.author_id)
         except discord.NotFound:
             return "no longer in this server"
         except discord.HTTPException:
             return "time in this server unknown"
-    return member_since(member) or "time in this server unknown"
+    return member_since(member, anonymous=post.anonymous) or "time in this server unknown"
 
 
 def flag_lines(post: Post, scan: safety.SafetyScan | None) -> list[str]:
@@ -145,10 +156,10 @@ async def queue_embed(post: Post, *, member_line: str | None, scan: safety.Safet
     embed.add_field(name="Detected topics", value=clip(", ".join(post.topics) or "none", FIELD_MAX), inline=True)
     flags = flag_lines(post, scan)
     embed.add_field(name="Flags", value=clip("\n".join(flags) or "none", FIELD_MAX), inline=False)
-    shown = "anonymous: members see no name" if post.anonymous else f"under their name, {post.shown_name}"
-    embed.add_field(name="Posted", value=clip(shown, FIELD_MAX), inline=True)
-    author = f"<@{post.author_id}>" + (f" · {member_line}" if member_line else "")
-    embed.add_field(name="Author (moderators only)", value=clip(author, FIELD_MAX), inline=True)
+    # Anonymous means anonymous to moderators too: Block author and /mod unblock post: work without a name.
+    author = "anonymous: nobody sees who" if post.anonymous else f"<@{post.author_id}>, under their name"
+    author += f" · {member_line}" if member_line else ""
+    embed.add_field(name="Author", value=clip(author, FIELD_MAX), inline=False)
     embed.set_footer(text=f"{post.label} · submitted · Reject asks for a reason, which the author is shown")
     embed.timestamp = datetime.fromisoformat(post.created_at)
     return fit(embed)
@@ -179,7 +190,7 @@ async def send_to_queue(bot: Any, guild: discord.Guild, post: Post, *, member: A
         if post.urgent:
             await alert_log_channel(guild, config, post)
         return False
-    line = member_since(member) if member is not None else await find_member_since(guild, post.author_id)
+    line = member_since(member, anonymous=post.anonymous) if member is not None else await find_member_since(guild, post)
     embed = await queue_embed(post, member_line=line, scan=scan)
     try:
         message = await channel.send(content=status_line(post) or None, embed=embed, view=decision_view(post.id))
@@ -329,12 +340,14 @@ async def block_author(interaction: discord.Interaction, post_id: int) -> None:
     bot = interaction.client
     post, newly = await posts.block_author(bot.db, post_id=post_id, guild_id=interaction.guild.id,  # type: ignore[attr-defined]
                                            moderator_id=interaction.user.id)
+    who = "" if post.anonymous else f" (<@{post.author_id}>)"
     if newly:
-        text = (f"The author of {post.label} (<@{post.author_id}>) can no longer share posts in this server. "
-                "The post itself still waits for your decision. Undo with `/mod unblock`.")
-        await mirror_latest(bot, interaction.guild, "member.blocked", f"user:{post.author_id}")
+        text = (f"The author of {post.label}{who} can no longer share posts in this server. The post itself still "
+                f"waits for your decision. Undo with `/mod unblock post:{post.number}`.")
+        if not post.anonymous:  # the log line names the member: not for an anonymous author
+            await mirror_latest(bot, interaction.guild, "member.blocked", f"user:{post.author_id}")
     else:
-        text = f"The author of {post.label} (<@{post.author_id}>) was already blocked here. Nothing changed."
+        text = f"The author of {post.label}{who} was already blocked here. Nothing changed."
     await send_ephemeral(interaction, text)
 
 
@@ -370,7 +383,7 @@ async def queue_page(interaction: discord.Interaction, offset: int) -> tuple[str
     if not found:  # decided while the page was being built
         return "The queue changed while loading. Press Refresh.", None, next_view()
     post = found[0]
-    embed = await queue_embed(post, member_line=await find_member_since(guild, post.author_id))
+    embed = await queue_embed(post, member_line=await find_member_since(guild, post))
     content = f"Pending post {offset + 1} of {total} (urgent first, then oldest)."
     if post.urgent:
         content += "\n" + status_line(post)
@@ -381,8 +394,9 @@ async def queue_page(interaction: discord.Interaction, offset: int) -> tuple[str
     return content, embed, view
 
 
-def history_line(event: posts.PostEvent) -> str:
-    who = f" by <@{event.actor_id}>" if event.actor_id else ""
+def history_line(post: Post, event: posts.PostEvent) -> str:
+    hidden = post.anonymous and event.actor_id == post.author_id
+    who = f" by <@{event.actor_id}>" if event.actor_id and not hidden else ""
     extra = ""
     if event.event == "publish_failed":
         extra = f": {clip(str(event.detail.get('error', '')), 150)}"
@@ -447,8 +461,8 @@ class Moderation(commands.Cog):
         post = await posts.get_post_by_number(self.db, guild.id, id)
         if post is None:
             raise UserFacingError(f"There is no Post #{id} in this server.")
-        embed = await queue_embed(post, member_line=await find_member_since(guild, post.author_id))
-        history = "\n".join(history_line(e) for e in await posts.post_history(self.db, post.id))
+        embed = await queue_embed(post, member_line=await find_member_since(guild, post))
+        history = "\n".join(history_line(post, e) for e in await posts.post_history(self.db, post.id))
         room = min(FIELD_MAX, EMBED_TOTAL - len(embed) - 20)
         if history and room > 50:
             embed.add_field(name="History", value=clip(history, room), inline=False)
@@ -458,15 +472,28 @@ class Moderation(commands.Cog):
         await send_ephemeral(interaction, status_line(post) or None, **kwargs)
 
     @mod.command(name="unblock", description="Let a blocked member share posts again")
-    @app_commands.describe(member="The member to unblock")
-    async def unblock(self, interaction: discord.Interaction, member: discord.User) -> None:
+    @app_commands.describe(member="The member to unblock",
+                           post="Or the number of a post by them, as in “Post #12” (for anonymous authors)")
+    async def unblock(self, interaction: discord.Interaction, member: discord.User | None = None,
+                      post: app_commands.Range[int, 1, 1_000_000_000] | None = None) -> None:
         guild = interaction.guild
         assert guild is not None
-        if await posts.unblock(self.db, guild.id, member.id, interaction.user.id):
-            await send_ephemeral(interaction, f"{member.mention} can share posts in this server again.")
-            await mirror_latest(self.bot, guild, "member.unblocked", f"user:{member.id}")
+        if (member is None) == (post is None):
+            raise UserFacingError("Name either the member or the number of one of their posts. Nothing changed.")
+        if member is not None:
+            user_id, who, anonymous = member.id, member.mention, False
         else:
-            await send_ephemeral(interaction, f"{member.mention} was not blocked here. Nothing changed.")
+            found = await posts.get_post_by_number(self.db, guild.id, post)
+            if found is None:
+                raise UserFacingError(f"There is no Post #{post} in this server. Nothing changed.")
+            user_id, anonymous = found.author_id, found.anonymous
+            who = f"The author of {found.label}" if anonymous else f"<@{found.author_id}>"
+        if await posts.unblock(self.db, guild.id, user_id, interaction.user.id):
+            await send_ephemeral(interaction, f"{who} can share posts in this server again.")
+            if not anonymous:
+                await mirror_latest(self.bot, guild, "member.unblocked", f"user:{user_id}")
+        else:
+            await send_ephemeral(interaction, f"{who} was not blocked here. Nothing changed.")
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -81,7 +81,7 @@ class ShareModal(BaseModal):
         if anonymous_allowed:
             self.add_item(discord.ui.Label(
                 text="Post anonymously? (yes or no)",
-                description="yes: members see no name (moderators do). no: your server name is shown.",
+                description="yes: nobody sees your name, moderators included. no: your server name is shown.",
                 component=discord.ui.TextInput(custom_id="anonymous", default="yes", required=False, max_length=20)))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
@@ -245,15 +245,18 @@ class WithdrawButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
 def data_summary(data: dict[str, Any]) -> str:
     servers = {p["server_id"] for p in data["posts"]}
     counts = [
-        ("posts you shared", len(data["posts"]), f" (in {len(servers)} server{'s' if len(servers) != 1 else ''})"),
-        ("servers where you are blocked from posting", len(data["blocked_in_servers"]), ""),
-        ("server settings you changed", len(data["server_settings_you_changed"]), ""),
-        ("entries in the moderation log about things you did", len(data["your_actions_in_the_audit_log"]), ""),
-        ("/quote searches remembered (so “Another” doesn't repeat)", len(data["quote_searches_remembered"]), ""),
-        ("quotes shown to you", len(data["quotes_shown_to_you"]), ""),
+        (len(data["posts"]), "post you shared", "posts you shared",
+         f" (in {len(servers)} server{'s' if len(servers) != 1 else ''})"),
+        (len(data["blocked_in_servers"]), "server where you are blocked from posting",
+         "servers where you are blocked from posting", ""),
+        (len(data["server_settings_you_changed"]), "server setting you changed", "server settings you changed", ""),
+        (len(data["your_actions_in_the_audit_log"]), "entry in the moderation log about something you did",
+         "entries in the moderation log about things you did", ""),
+        (len(data["quote_searches_remembered"]), "/quote search remembered (so “Another” doesn't repeat)",
+         "/quote searches remembered (so “Another” doesn't repeat)", ""),
+        (len(data["quotes_shown_to_you"]), "quote shown to you", "quotes shown to you", ""),
     ]
-    lines = [f"• {n:,} {what}{extra if n else ''}" for what, n, extra in counts]
-    return "\n".join(lines)
+    return "\n".join(f"• {n:,} {one if n == 1 else many}{extra if n else ''}" for n, one, many, extra in counts)
 
 
 class ForgetButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
@@ -310,9 +313,9 @@ PRIVACY = (
      "shared and quoted in this server, and so that you can see, withdraw or delete what you shared."),
     ("For how long", "Posts: until you withdraw them or use “Forget me”. /quote history: a few weeks. "
      "The moderation log keeps who did what (never post text) for the moderators."),
-    ("Who sees it", "Moderators see every post before it's decided, with who wrote it, so that they can keep the "
-     "space safe. Members of this server see approved posts only, and no name on anonymous ones. Nothing is "
-     "shared with other servers or anyone else."),
+    ("Who sees it", "This server's moderators see every post before it's decided, with your name only if you "
+     "posted under it. Members of this server see approved posts only, and no name on anonymous ones. Your id is "
+     "shown to nobody. Nothing is shared with other servers or anyone else."),
     ("Safety checks", "The bot itself checks posts for crisis language and unproven cure claims, so that a person "
      "in crisis is shown help at once and moderators see it quickly. Nothing is sent anywhere else."),
     ("How to delete it", "/myposts: withdraw a post (its text is deleted, not hidden). /mydata: see everything "

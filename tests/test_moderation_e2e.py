@@ -330,11 +330,13 @@ async def test_mod_post_shows_one_post_with_its_history(session):
     assert "There is no Post #42 in this server" in missing.text()
 
 
-async def test_block_then_unblock_a_member(session):
+async def test_block_then_unblock_a_named_member(session):
     await ready_server(session)
-    await share(session, "Some days my hands don't work at all.")
+    await share(session, "Some days my hands don't work at all.", extra="anonymous=no")
     blocked = await step(session, "@moderator click Block author")
     assert is_ephemeral(blocked) and "can no longer share posts" in blocked.text()
+    assert f"<@{PERSONAS['member']}>" in blocked.text()
+    assert any("member.blocked" in b["content"] for b in sent_in(blocked, channel_id(session, "mod-log")))
     again = await step(session, "@moderator click Block author")
     assert "already blocked" in again.text()
     assert "paused your posting" in (await step(session, "@member /share")).text()
@@ -343,6 +345,24 @@ async def test_block_then_unblock_a_member(session):
     assert (await step(session, "@member /share")).requests[0].body["type"] == 9
     not_blocked = await step(session, "@moderator /mod unblock member:@member")
     assert "was not blocked" in not_blocked.text()
+
+
+async def test_blocking_an_anonymous_author_never_reveals_who_they_are(session):
+    await ready_server(session)
+    await share(session, "Buy my miracle supplement, link in my profile!")
+    member = str(PERSONAS["member"])
+    blocked = await step(session, "@moderator click Block author")
+    assert "The author of Post #1 can no longer share posts" in blocked.text()
+    assert member not in json.dumps([r.body for r in blocked.requests])
+    assert await posts.is_blocked(session.bot.db, session.guild_id, PERSONAS["member"])
+    history = await step(session, "@moderator /mod post id:1")
+    assert member not in json.dumps([r.body for r in history.requests])
+    neither = await step(session, "@moderator /mod unblock")
+    assert "Name either the member or the number of one of their posts" in neither.text()
+    unblocked = await step(session, "@moderator /mod unblock post:1")
+    assert unblocked.text() == "The author of Post #1 can share posts in this server again."
+    assert member not in json.dumps([r.body for r in unblocked.requests])
+    assert not await posts.is_blocked(session.bot.db, session.guild_id, PERSONAS["member"])
 
 
 async def test_two_moderators_deciding_at_once_make_one_decision(session):

@@ -152,7 +152,9 @@ async def test_a_member_shares_a_moderator_approves_and_it_is_quotable_here_only
     assert "Since the flare I sleep badly" in embed["description"]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Topic hint"] == "sleep" and "sleep" in fields["Detected topics"]
-    assert fields["Posted"].startswith("anonymous") and "joined this server <t:" in fields["Author (moderators only)"]
+    # Anonymous to moderators too: no mention, no id, and only a coarse time in the server.
+    assert fields["Author"] == "anonymous: nobody sees who · in this server for over a year"
+    assert str(PERSONAS["member"]) not in json.dumps(sent_in(shared, queue))
 
     approved = await step(session, "@moderator click Approve")
     assert approved.requests[0].body["type"] == 7, "the queue message itself shows the decision"
@@ -189,6 +191,9 @@ async def test_a_post_under_the_members_name_shows_the_name_once_published(sessi
     assert "Thank you" in shared.text()
     post = await newest_post(session)
     assert not post.anonymous and post.author_name == "Robin (member)"
+    author = next(f["value"] for f in sent_in(shared, channel_id(session, "mod-queue"))[0]["embeds"][0]["fields"]
+                  if f["name"] == "Author")
+    assert author.startswith(f"<@{PERSONAS['member']}>, under their name · joined this server <t:")
     await step(session, "@moderator click Approve")
     posts_channel = channel_id(session, "community-posts")
     await wait_for(lambda: channel_messages(session, posts_channel))
