@@ -48,17 +48,18 @@ STATE_TEXT = {"pending": "⏳ waiting for review", "approved": "✅ approved", "
 
 # -- /share -----------------------------------------------------------------------------------
 
-def read_anonymity(raw: str | None, allowed: bool) -> tuple[bool, str | None]:
-    """(anonymous?, a note for the member when their answer could not be read)."""
-    if not allowed:
+def read_anonymity(raw: str | None) -> tuple[bool, str | None]:
+    """(anonymous?, a note for the member when their answer could not be read). `raw` is None when
+    the form had no such question (the server does not allow anonymous posts)."""
+    if raw is None:
         return False, None
-    word = " ".join((raw or "").lower().split()).strip(".!")
+    word = " ".join(raw.lower().split()).strip(".!")
     if not word or word in YES_WORDS:
         return True, None
     if word in NO_WORDS:
         return False, None
     # When unsure, the choice that reveals nothing: the member can withdraw and share again.
-    return True, (f"I couldn't read “{clip(raw or '', 40)}” as yes or no, so I kept your post anonymous. "
+    return True, (f"I couldn't read “{clip(raw, 40)}” as yes or no, so I kept your post anonymous. "
                   "If you wanted your name on it, withdraw it in /myposts and share it again.")
 
 
@@ -104,7 +105,9 @@ async def share_submitted(interaction: discord.Interaction) -> None:
     values = form_values(interaction)
     text = values.get("experience", "")
     config = await guild_settings(bot).get(guild.id)  # type: ignore[arg-type]
-    anonymous, note = read_anonymity(values.get("anonymous"), config.anonymous_allowed)
+    # If anonymous posting was turned off after the form opened, the core refuses an anonymous post
+    # (the member gets their text back) rather than putting their name on it.
+    anonymous, note = read_anonymity(values.get("anonymous"))
     try:
         result = await posts.submit(
             bot.db, guild_settings(bot), guild_id=guild.id, author_id=interaction.user.id,  # type: ignore[attr-defined, arg-type]

@@ -384,3 +384,18 @@ async def test_two_moderators_deciding_at_once_make_one_decision(session):
     await wait_for(lambda: published(session))
     await session.settle()
     assert len(published(session)) == 1
+
+
+async def test_without_a_queue_channel_an_urgent_post_is_announced_in_the_log_channel(session):
+    await step(session, "@admin /config channel kind:log channel:mod-log")
+    await step(session, "@admin /config moderator-role role:Moderators")
+    crisis = await share(session, "I've been thinking about suicide every night this week.")
+    assert "crisis" in crisis.text().lower() or "988" in crisis.text()
+    alerts = [b["content"] for b in sent_in(crisis, channel_id(session, "mod-log"))]
+    assert len(alerts) == 1 and "Urgent" in alerts[0] and "/mod queue" in alerts[0]
+    assert "suicide" not in alerts[0], "the alert does not repeat what the member wrote"
+    page = await step(session, "@moderator /mod queue")
+    assert "Post #1 · 🚨 urgent" in page.text()
+    decided = await step(session, "@moderator click Approve")
+    assert "Approved" in decided.text()
+    assert (await newest_post(session)).state == "approved"

@@ -180,7 +180,7 @@ async def test_a_member_shares_a_moderator_approves_and_it_is_quotable_here_only
     if quote is not None:  # the /quote command, when it is part of the bot
         option = next(p.name for p in quote.parameters if p.type.name == "string")
         found_here = await step(session, f"@admin /quote {option}:sleep badly")
-        assert "sleep badly" in found_here.text()
+        assert "Since the flare I sleep badly" in found_here.text()
         found_there = await step(session, f"@admin /quote {option}:sleep badly", guild_id=OTHER_GUILD)
         assert "Since the flare I sleep badly" not in found_there.text()
 
@@ -215,6 +215,16 @@ async def test_without_anonymous_posting_the_form_has_no_choice_and_the_name_is_
     await step(session, "@member modal experience=Pacing my days has changed everything for me.")
     post = await newest_post(session)
     assert not post.anonymous and post.author_name == "Robin (member)"
+
+
+async def test_a_form_that_asked_for_anonymity_is_never_posted_under_the_name(session):
+    await ready_server(session)
+    await step(session, "@member /share")  # the form asks, anonymous by default
+    await step(session, "@admin /config posting anonymous_allowed:false")
+    refused = await step(session, "@member modal experience=I wrote this expecting to stay anonymous.")
+    assert "does not allow anonymous posts" in refused.text()
+    assert "I wrote this expecting to stay anonymous." in refused.text(), "the text comes back to copy"
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 0
 
 
 async def test_mentions_in_a_post_never_ping_anywhere(session):
