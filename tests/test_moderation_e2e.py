@@ -201,13 +201,14 @@ async def approve_with_faults(session: BotSession, *faults: Fault) -> None:
 
 
 async def test_publishing_through_429s_publishes_exactly_once(session):
-    await approve_with_faults(session, Fault(method="POST", path_prefix="", status=429, times=3, retry_after=0.01))
+    # discord.py retries a 429 itself, five tries at most; eight in a row outlast it once.
+    await approve_with_faults(session, Fault(method="POST", path_prefix="", status=429, times=8, retry_after=0.01))
     await wait_for(lambda: published(session))
     post = await newest_post(session)
     assert post.state == "approved" and post.publish_state == "published"
     history = [e for e in await posts.post_history(session.bot.db, post.id)]
     failures = [e for e in history if e.event == "publish_failed"]
-    assert len(failures) == 3 and "slow down (429)" in failures[0].detail["error"]
+    assert len(failures) == 1 and "slow down (429)" in failures[0].detail["error"]
     assert [e.event for e in history].count("published") == 1
     await session.settle()
     assert len(published(session)) == 1

@@ -145,6 +145,9 @@ def _known_differences(body: Any) -> Any:
         perms = body.get(key)
         if isinstance(perms, str) and perms.isdigit():
             body[key] = int(perms)
+    # discord.py sends a DM's recipient as an integer; Discord accepts integer snowflakes.
+    if isinstance(body.get("recipient_id"), int):
+        body["recipient_id"] = str(body["recipient_id"])
     # discord.py sends permission overwrite ids (create channel) as integers; Discord accepts them.
     if isinstance(body.get("permission_overwrites"), list):
         for overwrite in body["permission_overwrites"]:

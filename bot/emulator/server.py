@@ -508,8 +508,13 @@ class Emulator:
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
                 if fault.status == 429:
-                    return json_response({"message": "You are being rate limited.", "retry_after": fault.retry_after,
-                                          "global": False}, 429)
+                    # As Discord sends it: discord.py only retries a 429 that came through Discord's proxy (Via).
+                    response = json_response({"message": "You are being rate limited.", "retry_after": fault.retry_after,
+                                              "global": False}, 429)
+                    response.headers.update({"Via": "1.1 google", "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
+                                             "X-RateLimit-Reset-After": str(fault.retry_after),
+                                             "X-RateLimit-Bucket": "emulated", "X-RateLimit-Scope": "user"})
+                    return response
                 if fault.status >= 400:
                     return discord_error(fault.status, 0, f"{fault.status}: injected failure")
 
