@@ -1,0 +1,123 @@
+"""Nothing a member submitted is lost: under load, on redelivery, and when the bot process is killed.
+
+The bot runs for real; in the kill test it is its own process (`python -m bot run`), killed with
+SIGKILL at random moments while forms stream in, against an emulator in this process.
+"""
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import sys
+
+from bot.emulator.server import DEFAULT_GUILD, Emulator
+from bot.session import FAKE_TOKEN
+from conftest import OPENAPI_PATH
+from helpers import step
+
+SHARE_FORM_PREFIX = "fibrocircle:share:"
+THANKS = "Thank you for sharing"
+
+
+def share_form(emulator: Emulator, user_id: int, text: str, *, form: str, guild_id: int = DEFAULT_GUILD) -> dict:
+    """The modal-submit payload Discord sends when a member submits the /share form."""
+    channel = int(emulator.find_channel(guild_id, "general")["id"])
+    fields = [("experience", text), ("topic", ""), ("anonymous", "yes")]
+    data = {"custom_id": f"{SHARE_FORM_PREFIX}{form}",
+            "components": [{"type": 18, "component": {"type": 4, "custom_id": cid, "value": value}} for cid, value in fields]}
+    return emulator.interaction_payload(5, guild_id=guild_id, channel_id=channel, user_id=user_id, data=data)
+
+
+def thanks_by_interaction(emulator: Emulator) -> dict[int, int]:
+    """How many 'thank you' acknowledgements each interaction got."""
+    counts: dict[int, int] = {}
+    for req in emulator.requests:
+        if req.interaction_id and req.method == "POST" and req.path.startswith("/webhooks/") \
+                and THANKS in ((req.body or {}).get("content") or ""):
+            counts[req.interaction_id] = counts.get(req.interaction_id, 0) + 1
+    return counts
+
+
+async def test_a_thousand_members_submit_at_once(session):
+    emu = session.emulator
+    members = [600_000_000_000_000_000 + n for n in range(1000)]
+    for uid in members:
+        emu.add_member(session.guild_id, uid)
+    # Every member opens the form (the bot's own modal), then all submit at the same moment.
+    opened = await session.run(f"@{members[0]} /share")
+    assert opened.answered and opened.violations == []
+    payloads = [share_form(emu, uid, f"Member {uid % 10000} writes about sleep and flares, day {n}.",
+                           form=str(900_000 + n)) for n, uid in enumerate(members)]
+    records = await asyncio.gather(*(emu.send_interaction(p) for p in payloads))
+    await asyncio.wait_for(asyncio.gather(*(r.done.wait() for r in records)), 60)
+    await session.settle(cap=60)
+    assert all(r.response_type == 5 for r in records)  # each deferred once
+    thanks = thanks_by_interaction(emu)
+    assert len(thanks) == 1000 and set(thanks.values()) == {1}, "each acknowledged exactly once"
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts WHERE state = 'pending'") == 1000
+    assert await session.bot.db.fetchval("SELECT COUNT(DISTINCT author_id) FROM posts") == 1000
+    assert all(not r.violations for r in emu.requests)
+
+
+async def test_the_same_interaction_delivered_twice_makes_one_post(session):
+    emu = session.emulator
+    payload = share_form(emu, 610_000_000_000_000_001, "Delivered twice by a flaky network, about my sleep.", form="77")
+    first = await session.run_payload(payload)
+    assert first.answered and first.violations == [] and first.errors == []
+    await emu.dispatch("INTERACTION_CREATE", payload)  # Discord sends it again
+    await session.settle()
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 1
+    assert thanks_by_interaction(emu) == {int(payload["id"]): 1}
+    assert session.errors == []
+
+
+async def test_queue_buttons_work_after_a_restart(session):
+    for command in ("/config channel kind:queue channel:mod-queue", "/config moderator-role role:Moderators"):
+        await step(session, f"@admin {command}")
+    await step(session, "@member /share")
+    await step(session, "@member modal experience=Cold weather makes my legs ache all night long.")
+    await session.restart_bot()
+    approved = await step(session, "@moderator click Approve")
+    assert "approved" in approved.text().lower()
+    assert await session.bot.db.fetchval("SELECT state FROM posts") == "approved"
+
+
+async def test_sigkill_while_posts_stream_in_loses_nothing_acknowledged(tmp_path):
+    rng = random.Random(20261125)
+    db_path = tmp_path / "killed.db"
+    emulator = Emulator(openapi_path=OPENAPI_PATH)
+    await emulator.start()
+    emulator.seed_guild(DEFAULT_GUILD)
+    env = {**os.environ, "DISCORD_TOKEN": FAKE_TOKEN, "FIBRO_DB_PATH": str(db_path),
+           "FIBRO_EMULATOR_URL": emulator.root_url, "FIBRO_LOG_LEVEL": "WARNING"}
+    sent: list[int] = []
+    n = 0
+    try:
+        for round_no in range(10):
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env, cwd=str(tmp_path),
+                                                        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            await emulator.wait_connected(timeout=30)
+            kill_at = asyncio.get_running_loop().time() + rng.uniform(0.05, 0.6)
+            while asyncio.get_running_loop().time() < kill_at:
+                n += 1
+                uid = 620_000_000_000_000_000 + n  # a new member each time: no cooldown in the way
+                emulator.add_member(DEFAULT_GUILD, uid)
+                payload = share_form(emulator, uid, f"Round {round_no} post {n}: the cold and my sleep.", form=f"k{n}")
+                await emulator.send_interaction(payload)
+                sent.append(int(payload["id"]))
+                await asyncio.sleep(rng.uniform(0.0, 0.02))
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            acknowledged = set(thanks_by_interaction(emulator))
+            with sqlite3.connect(db_path) as conn:
+                assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+                stored = [row[0] for row in conn.execute("SELECT interaction_id FROM posts")]
+            assert acknowledged <= set(stored), f"round {round_no}: acknowledged posts are missing"
+            assert len(stored) == len(set(stored)), "a post was doubled"
+            assert set(stored) <= set(sent)
+    finally:
+        await emulator.stop()
+    print(f"sent {len(sent)}, stored {len(stored)}, acknowledged {len(acknowledged)}")
+    assert len(acknowledged) > 20, "the test should have acknowledged a fair number of posts"
+    assert len(acknowledged) < len(sent), "some posts should have been cut off by a kill"
