@@ -25,6 +25,7 @@ import aiosqlite
 
 from bot import audit, quotes, safety, sanitize, topics
 from bot.errors import UserFacingError
+from bot.guild_settings import GuildConfig
 from bot.storage import Database
 
 # Text limits, the same as the /share modal's.
@@ -355,6 +356,34 @@ async def _check_may_post(
             "anonymous_not_allowed",
             "This server does not allow anonymous posts. You can share under your name instead.",
         )
+
+
+async def check_may_post(
+    db: Database,
+    config: GuildConfig,
+    *,
+    guild_id: int,
+    author_id: int,
+    anonymous: bool = False,
+    member_joined_at: datetime | str | None = None,
+    now: datetime | str | None = None,
+) -> None:
+    """Refuse with a PostError when this member may not share in this server right now.
+
+    The same checks `submit` makes, in the same order: posting turned off, blocked by the
+    moderators, too new to the server, cooldown, daily cap, and (only when `anonymous` is True)
+    anonymous posts not allowed. Call it before showing the /share form, so that a member who
+    cannot post is told at once instead of after typing; `submit` checks again when the form
+    arrives, because things can change meanwhile. Reads only; changes nothing.
+
+    `config` is the server's settings (`GuildSettings.get(guild_id)`); `member_joined_at` is when
+    the member joined the server, or None when unknown (then the minimum membership age is not
+    held against them); `now` is for tests.
+    """
+    await _check_may_post(
+        db.conn, config, guild_id=guild_id, author_id=author_id, anonymous=anonymous,
+        member_joined_at=member_joined_at, now=_now(now),
+    )
 
 
 def _clean_texts(text: str, topic_hint: str | None) -> tuple[sanitize.CleanedText, str | None]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
 import discord
@@ -354,9 +353,9 @@ class Posts(commands.Cog):
         assert interaction.guild is not None
         config = await guild_settings(self.bot).get(interaction.guild.id)
         # The same checks submit makes, before the member types anything (submit checks again).
-        await posts._check_may_post(  # noqa: SLF001 - the core has no public name for this check yet
-            self.db.conn, config, guild_id=interaction.guild.id, author_id=interaction.user.id, anonymous=False,
-            member_joined_at=getattr(interaction.user, "joined_at", None), now=datetime.now(timezone.utc))
+        await posts.check_may_post(
+            self.db, config, guild_id=interaction.guild.id, author_id=interaction.user.id,
+            member_joined_at=getattr(interaction.user, "joined_at", None))
         await interaction.response.send_modal(ShareModal(form_id=f"{SHARE_FORM_PREFIX}{interaction.id}",
                                                          anonymous_allowed=config.anonymous_allowed))
 

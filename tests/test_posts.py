@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -250,6 +252,65 @@ async def test_limits_come_in_order(db, settings):
     await refused(db, "blocked", share(db, settings, now=T0 + timedelta(seconds=10)))
     await settings.set(GUILD, "posting_enabled", False, actor_id=MOD)
     await refused(db, "posting_disabled", share(db, settings, now=T0 + timedelta(seconds=10)))
+
+
+async def check(db, settings, *, author=1, guild=GUILD, anonymous=False, now=T0, joined=None):
+    config = await settings.get(guild)
+    return await posts.check_may_post(db, config, guild_id=guild, author_id=author, anonymous=anonymous,
+                                      member_joined_at=joined, now=now)
+
+
+async def test_check_may_post_refuses_as_submit_does_and_changes_nothing(db, settings):
+    """/share asks before opening the form: the same refusal, word for word, as submitting would get."""
+    assert await check(db, settings) is None
+    await share(db, settings)
+    later = T0 + timedelta(seconds=60)
+    before_form = await refused(db, "cooldown", check(db, settings, now=later))
+    assert before_form == "You can share again in 4 minutes."
+    assert before_form == await refused(db, "cooldown", share(db, settings, now=later))
+    assert await check(db, settings, author=2, now=later) is None, "another member is not held back"
+
+    await settings.set(GUILD, "min_member_age_hours", 24, actor_id=MOD)
+    too_new = await refused(db, "too_new", check(db, settings, author=3, joined=T0 - timedelta(hours=20)))
+    assert too_new.endswith("You can share in 4 hours.")
+    assert await check(db, settings, author=3, joined=None) is None, "an unknown join time is not held against them"
+
+    await settings.set(GUILD, "anonymous_allowed", False, actor_id=MOD)
+    # Before the form, the member has not chosen yet: anonymity is only checked when asked about.
+    assert await check(db, settings, author=2, now=later) is None
+    await refused(db, "anonymous_not_allowed", check(db, settings, author=2, anonymous=True, now=later))
+
+    await posts.block(db, GUILD, 2, MOD)
+    blocked = await refused(db, "blocked", check(db, settings, author=2, now=later))
+    assert blocked == await refused(db, "blocked", share(db, settings, author=2, anonymous=False, now=later))
+    assert await check(db, settings, author=2, guild=OTHER_GUILD, now=later) is None, "blocks are per server"
+
+    await settings.set(GUILD, "posting_enabled", False, actor_id=MOD)
+    await refused(db, "posting_disabled", check(db, settings, author=2, now=later))
+
+
+async def test_check_may_post_counts_the_daily_cap(db, settings):
+    await settings.set(GUILD, "cooldown_seconds", 0, actor_id=MOD)
+    await settings.set(GUILD, "daily_cap", 1, actor_id=MOD)
+    assert await check(db, settings) is None
+    await share(db, settings)
+    message = await refused(db, "daily_cap", check(db, settings, now=T0 + timedelta(hours=3)))
+    assert "1 post in the last 24 hours" in message and message.endswith("You can share again in 21 hours.")
+    assert await check(db, settings, now=T0 + timedelta(hours=24)) is None
+
+
+def test_nothing_outside_the_core_calls_its_private_functions():
+    """The cogs use the documented functions only: a private helper may change without notice."""
+    root = Path(posts.__file__).resolve().parents[1]
+    offenders = []
+    for path in sorted([*root.joinpath("cogs").glob("*.py"), *root.joinpath("bot").rglob("*.py")]):
+        if path == Path(posts.__file__).resolve():
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "posts"
+                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+                offenders.append(f"{path.relative_to(root)}:{node.lineno} posts.{node.attr}")
+    assert offenders == []
 
 
 # -- decisions --------------------------------------------------------------------------------
