@@ -121,3 +121,35 @@ async def test_sigkill_while_posts_stream_in_loses_nothing_acknowledged(tmp_path
     print(f"sent {len(sent)}, stored {len(stored)}, acknowledged {len(acknowledged)}")
     assert len(acknowledged) > 20, "the test should have acknowledged a fair number of posts"
     assert len(acknowledged) < len(sent), "some posts should have been cut off by a kill"
+
+
+async def test_dms_through_server_errors_and_rate_limits_reach_the_author_once(session, monkeypatch):
+    from bot.emulator.server import PERSONAS, Fault
+    from cogs._post_worker import PostWorker
+
+    monkeypatch.setattr(PostWorker, "interval", 0.1)  # the worker's pace, lowered for the test
+    monkeypatch.setattr(PostWorker, "dm_retry_seconds", 0.2)
+
+    for command in ("/config channel kind:queue channel:mod-queue", "/config channel kind:posts channel:community-posts",
+                    "/config moderator-role role:Moderators"):
+        await step(session, f"@admin {command}")
+    await step(session, "@member /share")
+    await step(session, "@member modal experience=Gluten free helped my stomach, not my pain.")
+    emu = session.emulator
+    emu.faults = [Fault(method="POST", path_prefix="/users/@me/channels", status=500, times=2),
+                  Fault(method="POST", path_prefix="/users/@me/channels", status=429, times=6, retry_after=0.01)]
+    await step(session, "@moderator click Approve")
+    dm_channel = None
+    for _ in range(200):  # the notifier retries in the background
+        dm_channel = emu.dm_channels.get(PERSONAS["member"])
+        if dm_channel and any(r.path == f"/channels/{dm_channel}/messages" and r.status == 200 for r in emu.requests):
+            break
+        await asyncio.sleep(0.05)
+    delivered = [r for r in emu.requests if dm_channel and r.path == f"/channels/{dm_channel}/messages" and r.status == 200]
+    opened = [r.status for r in emu.requests if r.path == "/users/@me/channels"]
+    assert 500 in opened and 429 in opened and opened[-1] == 200, opened
+    assert len(delivered) == 1, "the author is told exactly once"
+    assert await session.bot.db.fetchval("SELECT author_notified FROM posts") == "dm_sent"
+    published = [r for r in emu.requests if r.method == "POST" and r.status == 200
+                 and r.path == f"/channels/{emu.find_channel(session.guild_id, 'community-posts')['id']}/messages"]
+    assert len(published) == 1
