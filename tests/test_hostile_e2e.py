@@ -97,3 +97,44 @@ async def test_a_member_claiming_admin_commands_is_refused_and_nothing_changes(s
     assert_safe(result)
     assert "Manage Server" in result.text()
     assert await session.bot.guild_settings.get(session.guild_id) == before
+
+
+def test_share_survives_arbitrary_text_and_stores_it_defanged(tmp_path):
+    from test_reliability_e2e import share_form
+
+    def body(loop, session):
+        counter = iter(range(10**9))
+
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(text=ARBITRARY)
+        def share(text):
+            n = next(counter)
+            user_id = 700_000_000_000_000_000 + n  # a new member each time: no cooldown in the way
+            session.emulator.add_member(session.guild_id, user_id)
+            payload = share_form(session.emulator, user_id, text, form=f"p{n}")
+            result = loop.run_until_complete(session.run_payload(payload, label=f"share {text!r}"))
+            assert_safe(result)
+            stored = loop.run_until_complete(session.bot.db.fetchone(
+                "SELECT text FROM posts WHERE interaction_id = ?", (int(payload["id"]),)))
+            if stored is not None:  # accepted: nothing in it can ping or hide
+                assert not PINGS.search(stored["text"])
+                assert not re.search(r"[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]", stored["text"])
+            else:  # refused: the member was told why, and given their text back
+                assert result.text().strip()
+        share()
+    run_property(tmp_path, body)
+
+
+async def test_unknown_button_ids_get_a_clear_answer(session):
+    for custom_id in ("nothing:here", "fibrocircle:mod:approve:notanumber", "x" * 100, "quote:more:"):
+        channel = int(session.emulator.find_channel(session.guild_id, "general")["id"])
+        message = {"id": "1", "channel_id": str(channel), "type": 0, "content": "", "embeds": [], "attachments": [],
+                   "author": session.emulator.bot_user, "timestamp": "2026-11-25T00:00:00+00:00", "edited_timestamp": None,
+                   "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [], "pinned": False, "flags": 0,
+                   "components": [{"type": 1, "components": [{"type": 2, "style": 1, "label": "Old", "custom_id": custom_id}]}]}
+        payload = session.emulator.interaction_payload(3, guild_id=session.guild_id, channel_id=channel,
+                                                       user_id=PERSONAS["member"],
+                                                       data={"custom_id": custom_id, "component_type": 2}, message=message)
+        result = await session.run_payload(payload, label=f"click {custom_id[:20]}")
+        assert_safe(result)
+        assert "no longer works" in result.text() or "can't" in result.text().lower()
