@@ -39,6 +39,7 @@ T = TypeVar("T")
 
 MAX_SEARCH_LENGTH = 80          # the topic option; the search must fit in a button's custom_id
 CUSTOM_ID_MAX = 100             # Discord's limit, counted here in UTF-16 units to be safe with emoji
+MORE_PREFIX = "quote:more:0:"   # what "Another" puts before the search (the count is one digit)
 EMBED_TOTAL = 6000              # all embeds of one message together
 DESCRIPTION_MAX = 4096
 FIELD_VALUE_MAX = 1024
@@ -63,9 +64,6 @@ def fit_search(text: str, room: int) -> str:
     while utf16_length(text) > room:
         text = text[:-1]
     return text.strip()
-
-
-MORE_PREFIX = "quote:more:0:"  # the longest prefix a search is put behind (the count is one digit)
 
 
 def search_of(typed: str) -> str:
@@ -141,10 +139,11 @@ async def send(interaction: discord.Interaction, *, content: str | None, embeds:
 # -- quotes as embeds ---------------------------------------------------------------------------
 
 def quote_embed(quote: Quote, *, body: str | None = None, number: int | None = None, part: str = "",
-                resources: str | None = None, description_limit: int = DESCRIPTION_MAX) -> discord.Embed:
-    """One quote: who wrote it and where, the text (`body`: the excerpt unless given), its topics,
-    and the notes its content calls for; `resources` (the crisis resources) are added to a quote
-    about self-harm. The description is fitted to `description_limit`."""
+                resources: str | None = None, description_limit: int = DESCRIPTION_MAX,
+                searched: tuple[str, ...] = ()) -> discord.Embed:
+    """One quote: who wrote it and where, the text (`body`: the excerpt unless given), its topics
+    (those `searched` first), and the notes its content calls for; `resources` (the crisis
+    resources) are added to a quote about self-harm. The description is fitted to `description_limit`."""
     embed = discord.Embed(colour=BRAND_COLOUR)
     who = quote.author_label
     if who in (quotes.ANONYMOUS_READER, quotes.ANONYMOUS_MEMBER):  # the bot's own words, not a name
@@ -154,8 +153,10 @@ def quote_embed(quote: Quote, *, body: str | None = None, number: int | None = N
     text = quote.excerpt if body is None else body
     embed.description = fitted(text, description_limit, lambda t: quoted_body(t, sensitive=quote.sensitive))
     if quote.topics:
-        shown = ", ".join(quote.topics[:SHOWN_TOPICS])
-        more = len(quote.topics) - SHOWN_TOPICS
+        # The topics searched for first, so that they are never among the ones only counted.
+        ordered = sorted(quote.topics, key=lambda t: t not in searched)
+        shown = ", ".join(ordered[:SHOWN_TOPICS])
+        more = len(ordered) - SHOWN_TOPICS
         embed.add_field(name="Topics", value=shown + (f" and {more} more" if more > 0 else ""), inline=False)
     if quote.cure_note:
         embed.add_field(name="About this claim", value=trim_to(quote.cure_note, FIELD_VALUE_MAX), inline=False)
@@ -164,7 +165,8 @@ def quote_embed(quote: Quote, *, body: str | None = None, number: int | None = N
     return embed
 
 
-def quote_embeds(found: list[Quote], *, resources: str | None, footer: str) -> tuple[list[discord.Embed], list[bool]]:
+def quote_embeds(found: list[Quote], *, resources: str | None, footer: str,
+                 searched: tuple[str, ...] = ()) -> tuple[list[discord.Embed], list[bool]]:
     """Several quotes in one message, and for each whether its excerpt had to be shortened.
 
     The crisis resources come once, under the last quote about self-harm. The room the fixed
@@ -174,7 +176,7 @@ def quote_embeds(found: list[Quote], *, resources: str | None, footer: str) -> t
     last_sensitive = max((i for i, q in enumerate(found) if q.sensitive), default=-1)
 
     def build(i: int, quote: Quote, limit: int) -> discord.Embed:
-        return quote_embed(quote, number=i + 1 if numbered else None, description_limit=limit,
+        return quote_embed(quote, number=i + 1 if numbered else None, description_limit=limit, searched=searched,
                            resources=(resources or DEFAULT_CRISIS_RESOURCES) if i == last_sensitive else None)
 
     frames = [build(i, q, 0) for i, q in enumerate(found)]
@@ -240,7 +242,7 @@ async def quote_reply(result: QuoteResult, *, search: str, count: int, ephemeral
         lines.append(f"That's everything I have on {said(search)} for now. `/topics` lists the others.")
     if resources and said(search) == "this":
         lines.append(support_line(resources))
-    embeds, shortened = quote_embeds(found, resources=resources, footer=footer_note())
+    embeds, shortened = quote_embeds(found, resources=resources, footer=footer_note(), searched=result.matched_topics)
     view = discord.ui.View(timeout=None)
     numbered = len(found) > 1
     for i, quote in enumerate(found, 1):
@@ -378,25 +380,26 @@ class ShareButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
             raise app_commands.NoPrivateMessage()
         bot = interaction.client
         quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id)  # type: ignore[attr-defined]
-        quote = excerpt_near(quote, self.search)
+        quote, searched = excerpt_near(quote, self.search)
         resources = await crisis_resources(bot, interaction.guild_id) if quote.sensitive else None
-        embeds, shortened = quote_embeds([quote], resources=resources, footer=footer_note())
+        embeds, shortened = quote_embeds([quote], resources=resources, footer=footer_note(), searched=searched)
         view = discord.ui.View(timeout=None)
         if quote.trimmed or shortened[0]:
             view.add_item(ReadInFullButton(quote.source, quote.item_id))
         await send(interaction, content="Shared from `/quote`:", embeds=embeds, view=view, ephemeral=False)
 
 
-def excerpt_near(quote: Quote, search: str) -> Quote:
-    """The quote trimmed as the member saw it: around the passage that matches the search (or
-    its strongest topic when the search did not fit in the button)."""
+def excerpt_near(quote: Quote, search: str) -> tuple[Quote, tuple[str, ...]]:
+    """The quote trimmed as the member saw it, around the passage that matches the search (or its
+    strongest topic when the search did not fit in the button), and the topics searched for."""
     key = quotes.query_key(search) or quotes.query_key(" ".join(quote.topics[:1]))
     if not key:
         text = quote.full_text.strip()
         excerpt = trim_to(text, quotes.EXCERPT_LIMIT)
-        return replace(quote, excerpt=excerpt, trimmed=excerpt != text)
-    excerpt, trimmed = quotes.excerpt_for(quote.full_text, topics.match_query(key))
-    return replace(quote, excerpt=excerpt, trimmed=trimmed)
+        return replace(quote, excerpt=excerpt, trimmed=excerpt != text), ()
+    match = topics.match_query(key)
+    excerpt, trimmed = quotes.excerpt_for(quote.full_text, match)
+    return replace(quote, excerpt=excerpt, trimmed=trimmed), match.topics
 
 
 # -- /topics --------------------------------------------------------------------------------------

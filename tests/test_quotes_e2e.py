@@ -236,6 +236,11 @@ async def test_each_quote_shows_its_author_origin_and_topics(session):
     assert "diet" in topics_field.split(", ")
     anonymous = quote_embeds(await step(session, "/quote topic:water aerobics"))[0]
     assert anonymous["author"]["name"] == "A reader, in the article's comments"
+    # Penny's comment carries eleven topics; the one searched for is named first, never just counted.
+    hormones = quote_embeds(await step(session, "/quote topic:hormones count:2"))
+    penny = next(e for e in hormones if e["author"]["name"].startswith("#1 · Penny Simpson"))
+    listed = next(f["value"] for f in penny["fields"] if f["name"] == "Topics")
+    assert listed.startswith("hormones, ") and listed.endswith("and 5 more"), listed
 
 
 async def test_an_unknown_word_is_answered_kindly_with_the_nearest_topics(session):
