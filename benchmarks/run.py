@@ -48,6 +48,25 @@ def text_option(name: str, value: str) -> dict[str, Any]:
     return {"name": name, "type": 3, "value": value}
 
 
+def share_submission() -> dict[str, Any]:
+    """A member submitting the /share form (the form's id carries the interaction that opened it)."""
+    fields = [("experience", "Week {n}: the cold makes my legs ache and I sleep badly, pacing helps a little."),
+              ("topic", "sleep"), ("anonymous", "yes")]
+    return {"custom_id": "fibrocircle:share:{n}",
+            "components": [{"type": 18, "component": {"type": 4, "custom_id": cid, "value": v}} for cid, v in fields]}
+
+
+def approve_click() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A moderator pressing Approve on a pending post's queue message (the id comes from a pool)."""
+    custom_id = "fibrocircle:post:approve:{pending}"
+    message = {"id": "1", "channel_id": "1", "type": 0, "content": "", "embeds": [], "attachments": [],
+               "author": {"id": "1", "username": "Fibro Circle", "discriminator": "0", "avatar": None, "bot": True},
+               "timestamp": "2026-11-25T00:00:00+00:00", "edited_timestamp": None, "tts": False,
+               "mention_everyone": False, "mentions": [], "mention_roles": [], "pinned": False, "flags": 0,
+               "components": [{"type": 1, "components": [{"type": 2, "style": 3, "label": "Approve", "custom_id": custom_id}]}]}
+    return {"custom_id": custom_id, "component_type": 2}, message
+
+
 def default_mix() -> list[dict[str, Any]]:
     mix: list[dict[str, Any]] = []
     for q in QUOTE_QUERIES:
@@ -56,7 +75,22 @@ def default_mix() -> list[dict[str, Any]]:
         mix.append({"name": "/study ask", "weight": 2 / len(QUESTIONS),
                     "data": command("study", text_option("question", q), sub="ask")})
     mix.append({"name": "/about", "weight": 1, "data": command("about")})
+    mix.append({"name": "/share submit", "weight": 1, "kind": 5, "data": share_submission()})
+    data, message = approve_click()
+    # Manage Server counts as moderator in every server, whatever its settings.
+    mix.append({"name": "approve", "weight": 1, "kind": 3, "data": data, "message": message,
+                "user_id": PERSONAS["admin"], "uses": ["pending"]})
     return mix
+
+
+def pending_pools(db_path: Path) -> dict[str, list[int]]:
+    import sqlite3
+
+    pools: dict[str, list[int]] = {}
+    with sqlite3.connect(db_path) as conn:
+        for guild_id, post_id in conn.execute("SELECT guild_id, id FROM posts WHERE state = 'pending'"):
+            pools.setdefault(f"pending:{guild_id}", []).append(post_id)
+    return pools
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -163,15 +197,19 @@ async def drive(h: Harness, args: argparse.Namespace) -> dict[str, Any]:
         started = h.start_bot()
         report["ready_seconds"] = round(await wait_ready(http, h, started), 2)
         ids = guild_ids(h.guilds)
+        pools = pending_pools(h.db)
         base = {"mix": default_mix(), "guild_ids": ids, "timeout": 10, "seed": 3}
-        await post(http, f"{h.url}/_emulator/load", {**base, "rate": 50, "duration": 2})  # warm caches
-        fixed = await post(http, f"{h.url}/_emulator/load", {**base, "rate": args.rate, "duration": args.duration})
+        await post(http, f"{h.url}/_emulator/load", {**base, "rate": 50, "duration": 2, "pools": pools})  # warm caches
+        # Each run gets its own ids to approve: the warm-up may have approved some already.
+        fixed = await post(http, f"{h.url}/_emulator/load", {**base, "rate": args.rate, "duration": args.duration,
+                                                              "pools": pending_pools(h.db)})
         report["fixed_rate"] = summarise(fixed)
         # The highest rate that is still sustained: everything answered, throughput keeps up, p99 < 100 ms.
         best = None
         rate = args.rate
         while rate <= args.max_rate:
-            run = summarise(await post(http, f"{h.url}/_emulator/load", {**base, "rate": rate, "duration": args.ramp_duration}))
+            run = summarise(await post(http, f"{h.url}/_emulator/load", {**base, "rate": rate, "duration": args.ramp_duration,
+                                                                          "pools": pending_pools(h.db)}))
             sent = sum(c["sent"] for c in run["commands"].values())
             answered = sum(c["answered"] for c in run["commands"].values())
             worst_p99 = max((c["p99"] or 0) for c in run["commands"].values())
