@@ -68,7 +68,7 @@ def _render(requests: list[RecordedRequest], emulator: Emulator) -> str:
             lines += _message(body)
         elif req.method in ("PUT",) and req.path.endswith("/commands"):
             lines.append(f"  ⮑ synced {len(req.body or [])} commands")
-        elif req.method == "POST" and req.path.endswith("/channels") and isinstance(body, dict):
+        elif req.method == "POST" and req.path.startswith("/guilds/") and req.path.endswith("/channels") and isinstance(body, dict):
             lines.append(f"  ⮑ created channel #{body.get('name')}")
         elif req.method == "POST" and req.path.endswith("/roles") and isinstance(body, dict):
             lines.append(f"  ⮑ created role @{body.get('name')}")
