@@ -186,3 +186,20 @@ async def test_openapi_check_is_active(session):
     assert session.emulator.openapi.available
     problems = session.emulator.openapi.check("POST", "/channels/1/messages", {"content": 5})
     assert problems and "content" in problems[0]
+
+
+async def test_the_readme_first_session_works_as_written(session):
+    """The example a new admin copies from the README: every step answered, the post quoted."""
+    import re
+    import shlex
+
+    from bot.config import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n(\.venv/bin/fibrocircle try --db [^\n]*\\\n(?:[^\n]*\\\n)*[^\n]*)\n```", readme).group(1)
+    words = shlex.split(block.replace("\\\n", " "))
+    steps = [w for w in words[words.index("--db") + 2:]]
+    assert len(steps) >= 6
+    results = [await step(session, s) for s in steps]
+    assert "Cold mornings are the worst for my legs." in results[-1].text()
+    assert "this server's community" in results[-1].text()
