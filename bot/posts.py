@@ -25,7 +25,7 @@ import aiosqlite
 
 from bot import audit, quotes, safety, sanitize, topics
 from bot.errors import UserFacingError
-from bot.guild_settings import GuildConfig
+from bot.guild_settings import GuildConfig, setting
 from bot.storage import Database
 
 # Text limits, the same as the /share modal's.
@@ -43,10 +43,15 @@ LONGEST_RETRY_SECONDS = 3600
 # A post handed to the publisher is not handed out again for this long, so two publishers (or a
 # publisher that crashed mid-way) do not post it twice at once; after it, it is retried.
 PUBLISH_LEASE_SECONDS = 120
+# A new post's embed is posted to the queue channel by the member's own /share, at once. For this
+# long nobody else posts it; after it (the bot stopped in between, say) the worker does.
+QUEUE_LEASE_SECONDS = 60
 # Errors from Discord are stored for the moderator; they are short, but never trust a length.
 MAX_ERROR_LENGTH = 500
 
 ANONYMOUS_NAME = "Anonymous member"
+# The server setting naming the queue channel (looked up so that a rename fails loudly here).
+QUEUE_CHANNEL_SETTING = setting("queue_channel").name
 
 
 class PostError(UserFacingError):
@@ -87,6 +92,9 @@ class Post:
     published_at: str | None
     author_notified: str | None       # None (not yet), dm_sent, dm_failed
     topics: tuple[str, ...] = ()      # detected topics
+    queue_attempts: int = 0           # failed tries to post the embed to the queue channel
+    queue_error: str | None = None    # why the last try failed
+    queue_next_at: str | None = None  # not tried again before this time
 
     @property
     def label(self) -> str:
@@ -234,6 +242,9 @@ def _row_to_post(row: Any, post_topics: Iterable[str] = ()) -> Post:
         published_at=row["published_at"],
         author_notified=row["author_notified"],
         topics=tuple(post_topics),
+        queue_attempts=row["queue_attempts"],
+        queue_error=row["queue_error"],
+        queue_next_at=row["queue_next_at"],
     )
 
 
@@ -506,10 +517,11 @@ async def _insert_post(
     row = await _one(
         tx,
         "INSERT INTO posts(guild_id, number, author_id, author_name, anonymous, text, topic_hint,"
-        " state, urgent, flags, interaction_id, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id",
+        " state, urgent, flags, interaction_id, created_at, queue_next_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id",
         (guild_id, number, author_id, name, int(bool(anonymous)), cleaned.text, hint,
-         int(bool(scan.crisis)), json.dumps(flags), interaction_id, _iso(when)),
+         int(bool(scan.crisis)), json.dumps(flags), interaction_id, _iso(when),
+         _iso(when + timedelta(seconds=QUEUE_LEASE_SECONDS))),
     )
     post_id = row["id"]
     post_topics = await topics.tag_post(tx, post_id, guild_id, cleaned.text, approved=False)
@@ -554,22 +566,98 @@ async def pending_count(db: Database, guild_id: int) -> int:
 
 
 async def set_queue_message(db: Database, post_id: int, channel_id: int, message_id: int) -> bool:
-    """Remember the queue embed of a post. False when the post was withdrawn or deleted meanwhile:
-    the message is then listed by `messages_to_remove` so that its text does not stay behind."""
+    """Remember the queue embed of a post; True only for the call that recorded it (exactly once).
+
+    False when the post already has a queue embed (another one was posted first: the member's
+    /share and the worker, say), or was withdrawn or deleted meanwhile. The message just sent is
+    then listed by `messages_to_remove`, so that no second set of buttons, and no withdrawn text,
+    stays behind. Recording the same message twice returns False and lists nothing.
+    """
     when = _now(None)
     async with db.transaction() as tx:
         row = await _one(tx, "SELECT guild_id, state, queue_channel_id, queue_message_id FROM posts WHERE id = ?",
                          (post_id,))
-        if row is None or row["state"] == "withdrawn":
+        if row is not None and (row["queue_channel_id"], row["queue_message_id"]) == (channel_id, message_id):
+            return False
+        if row is None or row["state"] == "withdrawn" or row["queue_message_id"] is not None:
             await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, "queue", when)
             return False
-        old = (row["queue_channel_id"], row["queue_message_id"])
-        if old != (channel_id, message_id):
-            # A replaced queue embed (posted again after a restart, say) would be a second set of buttons.
-            await _mark_stale(tx, row["guild_id"], *old, "queue", when)
-        await _change(tx, "UPDATE posts SET queue_channel_id = ?, queue_message_id = ? WHERE id = ?",
-                      (channel_id, message_id, post_id))
+        await _change(
+            tx,
+            "UPDATE posts SET queue_channel_id = ?, queue_message_id = ?, queue_error = NULL, queue_next_at = NULL"
+            " WHERE id = ? AND queue_message_id IS NULL",
+            (channel_id, message_id, post_id),
+        )
     return True
+
+
+async def posts_to_queue(
+    db: Database, now: datetime | str | None = None, *, limit: int = 20,
+    lease_seconds: int = QUEUE_LEASE_SECONDS,
+) -> list[Post]:
+    """Pending posts that should be in their server's queue channel but have no embed there yet.
+
+    Only servers with a queue channel set (the others review with /mod queue). Due posts only:
+    a new post is left to the member's own /share for `QUEUE_LEASE_SECONDS`, and one whose
+    posting failed waits for its retry time (`mark_queue_failed`). Urgent posts first, then the
+    oldest; at most `limit`. The posts returned are set aside for `lease_seconds`: call
+    `set_queue_message` or `mark_queue_failed` for each; one left without either (the bot stopped)
+    comes back after the lease.
+    """
+    when = _now(now)
+    async with db.transaction() as tx:
+        # A server has a queue channel when the setting is stored: only values other than the
+        # default (none) are kept, and setting it back to none removes the row. Ids first, so that
+        # only the chosen posts are read whole.
+        ids = [row["id"] for row in await _all(
+            tx,
+            "SELECT id FROM posts WHERE state = 'pending' AND queue_message_id IS NULL"
+            " AND (queue_next_at IS NULL OR queue_next_at <= ?)"
+            " AND guild_id IN (SELECT guild_id FROM guild_settings WHERE key = ? AND value NOT IN ('null', '\"\"'))"
+            " ORDER BY urgent DESC, id LIMIT ?",
+            (_iso(when), QUEUE_CHANNEL_SETTING, max(1, int(limit))),
+        )]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        found = {p.id: p for p in await _posts(tx, f"SELECT * FROM posts WHERE id IN ({marks})", ids)}
+        await _change(tx, f"UPDATE posts SET queue_next_at = ? WHERE id IN ({marks})",
+                      [_iso(when + timedelta(seconds=lease_seconds)), *ids])
+    return [found[i] for i in ids]
+
+
+async def mark_queue_failed(
+    db: Database, post_id: int, error: str, retry_in_seconds: float | None = None,
+    *, now: datetime | str | None = None,
+) -> Post | None:
+    """Posting a pending post's embed to the queue channel failed: note why and try again later.
+
+    The post stays pending (and in /mod queue). `retry_in_seconds` is Discord's retry_after on a
+    429; otherwise the pause grows with each attempt (30 s, 1 min, 2 min, ... at most an hour).
+    Returns the post, or None when it no longer waits for a queue embed (decided, withdrawn,
+    deleted, or its embed was posted meanwhile).
+    """
+    when = _now(now)
+    error = " ".join(str(error).split())[:MAX_ERROR_LENGTH] or "unknown error"
+    async with db.transaction() as tx:
+        row = await _one(
+            tx,
+            "SELECT guild_id, queue_attempts FROM posts WHERE id = ? AND state = 'pending'"
+            " AND queue_message_id IS NULL",
+            (post_id,),
+        )
+        if row is None:
+            return None
+        attempts = row["queue_attempts"] + 1
+        pause = _backoff(attempts) if retry_in_seconds is None else max(1.0, float(retry_in_seconds))
+        retry_at = when + timedelta(seconds=math.ceil(pause))
+        await _change(
+            tx, "UPDATE posts SET queue_attempts = ?, queue_error = ?, queue_next_at = ? WHERE id = ?",
+            (attempts, error, _iso(retry_at), post_id),
+        )
+        await _event(tx, post_id, row["guild_id"], "queue_failed", None, when,
+                     {"error": error, "attempt": attempts, "retry_at": _iso(retry_at)})
+        return await _post(tx, post_id)
 
 
 async def post_history(db: Database, post_id: int) -> list[PostEvent]:

@@ -2,6 +2,9 @@
 
 `PostWorker` is one task (started and stopped by the moderation cog) that does what the database
 says is still to do, so that a restart or a Discord outage only delays it:
+- post pending posts that never reached the queue channel (`posts_to_queue`): posting there
+  failed, the bot stopped between saving a post and posting it, or the channel was chosen later;
+  recorded exactly once (`set_queue_message`), failures retried with growing pauses;
 - publish approved posts in the posts channel (`posts_to_publish`, `mark_published`,
   `mark_publish_failed`); a failure (deleted channel, missing permission, 5xx, 429) keeps the post
   approved and unpublished, is shown on the queue message and to the moderator who approved, and is
@@ -22,7 +25,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import discord
 
@@ -133,8 +136,11 @@ class PostWorker:
     dm_retry_seconds = 60.0           # a DM that failed for a reason other than closed DMs
     prune_every = 6 * 3600.0          # forgetting old /quote history
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: Any, *, send_to_queue: Callable[[Any, discord.Guild, Post], Awaitable[bool]] | None = None,
+                 ) -> None:
         self.bot = bot
+        # How a post is put in the queue channel; the moderation cog owns that message's look.
+        self.send_to_queue = send_to_queue
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.deciders: dict[int, tuple[discord.Interaction, float]] = {}
@@ -174,6 +180,9 @@ class PostWorker:
 
     async def run_once(self) -> None:
         db = self.bot.db
+        if self.send_to_queue is not None:
+            for post in await posts.posts_to_queue(db):
+                await self.queue(post)
         for post in await posts.posts_to_publish(db):
             await self.publish(post)
         now = time.monotonic()
@@ -185,6 +194,20 @@ class PostWorker:
         if self._pruned_at is None or now - self._pruned_at >= self.prune_every:
             self._pruned_at = now
             await quotes.prune_history(db)
+
+    async def queue(self, post: Post) -> None:
+        """A pending post that never reached the queue channel: put it there now."""
+        guild = self.bot.get_guild(post.guild_id)
+        problem = None
+        if guild is None:
+            problem = "I'm not connected to that server right now."
+        elif (await guild_settings(self.bot).get(post.guild_id)).queue_channel is None:
+            problem = "No queue channel is set: an admin can choose one with /config channel kind:queue."
+        if problem is not None:
+            await posts.mark_queue_failed(self.bot.db, post.id, problem, self.retry_seconds)
+            return
+        assert self.send_to_queue is not None
+        await self.send_to_queue(self.bot, guild, post)
 
     async def publish(self, post: Post) -> None:
         guild = self.bot.get_guild(post.guild_id)

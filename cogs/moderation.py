@@ -33,7 +33,8 @@ from bot import audit, posts, safety, sanitize
 from bot.errors import NotAllowed, UserFacingError
 from bot.guild_settings import GuildConfig
 from bot.posts import Post
-from cogs._post_worker import DESCRIPTION_MAX, FIELD_MAX, PostWorker, clip, show_status, status_line, when
+from cogs._post_worker import (DESCRIPTION_MAX, FIELD_MAX, PostWorker, clip, http_problem, show_status, status_line,
+                                when)
 from cogs._shared import BRAND_COLOUR, BaseModal, SafeDynamicItem, send_ephemeral
 from cogs.admin import guild_settings, has_manage_server, mirror_to_log, missing_permissions
 
@@ -179,27 +180,46 @@ async def edit_queue_message(bot: Any, post: Post) -> None:
 
 async def send_to_queue(bot: Any, guild: discord.Guild, post: Post, *, member: Any = None,
                         scan: safety.SafetyScan | None = None) -> bool:
-    """Post a new pending post to the queue channel (urgent ones with an alert line). Without a queue
-    channel, an urgent post's alert goes to the log channel instead. Returns whether it was posted;
-    either way the post waits in /mod queue."""
+    """Post a pending post to the queue channel (urgent ones with an alert line): right after /share,
+    and from the worker for a post that never got there. Returns whether this call put it there.
+
+    Without a queue channel the post waits in /mod queue. A failure (deleted channel, missing
+    permission, 5xx, 429) is recorded and the worker tries again with growing pauses. The first time
+    an urgent post cannot be put in the queue channel, the log channel is alerted instead.
+    """
     config = await guild_settings(bot).get(guild.id)
-    channel = guild.get_channel(config.queue_channel) if config.queue_channel else None
-    if not isinstance(channel, discord.TextChannel) or missing_permissions(channel):
-        if channel is not None:
-            log.warning("guild %s: can't post to the queue channel %s", guild.id, channel.id)
-        if post.urgent:
+    if config.queue_channel is None:
+        if post.urgent and post.queue_attempts == 0:
             await alert_log_channel(guild, config, post)
         return False
-    line = member_since(member, anonymous=post.anonymous) if member is not None else await find_member_since(guild, post)
-    embed = await queue_embed(post, member_line=line, scan=scan)
-    try:
-        message = await channel.send(content=status_line(post) or None, embed=embed, view=decision_view(post.id))
-    except discord.HTTPException as error:
-        log.warning("guild %s: posting %s to the queue failed: %s", guild.id, post.label, error)
-        if post.urgent:
+    channel = guild.get_channel(config.queue_channel)
+    problem, message, retry_in = None, None, PostWorker.retry_seconds
+    if not isinstance(channel, discord.TextChannel):
+        problem = "The queue channel no longer exists: an admin can choose another with /config channel kind:queue."
+    elif missing_permissions(channel):
+        problem = f"I'm missing {', '.join(missing_permissions(channel))} in {channel.mention}."
+    else:
+        line = (member_since(member, anonymous=post.anonymous) if member is not None
+                else await find_member_since(guild, post))
+        embed = await queue_embed(post, member_line=line, scan=scan)
+        try:
+            message = await channel.send(content=status_line(post) or None, embed=embed, view=decision_view(post.id))
+        except discord.HTTPException as error:
+            problem = http_problem(error, channel.mention)
+            retry_in = getattr(error, "retry_after", None) or retry_in
+    if message is None:
+        log.warning("guild %s: posting %s to the queue channel failed: %s", guild.id, post.label, problem)
+        if post.urgent and post.queue_attempts == 0:
             await alert_log_channel(guild, config, post)
+        await posts.mark_queue_failed(bot.db, post.id, problem or "unknown error", retry_in)
         return False
-    await posts.set_queue_message(bot.db, post.id, channel.id, message.id)
+    if not await posts.set_queue_message(bot.db, post.id, channel.id, message.id):
+        # Another embed of this post got there first, or it was withdrawn meanwhile: this one goes.
+        bot.dispatch("fibrocircle_work")
+        return False
+    fresh = await posts.get_post(bot.db, post.id)
+    if fresh is not None and fresh.state != "pending":  # decided from /mod queue while this was sent
+        await edit_queue_message(bot, fresh)
     return True
 
 
@@ -398,10 +418,11 @@ def history_line(post: Post, event: posts.PostEvent) -> str:
     hidden = post.anonymous and event.actor_id == post.author_id
     who = f" by <@{event.actor_id}>" if event.actor_id and not hidden else ""
     extra = ""
-    if event.event == "publish_failed":
+    if event.event in ("publish_failed", "queue_failed"):
         extra = f": {clip(str(event.detail.get('error', '')), 150)}"
     described = {"dm_sent": "author told by DM", "dm_failed": "author's DMs closed: the decision is in their /myposts",
-                 "created": "shared"}.get(event.event, event.event.replace("_", " "))
+                 "created": "shared", "queue_failed": "not posted to the queue channel yet"
+                 }.get(event.event, event.event.replace("_", " "))
     return f"{when(event.created_at, 'f')} · {described}{who}{extra}"
 
 
@@ -414,7 +435,7 @@ class Moderation(commands.Cog):
 
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
-        self.worker = PostWorker(bot)
+        self.worker = PostWorker(bot, send_to_queue=send_to_queue)
 
     @property
     def db(self) -> Any:

@@ -3,6 +3,7 @@ queue buttons, /mod, refusals and forged ids, restarts, and publishing when Disc
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -186,6 +187,118 @@ async def test_a_decision_made_just_before_a_restart_is_published_and_told_after
     assert post.publish_state == "published"
     await wait_for(lambda: channel_messages(session, session.emulator.dm_channels[PERSONAS["member"]]))
     assert "approved" in channel_messages(session, session.emulator.dm_channels[PERSONAS["member"]])[0]["content"]
+
+
+# -- posts that did not reach the queue channel at once ------------------------------------------
+
+def queue_embeds_of(session: BotSession, post: posts.Post) -> list[dict]:
+    """The queue channel's messages showing this post: "Post #2", or "Post #2 · 🚨 urgent"."""
+    found = []
+    for message in channel_messages(session, channel_id(session, "mod-queue")):
+        title = (message.get("embeds") or [{}])[0].get("title", "")
+        if title == post.label or title.startswith(f"{post.label} "):
+            found.append(message)
+    return found
+
+
+@pytest.mark.parametrize("status, failures", [
+    (503, 2),   # discord.py gives up at once: the share's own try fails, then the worker's first retry
+    (500, 0),   # discord.py retries a 500 by itself (after 1 s, then 3 s): the share's own try gets there
+])
+async def test_a_queue_channel_that_fails_during_a_share_gets_the_post_later_exactly_once(session, status, failures):
+    await ready_server(session)
+    queue_id = channel_id(session, "mod-queue")
+    session.emulator.faults.append(Fault(method="POST", path_prefix=f"/channels/{queue_id}/messages",
+                                         status=status, times=2))
+    shared = await share(session, "Cold showers wake me up but my shoulders pay for it all day.")
+    assert "Thank you for sharing" in shared.text(), "the member is thanked whatever the queue channel does"
+    post = await newest_post(session)
+    assert post.state == "pending"
+    await wait_for(lambda: queue_embeds_of(session, post), timeout=20)
+    await wait_for(lambda: all(fault.times == 0 for fault in session.emulator.faults))
+    await asyncio.sleep(1.5)  # time for a second copy, had the worker and the share both posted it
+    await session.settle()
+    [message] = queue_embeds_of(session, post)
+    stored = await newest_post(session)
+    assert stored.queue_message_id == int(message["id"]) and stored.queue_channel_id == queue_id
+    assert stored.queue_error is None and stored.queue_next_at is None
+    history = [e for e in await posts.post_history(session.bot.db, post.id) if e.event == "queue_failed"]
+    assert len(history) == failures == stored.queue_attempts
+    if failures:
+        assert f"server error ({status})" in history[0].detail["error"]
+        shown = await step(session, "@moderator /mod post id:1")
+        assert f"not posted to the queue channel yet: Discord had a server error ({status})" in shown.text()
+    assert await posts.messages_to_remove(session.bot.db) == []
+    # Its buttons work like any other queue message's.
+    decided = await step(session, "@moderator click Approve")
+    assert decided.requests[0].body["type"] == 7 and "Approved" in decided.text()
+    assert (await newest_post(session)).state == "approved"
+
+
+async def test_an_urgent_post_that_cannot_reach_the_queue_channel_alerts_the_log_channel_once(session):
+    await ready_server(session)
+    queue_id = channel_id(session, "mod-queue")
+    session.emulator.faults.append(Fault(method="POST", path_prefix=f"/channels/{queue_id}/messages",
+                                         status=503, times=3))
+    crisis = await share(session, "I keep thinking about ending my life, the pain is every single day now.")
+    assert "988" in crisis.text() or "crisis" in crisis.text().lower()
+    post = await newest_post(session)
+    await wait_for(lambda: queue_embeds_of(session, post), timeout=20)
+    await session.settle()
+    [message] = queue_embeds_of(session, post)
+    assert "Urgent" in message["content"]
+    log_id = channel_id(session, "mod-log")
+    alerts = [m for m in channel_messages(session, log_id) if "Urgent" in m["content"]]
+    assert len(alerts) == 1, "one alert, not one per retry"
+    assert (await newest_post(session)).queue_attempts == 3
+
+
+async def test_a_post_saved_just_before_a_restart_reaches_the_queue_channel_after_it(session, monkeypatch):
+    await ready_server(session)
+    monkeypatch.setattr(posts, "QUEUE_LEASE_SECONDS", 1)  # the share's own try, cut short for the test
+    # Saved through the core while the bot is away, as if it stopped between the commit and the message.
+    await session.stop_bot()
+    from bot.guild_settings import GuildSettings
+    from bot.storage import Database
+    db = Database(session.db_path)
+    await db.open()
+    result = await posts.submit(db, GuildSettings(db), guild_id=session.guild_id, author_id=PERSONAS["member"],
+                                author_name="Member", anonymous=True, interaction_id=None,
+                                text="Saved, and then the bot stopped before the moderators heard of it.")
+    await db.close()
+    assert result.created and result.post.queue_message_id is None
+    await session.start_bot()
+    await wait_for(lambda: queue_embeds_of(session, result.post))
+    await asyncio.sleep(1.5)
+    await session.settle()
+    [message] = queue_embeds_of(session, result.post)
+    assert "Saved, and then the bot stopped" in message["embeds"][0]["description"]
+    assert (await newest_post(session)).queue_message_id == int(message["id"])
+    # Another restart posts nothing more.
+    await session.restart_bot()
+    await asyncio.sleep(1.5)
+    await session.settle()
+    assert len(queue_embeds_of(session, result.post)) == 1
+    decided = await step(session, "@moderator click Approve")
+    assert "Approved" in decided.text()
+
+
+async def test_posts_made_before_a_queue_channel_was_chosen_are_put_there_once_it_is(session, monkeypatch):
+    monkeypatch.setattr(posts, "QUEUE_LEASE_SECONDS", 1)
+    await step(session, "@admin /config moderator-role role:Moderators")
+    await step(session, "@admin /config posting cooldown_seconds:0")
+    await share(session, "Before the queue channel: my hands ache in the mornings.")
+    await share(session, "Before the queue channel too: naps help on bad days.")
+    assert "Pending post 1 of 2" in (await step(session, "@moderator /mod queue")).text()
+    await step(session, "@moderator click Approve")  # decided from /mod queue: never goes to the queue channel
+    await asyncio.sleep(1.2)
+    assert channel_messages(session, channel_id(session, "mod-queue")) == []
+    await step(session, "@admin /config channel kind:queue channel:mod-queue")
+    second = await newest_post(session)
+    await wait_for(lambda: queue_embeds_of(session, second))
+    await asyncio.sleep(1.5)
+    await session.settle()
+    assert [m["embeds"][0]["title"] for m in channel_messages(session, channel_id(session, "mod-queue"))] == ["Post #2"]
 
 
 # -- publishing when Discord misbehaves ---------------------------------------------------------

@@ -495,6 +495,95 @@ async def test_author_notification_bookkeeping(db, settings):
     assert await posts.mark_author_notified(db, 999_999, True) is False
 
 
+# -- the queue channel: embeds that never got there ---------------------------------------------
+
+QUEUE_CHANNEL = 555
+LEASE_OVER = T0 + timedelta(seconds=posts.QUEUE_LEASE_SECONDS)
+
+
+async def test_posts_without_a_queue_embed_are_listed_once_the_members_own_try_had_its_time(db, settings):
+    first = (await share(db, settings, author=1)).post
+    urgent = (await share(db, settings, author=2, text="I keep thinking about ending my life, the pain never stops.")).post
+    elsewhere = (await share(db, settings, author=3, guild=OTHER_GUILD)).post
+    assert urgent.urgent and first.queue_next_at == LEASE_OVER.isoformat()
+    # No queue channel in any server yet: the posts wait in /mod queue only.
+    assert await posts.posts_to_queue(db, T0 + timedelta(days=1)) == []
+
+    await settings.set(GUILD, "queue_channel", QUEUE_CHANNEL, actor_id=MOD)
+    # The member's own /share is posting the embed: nobody else does for QUEUE_LEASE_SECONDS.
+    assert await posts.posts_to_queue(db, LEASE_OVER - timedelta(seconds=1)) == []
+    due = await posts.posts_to_queue(db, LEASE_OVER)
+    assert [p.id for p in due] == [urgent.id, first.id], "urgent first, then the oldest; the other server has no channel"
+    assert elsewhere.id not in [p.id for p in due]
+    # Handed out: not handed out again while the worker posts them, but again once that lease is over.
+    assert await posts.posts_to_queue(db, LEASE_OVER + timedelta(seconds=10)) == []
+    later = LEASE_OVER + timedelta(seconds=posts.QUEUE_LEASE_SECONDS)
+    assert [p.id for p in await posts.posts_to_queue(db, later)] == [urgent.id, first.id]
+
+    # Recorded, decided or withdrawn: no longer listed. Bounded by `limit`.
+    assert await posts.set_queue_message(db, urgent.id, QUEUE_CHANNEL, 8100)
+    await posts.decide(db, post_id=first.id, guild_id=GUILD, moderator_id=MOD, approve=True)
+    third = (await share(db, settings, author=4)).post
+    fourth = (await share(db, settings, author=5)).post
+    fifth = (await share(db, settings, author=6)).post
+    await posts.withdraw(db, fifth.id, author_id=6)
+    much_later = T0 + timedelta(hours=1)
+    assert [p.id for p in await posts.posts_to_queue(db, much_later, limit=1)] == [third.id]
+    assert [p.id for p in await posts.posts_to_queue(db, much_later)] == [fourth.id]
+
+    # The queue channel unset again: nothing more to post there.
+    await settings.reset(GUILD, "queue_channel", actor_id=MOD)
+    assert await posts.posts_to_queue(db, T0 + timedelta(days=2)) == []
+
+
+async def test_a_post_stored_without_a_retry_time_is_due_at_once(db, settings):
+    await settings.set(GUILD, "queue_channel", QUEUE_CHANNEL, actor_id=MOD)
+    post = (await share(db, settings)).post
+    await db.conn.execute("UPDATE posts SET queue_next_at = NULL WHERE id = ?", (post.id,))
+    assert [p.id for p in await posts.posts_to_queue(db, T0)] == [post.id]
+
+
+async def test_failing_to_post_to_the_queue_channel_is_retried_with_growing_pauses(db, settings):
+    await settings.set(GUILD, "queue_channel", QUEUE_CHANNEL, actor_id=MOD)
+    post = (await share(db, settings)).post
+    failed = await posts.mark_queue_failed(db, post.id, "Discord had a server error (503)", now=T0)
+    assert failed.state == "pending" and failed.queue_attempts == 1
+    assert failed.queue_error == "Discord had a server error (503)"
+    assert failed.queue_next_at == (T0 + timedelta(seconds=30)).isoformat(), "the failure replaces the lease"
+    assert await posts.posts_to_queue(db, T0 + timedelta(seconds=29)) == []
+    assert [p.id for p in await posts.posts_to_queue(db, T0 + timedelta(seconds=30))] == [post.id]
+    again = await posts.mark_queue_failed(db, post.id, "503", now=T0 + timedelta(seconds=30))
+    assert again.queue_next_at == (T0 + timedelta(seconds=90)).isoformat()
+    limited = await posts.mark_queue_failed(db, post.id, "429", 2.5, now=T0 + timedelta(seconds=90))
+    assert limited.queue_next_at == (T0 + timedelta(seconds=93)).isoformat(), "Discord's retry_after wins"
+    for attempt in range(20):
+        latest = await posts.mark_queue_failed(db, post.id, "500", now=T0)
+    assert latest.queue_next_at == (T0 + timedelta(hours=1)).isoformat() and latest.queue_attempts == 23
+    history = [e for e in await posts.post_history(db, post.id) if e.event == "queue_failed"]
+    assert len(history) == 23 and history[0].detail["error"] == "Discord had a server error (503)"
+    assert SLEEP_TEXT not in json.dumps([e.detail for e in history])
+
+    assert await posts.set_queue_message(db, post.id, QUEUE_CHANNEL, 8200)
+    stored = await posts.get_post(db, post.id)
+    assert stored.queue_error is None and stored.queue_next_at is None
+    assert await posts.mark_queue_failed(db, post.id, "late failure") is None, "it has its embed now"
+    assert (await posts.get_post(db, post.id)).queue_attempts == 23
+
+
+async def test_a_queue_embed_is_recorded_exactly_once(db, settings):
+    post = (await share(db, settings)).post
+    results = await asyncio.gather(posts.set_queue_message(db, post.id, QUEUE_CHANNEL, 8301),
+                                   posts.set_queue_message(db, post.id, QUEUE_CHANNEL, 8302))
+    assert sorted(results) == [False, True]
+    winner = (await posts.get_post(db, post.id)).queue_message_id
+    loser = 8302 if winner == 8301 else 8301
+    # The second embed would be a second set of buttons: listed for deletion, the first one kept.
+    assert [(m.message_id, m.kind) for m in await posts.messages_to_remove(db)] == [(loser, "queue")]
+    assert await posts.set_queue_message(db, post.id, QUEUE_CHANNEL, winner) is False
+    assert len(await posts.messages_to_remove(db)) == 1, "the same message again lists nothing"
+    assert (await posts.get_post(db, post.id)).queue_message_id == winner
+
+
 async def test_stale_message_removal_retries(db, settings):
     post = (await share(db, settings)).post
     assert await posts.set_queue_message(db, post.id, 55, 8000)
