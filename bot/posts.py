@@ -975,8 +975,9 @@ async def withdraw(
     db: Database, post_id: int, author_id: int, *, guild_id: int | None = None,
     now: datetime | str | None = None,
 ) -> Post:
-    """The author takes a post back. Its text, name and topic hint are deleted, not hidden; the
-    queue embed and any published copy are listed by `messages_to_remove`."""
+    """The author takes a post back. Its text, name and topic hint are deleted, not hidden (zeroed
+    in the database file, and the write-ahead log emptied after the commit); the queue embed and
+    any published copy are listed by `messages_to_remove`."""
     when = _now(now)
     async with db.transaction() as tx:
         row = await _one(tx, "SELECT * FROM posts WHERE id = ?", (post_id,))
@@ -1004,6 +1005,7 @@ async def withdraw(
             detail={"number": row["number"], "was": row["state"]},
         )
         post = await _post(tx, post_id)
+    await db.checkpoint()  # the text goes from the database files too, not only from what SQL sees
     return post
 
 
@@ -1088,7 +1090,8 @@ async def forget_member(db: Database, user_id: int, *, now: datetime | str | Non
     Goes: their posts (text, name, hints, topic tags, history), the audit rows they caused and
     those about their posts, their /quote searches and history, and their id on settings they
     changed or decisions they made as a moderator. Stays: blocks placed on them (ids only, lifting them is the moderators' call),
-    and one audit row saying that a deletion happened, with no counts and no text.
+    and one audit row saying that a deletion happened, with no counts and no text. After the
+    commit the write-ahead log is emptied, so that no copy of what was deleted stays in the files.
     """
     when = _now(now)
     async with db.transaction() as tx:
@@ -1122,6 +1125,7 @@ async def forget_member(db: Database, user_id: int, *, now: datetime | str | Non
         still_blocked = await _all(tx, "SELECT guild_id FROM blocked_members WHERE user_id = ? ORDER BY guild_id",
                                    (user_id,))
         await audit.record(tx, guild_id=None, actor_id=user_id, action="member.forgotten", target=f"user:{user_id}")
+    await db.checkpoint()  # the text goes from the database files too, not only from what SQL sees
     return ForgetReport(
         posts_deleted=len(rows),
         guild_ids=tuple(sorted({row["guild_id"] for row in rows})),

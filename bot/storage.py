@@ -63,6 +63,9 @@ class Database:
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA busy_timeout=5000")
+        # Deleted rows are overwritten with zeros, not just marked free: text a member withdrew or
+        # asked to be forgotten must not stay readable in the file (see checkpoint() for the log).
+        await self._conn.execute("PRAGMA secure_delete=ON")
         await self.migrate()
         return self
 
@@ -140,6 +143,24 @@ class Database:
                     await self.conn.execute("COMMIT")
             finally:
                 self._writer = None
+
+    async def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file and empty it (wal_checkpoint(TRUNCATE)).
+
+        secure_delete zeroes deleted text in the database file, but the -wal file still holds
+        copies of pages from before the deletion until they are checkpointed, and keeps old frames
+        on disk until it is truncated. Call this after committing a deletion that must leave no
+        trace (a withdrawn post, a forgotten member). A checkpoint cannot run inside a transaction:
+        it waits for this connection's current one to end, and calling it from inside one raises
+        RuntimeError. Returns False when another connection was reading and the log could not be
+        emptied completely; the next checkpoint (or closing the database) finishes the job.
+        """
+        task = asyncio.current_task()
+        if task is not None and self._writer is task:
+            raise RuntimeError("checkpoint() called inside a transaction: call it after the commit")
+        async with self._write_lock:
+            row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+        return row is not None and row[0] == 0
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))

@@ -719,6 +719,48 @@ async def test_export_then_forget_leaves_no_text_of_the_member(db, settings):
 
 # -- load ---------------------------------------------------------------------------------------
 
+def files_holding(db, needle: str) -> list[str]:
+    """Which of the database's files on disk (.db, -wal, -shm) hold `needle`, read as raw bytes."""
+    found = []
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{db.path}{suffix}")
+        if path.exists() and needle.encode() in path.read_bytes():
+            found.append(path.name)
+    return found
+
+
+async def test_withdrawn_and_forgotten_text_is_gone_from_the_database_files_too(db, settings):
+    withdrawn = "quokka-withdrawn-7731: my flare diary, which I took back"
+    forgotten = "quokka-forgotten-7732: my sleep diary, from a member who left"
+    kept = "quokka-kept-7733: my pacing diary, which stays"
+    first = (await share(db, settings, author=1, text=withdrawn, anonymous=False, name="Quokka Withdrawer")).post
+    await posts.decide(db, post_id=first.id, guild_id=GUILD, moderator_id=MOD, approve=True)
+    await share(db, settings, author=2, text=forgotten, hint="quokka-hint-7734")
+    await share(db, settings, author=3, text=kept)
+    for needle in (withdrawn, forgotten, kept, "quokka-hint-7734", "Quokka Withdrawer"):
+        assert files_holding(db, needle), f"{needle!r} should be on disk before it is deleted"
+
+    await posts.withdraw(db, first.id, author_id=1)
+    assert files_holding(db, withdrawn) == [] and files_holding(db, "Quokka Withdrawer") == []
+    await posts.forget_member(db, 2)
+    assert files_holding(db, forgotten) == [] and files_holding(db, "quokka-hint-7734") == []
+    assert files_holding(db, kept), "other members' posts are untouched"
+    assert (await posts.get_post(db, first.id)).state == "withdrawn"
+    assert await db.integrity_check() == "ok"
+
+
+async def test_deleted_text_is_zeroed_and_the_log_emptied_only_outside_a_transaction(db, settings):
+    assert await db.fetchval("PRAGMA secure_delete") == 1
+    await share(db, settings)
+    assert Path(f"{db.path}-wal").stat().st_size > 0
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        async with db.transaction():
+            await db.checkpoint()
+    assert await db.checkpoint() is True
+    assert Path(f"{db.path}-wal").stat().st_size == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM posts") == 1, "the rolled-back block changed nothing"
+
+
 async def test_a_thousand_members_submit_at_once(db, settings):
     started = time.perf_counter()
     results = await asyncio.gather(*(

@@ -15,6 +15,7 @@ from cogs._post_worker import PostWorker
 from conftest import OPENAPI_PATH
 from helpers import is_ephemeral, step
 from test_admin_e2e import channel_id, set_up_everything
+from test_posts import files_holding
 
 OTHER_GUILD = 300_000_000_000_000_555
 ZWSP = "\u200b"
@@ -438,6 +439,29 @@ async def test_mydata_sends_a_copy_and_forget_me_leaves_no_text_in_the_database(
         "only the row saying that a deletion happened"
     again = await step(session, "@member /mydata")
     assert "0 posts you shared" in again.text()
+
+
+async def test_forget_me_leaves_no_copy_of_the_text_in_the_database_files(session):
+    await ready_server(session)
+    marker = "wombat-5521: my ankles swell after long drives"
+    await share(session, f"{marker}, and resting with my feet up helps.", extra="topic=wombat-hint-5522")
+    await step(session, "@moderator click Approve")
+    await wait_for(lambda: channel_messages(session, channel_id(session, "community-posts")))
+    await share(session, f"{marker}, again today.")
+    db = session.bot.db
+    assert files_holding(db, marker) and files_holding(db, "wombat-hint-5522"), "on disk before"
+
+    await step(session, "@member /mydata")
+    await step(session, "@member click Forget me")
+    done = await step(session, "@member click Yes, delete everything")
+    assert "2 posts" in done.text()
+    assert files_holding(db, marker) == [] and files_holding(db, "wombat-hint-5522") == []
+    assert await database_holds(session, marker) == []
+    # Nor after the bot has deleted the messages that showed the posts, and stopped.
+    await wait_for(lambda: not channel_messages(session, channel_id(session, "community-posts")))
+    await session.stop_bot()
+    assert files_holding(db, marker) == []
+    await session.start_bot()
 
 
 async def test_keeping_my_data_deletes_nothing(session):
