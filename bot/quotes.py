@@ -21,7 +21,12 @@ Nothing here imports discord: the functions return plain dataclasses.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import logging
 import re
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -30,6 +35,8 @@ from bot import safety, topics
 from bot.errors import UserFacingError
 from bot.storage import Database, utcnow
 from bot.text import fold, sentence_spans, trim_to, word_spans, words
+
+log = logging.getLogger(__name__)
 
 # Quotes are trimmed to about this many characters around the passage that matched: short enough
 # to read at a glance in an embed (whose description may hold 4096).
@@ -68,6 +75,125 @@ def _density(score: float, length: int) -> float:
 async def _rows(db: Database, sql: str, params=()) -> list:
     """Rows of one query in a single trip to the database thread (a search makes a handful)."""
     return list(await db.conn.execute_fetchall(sql, tuple(params)))
+
+
+# -- what is worked out once per text -------------------------------------------------------
+#
+# A quote's safety flags, the topics of its sentences and its excerpt for a search depend only on
+# its words, so they are kept in small caches keyed by a digest of the text. An edited text is a
+# new key; a withdrawn or forgotten post is never read again, so its entries just age out. The
+# caches hold flags, offsets and scores, never the text itself.
+
+class _LRU:
+    """A dict that keeps only its `size` most recently used entries."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key, value) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        if len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def text_digest(text: str) -> bytes:
+    """What the caches know a text by: 16 bytes that change whenever a character does."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class _TextFacts:
+    crisis: bool                # the safety detector finds words of suicide or self-harm
+    cure_note: str | None       # the evidence note for an unproven-cure claim
+
+
+@dataclass(frozen=True)
+class _SentenceTopics:
+    start: int
+    end: int
+    tags: tuple[tuple[str, float, frozenset[str]], ...]   # (topic, score, keys), strongest first
+
+
+_FACTS = _LRU(10_000)       # a few hundred bytes each
+_SENTENCES = _LRU(1_000)    # long texts only: a few kilobytes each
+_EXCERPTS = _LRU(10_000)    # (text, search) -> where the excerpt starts and ends
+
+
+def clear_caches() -> None:
+    """Forget everything worked out from texts (the taxonomy or the safety rules were replaced)."""
+    for cache in (_FACTS, _SENTENCES, _EXCERPTS):
+        cache.clear()
+
+
+def _facts(text: str, digest: bytes | None = None) -> _TextFacts:
+    digest = digest or text_digest(text)
+    facts = _FACTS.get(digest)
+    if facts is None:
+        scan = safety.scan(text)
+        facts = _TextFacts(scan.crisis, scan.evidence_note if scan.cure_claim else None)
+        _FACTS.put(digest, facts)
+    return facts
+
+
+def _analyse_sentences(text: str) -> tuple[_SentenceTopics, ...]:
+    tax = topics.taxonomy()
+    return tuple(
+        _SentenceTopics(s, e, tuple((t.topic, t.score, frozenset(t.keys)) for t in tax.analyse(text[s:e])))
+        for s, e in sentence_spans(text))
+
+
+def _sentences(text: str, digest: bytes) -> tuple[_SentenceTopics, ...]:
+    """The sentences of a (stripped) text with their topics."""
+    key = (digest, topics.taxonomy().digest)
+    found = _SENTENCES.get(key)
+    if found is None:
+        found = _analyse_sentences(text)
+        _SENTENCES.put(key, found)
+    return found
+
+
+def _match_key(match: topics.QueryMatch) -> tuple:
+    """Everything about a search that decides which passage of a text matches it best."""
+    return (match.topics, tuple(sorted((t, tuple(sorted(k))) for t, k in match.keys.items())),
+            match.search_terms, topics.taxonomy().digest)
+
+
+async def warm_up(db: Database) -> int:
+    """Work out the safety flags and sentence topics of the article's comments ahead of the first
+    search (every search reads them). The work runs in a worker thread. Returns how many."""
+    rows = await _rows(db, "SELECT text FROM comments")
+    texts = [r[0] for r in rows if r[0] and r[0].strip()]
+
+    def work() -> list:
+        out = []
+        for text in texts:
+            scan = safety.scan(text)
+            stripped = text.strip()
+            long_text = len(stripped) > EXCERPT_LIMIT
+            out.append((text_digest(text), _TextFacts(scan.crisis, scan.evidence_note if scan.cure_claim else None),
+                        text_digest(stripped), _analyse_sentences(stripped) if long_text else None))
+        return out
+
+    digest_of_taxonomy = topics.taxonomy().digest
+    for digest, facts, stripped_digest, sentences in await asyncio.to_thread(work):
+        _FACTS.put(digest, facts)
+        if sentences is not None:
+            _SENTENCES.put((stripped_digest, digest_of_taxonomy), sentences)
+    return len(texts)
 
 
 class QuoteNotFound(UserFacingError):
@@ -111,7 +237,7 @@ class TopicCount:
     sample_phrase: str          # a short line from the best quote ("" when there is none)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     source: str
     item_id: int
@@ -136,13 +262,17 @@ def query_key(query: str) -> str:
 
 async def find_quotes(
     db: Database, *, guild_id: int, query: str, user_id: int, channel_id: int | None,
-    count: int = 1, another: bool = False,
+    count: int = 1, another: bool = False, record_in_background: bool = False,
 ) -> QuoteResult:
     """The best quotes for `query` in this server, and what was shown is recorded.
 
     `another=True` continues the member's last search for the same words, never repeating a
     quote until none are left (then `quotes` is empty and `exhausted` True). `exhausted` is also
     True when the quotes returned are the last ones, so the reply can say so at once.
+
+    `record_in_background=True` returns before the record of what was shown is committed, so that
+    the reply need not wait for the write: the next search in this server that reads the record
+    ("Another", a channel's last quote) waits for it, and `records_written` waits for all of them.
     """
     key = query_key(query)
     if not key:
@@ -176,7 +306,11 @@ async def find_quotes(
         return QuoteResult(query=key, matched_topics=match.topics, quotes=(), exhausted=True,
                            nearest_topics=tuple(await _nearest(db, guild_id, key, match)),
                            corrections=match.corrections)
-    await _record(db, guild_id, user_id, channel_id, key, quotes, fresh=not another)
+    shown = [(q.source, q.item_id) for q in quotes]
+    if record_in_background:
+        _record_in_background(db, guild_id, user_id, channel_id, key, shown, fresh=not another)
+    else:
+        await _record(db, guild_id, user_id, channel_id, key, shown, fresh=not another)
     return QuoteResult(
         query=key, matched_topics=match.topics, quotes=tuple(quotes), exhausted=left <= 0,
         corrections=match.corrections, remaining=max(left, 0),
@@ -225,16 +359,9 @@ async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
     """Everything that may answer the search, with its relevance. `seen`: how many quotes the
     member has already been shown for it, so that "Another" can page past the first candidates."""
     found: dict[tuple[str, int], _Candidate] = {}
-
-    def take(row, topic: str) -> _Candidate:
-        ident = (row["source"], row["item_id"])
-        c = found.get(ident)
-        if c is None:
-            c = found[ident] = _Candidate(row["source"], row["item_id"])
-        c.sensitive = c.sensitive or bool(row["sensitive"])
-        c.topic_scores[topic] = _density(row["score"], row["length"])
-        c.keys.setdefault(topic, set()).update(row["keys"].split())
-        return c
+    # Of a text's stored keys only those the search asked for matter (ranking, "matched"): the
+    # rest are not kept.
+    wanted = {t: frozenset(k for k in match.keys.get(t, ()) if k) for t in match.topics}
 
     # One query: per topic, its best texts, and the texts that use the very terms asked for
     # (even when the topic's best texts are many). A text may come twice; it is taken once.
@@ -254,8 +381,17 @@ async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
             params += [topic, topics.COMMENTS_GUILD, guild_id, topic, *[f" {k} " for k in keys],
                        CANDIDATES_PER_TERM + seen]
     if selects:
-        for row in await _rows(db, " UNION ALL ".join(selects), params):
-            take(row, row["asked"])
+        for asked, source, item_id, score, length, keys, sensitive in await _rows(db, " UNION ALL ".join(selects), params):
+            c = found.get((source, item_id))
+            if c is None:
+                c = found[(source, item_id)] = _Candidate(source, item_id)
+            if sensitive:
+                c.sensitive = True
+            c.topic_scores[asked] = _density(score, length)
+            if wanted[asked]:
+                hits = wanted[asked].intersection(keys.split())
+                if hits:
+                    c.keys.setdefault(asked, set()).update(hits)
     if match.search_terms:
         by_text = await _free_text_matches(db, guild_id, match.search_terms)
         for ident, (text, hits, flagged) in by_text.items():
@@ -263,7 +399,7 @@ async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
             if c is None:
                 c = found[ident] = _Candidate(*ident)
                 # Texts without topics have no stored flag: ask the detector.
-                c.sensitive = bool(flagged) if flagged is not None else topics.is_sensitive(text)
+                c.sensitive = bool(flagged) if flagged is not None else _facts(text).crisis
             c.free_hits |= hits & set(match.free_terms)
             for topic, words in match.text_terms.items():
                 c.keys.setdefault(topic, set()).update(TEXT_KEY + w for w in hits & words)
@@ -367,16 +503,18 @@ async def _history(db: Database, guild_id: int, user_id: int, channel_id: int | 
         params += [guild_id, user_id, another_of]
     seen, last = set(), None
     if selects:
-        for r in await _rows(db, " UNION ALL ".join(selects), params):
-            if r["kind"] == "last":
-                last = (r["source"], r["item_id"])
+        # What was shown is sometimes still being written (see `find_quotes`): wait for it.
+        await records_written(db, guild_id)
+        for kind, source, item_id in await _rows(db, " UNION ALL ".join(selects), params):
+            if kind == "last":
+                last = (source, item_id)
             else:
-                seen.add((r["source"], r["item_id"]))
+                seen.add((source, item_id))
     return seen, last
 
 
 async def _record(db: Database, guild_id: int, user_id: int, channel_id: int | None, key: str,
-                  quotes: list[Quote], *, fresh: bool) -> None:
+                  shown: list[tuple[str, int]], *, fresh: bool) -> None:
     now = utcnow()
     async with db.transaction() as tx:
         if fresh:
@@ -387,89 +525,148 @@ async def _record(db: Database, guild_id: int, user_id: int, channel_id: int | N
         await tx.executemany(
             "INSERT OR IGNORE INTO quote_seen(guild_id, user_id, query_key, source, item_id, shown_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(guild_id, user_id, key, q.source, q.item_id, now) for q in quotes],
+            [(guild_id, user_id, key, source, item_id, now) for source, item_id in shown],
         )
         await tx.executemany(
             "INSERT INTO quote_history(guild_id, channel_id, user_id, source, item_id, shown_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(guild_id, channel_id, user_id, q.source, q.item_id, now) for q in quotes],
+            [(guild_id, channel_id, user_id, source, item_id, now) for source, item_id in shown],
+        )
+
+
+# Records of what was shown that are still being written, per database and server. A search that
+# reads the history of its server waits for them first, so "Another" never repeats a quote and
+# the channel tie-break sees the last one, however soon the next search comes.
+_WRITING: "weakref.WeakKeyDictionary[Database, dict[int, set[asyncio.Task]]]" = weakref.WeakKeyDictionary()
+
+
+def _record_in_background(db: Database, guild_id: int, *args, **kwargs) -> None:
+    async def write() -> None:
+        try:
+            await _record(db, guild_id, *args, **kwargs)
+        except Exception:  # the reply was sent; at worst "Another" may offer this quote again
+            log.warning("could not record which quotes were shown", exc_info=True)
+
+    per_guild = _WRITING.setdefault(db, {})
+    tasks = per_guild.setdefault(guild_id, set())
+    task = asyncio.get_running_loop().create_task(write(), name="quotes-record")
+    tasks.add(task)
+
+    def done(t: asyncio.Task) -> None:
+        tasks.discard(t)
+        if not tasks and per_guild.get(guild_id) is tasks:
+            del per_guild[guild_id]
+
+    task.add_done_callback(done)
+
+
+async def records_written(db: Database, guild_id: int | None = None) -> None:
+    """Wait until every record of shown quotes started so far (in this server, or in all) is
+    committed. The cog calls it before the database closes."""
+    per_guild = _WRITING.get(db) or {}
+    tasks = set(per_guild.get(guild_id, ())) if guild_id is not None else {t for ts in per_guild.values() for t in ts}
+    if tasks:
+        await asyncio.wait(tasks)
+
+
+async def record_shared(db: Database, *, guild_id: int, channel_id: int, user_id: int, source: str,
+                        item_id: int) -> None:
+    """A quote shared to a channel ("Share here"): remembered like one shown there, so that the
+    channel is not given it again by the next search."""
+    if source not in ("comment", "post"):
+        raise QuoteNotFound("That quote could not be found.")
+    await records_written(db, guild_id)  # keep the channel's quotes in the order they were shown
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO quote_history(guild_id, channel_id, user_id, source, item_id, shown_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (guild_id, channel_id, user_id, source, int(item_id), utcnow()),
         )
 
 
 # -- building quotes ------------------------------------------------------------------------
 
-async def _texts(db: Database, guild_id: int, idents: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
-    """Text and author of comments and of this server's approved posts (others are left out)."""
-    out: dict[tuple[str, int], dict] = {}
+@dataclass
+class _Item:
+    text: str
+    author: str
+    origin: str
+    topics: tuple[str, ...] = ()
+    stored_sensitive: bool = False
+
+
+async def _items(db: Database, guild_id: int, idents: list[tuple[str, int]], *,
+                 with_topics: bool = True) -> dict[tuple[str, int], _Item]:
+    """Text, author and topics (strongest first) of comments and of this server's approved posts
+    (others are left out), in one query."""
+    selects, params = [], []
     comment_ids = [i for s, i in idents if s == "comment"]
     post_ids = [i for s, i in idents if s == "post"]
     if comment_ids:
         marks = ",".join("?" * len(comment_ids))
-        for r in await _rows(db, f"SELECT id, author, text FROM comments WHERE id IN ({marks})", comment_ids):
-            out[("comment", r["id"])] = {
-                "text": r["text"], "author": r["author"] or ANONYMOUS_READER, "origin": ORIGIN_COMMENTS}
+        selects.append("SELECT 'text', 'comment', id, author, 0, text, NULL FROM comments"
+                       f" WHERE id IN ({marks})")
+        params += comment_ids
     if post_ids:
         marks = ",".join("?" * len(post_ids))
-        rows = await _rows(
-            db,
-            f"SELECT id, author_name, anonymous, text FROM posts WHERE id IN ({marks})"
-            " AND guild_id = ? AND state = 'approved'",
-            (*post_ids, guild_id),
-        )
-        for r in rows:
-            name = None if r["anonymous"] else (r["author_name"] or "").strip()
-            out[("post", r["id"])] = {
-                "text": r["text"], "author": name or ANONYMOUS_MEMBER, "origin": ORIGIN_COMMUNITY}
+        selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL FROM posts"
+                       f" WHERE id IN ({marks}) AND guild_id = ? AND state = 'approved'")
+        params += [*post_ids, guild_id]
+    if with_topics:
+        for source, ids in (("comment", comment_ids), ("post", post_ids)):
+            if ids:
+                selects.append("SELECT 'tag', source, item_id, topic, sensitive, NULL, score FROM topic_tags"
+                               f" WHERE source = ? AND item_id IN ({','.join('?' * len(ids))})")
+                params += [source, *ids]
+    if not selects:
+        return {}
+    out: dict[tuple[str, int], _Item] = {}
+    tags: dict[tuple[str, int], list[tuple[float, str]]] = {}
+    sensitive: set[tuple[str, int]] = set()
+    for kind, source, item_id, name, flag, text, score in await _rows(db, " UNION ALL ".join(selects), params):
+        ident = (source, item_id)
+        if kind == "tag":
+            tags.setdefault(ident, []).append((-score, name))
+            if flag:
+                sensitive.add(ident)
+        elif source == "comment":
+            out[ident] = _Item(text, name or ANONYMOUS_READER, ORIGIN_COMMENTS)
+        else:
+            shown_name = None if flag else (name or "").strip()
+            out[ident] = _Item(text, shown_name or ANONYMOUS_MEMBER, ORIGIN_COMMUNITY)
+    for ident, item in out.items():
+        item.topics = tuple(topic for _score, topic in sorted(tags.get(ident, ())))
+        item.stored_sensitive = ident in sensitive
     return out
 
 
-async def _item_topics(db: Database, idents: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, ...]]:
-    """The topics of each text, strongest first."""
-    if not idents:
-        return {}
-    selects, params = [], []
-    for source in ("comment", "post"):
-        ids = [i for s, i in idents if s == source]
-        if ids:
-            selects.append("SELECT source, item_id, topic, score FROM topic_tags"
-                           f" WHERE source = ? AND item_id IN ({','.join('?' * len(ids))})")
-            params += [source, *ids]
-    rows = await _rows(db, " UNION ALL ".join(selects) + " ORDER BY score DESC, topic", params)
-    out: dict[tuple[str, int], list[str]] = {}
-    for r in rows:
-        out.setdefault((r["source"], r["item_id"]), []).append(r["topic"])
-    return {k: tuple(v) for k, v in out.items()}
-
-
 async def _build_quotes(db: Database, guild_id: int, batch: list[_Candidate], match: topics.QueryMatch) -> list[Quote]:
-    texts = await _texts(db, guild_id, [c.ident for c in batch])
-    item_topics = await _item_topics(db, [c.ident for c in batch if c.ident in texts])
+    items = await _items(db, guild_id, [c.ident for c in batch])
     out = []
     tax = topics.taxonomy()
+    typed = _typed_words(match.text)
     for c in batch:
-        item = texts.get(c.ident)
-        if item is None or not item["text"].strip():
+        item = items.get(c.ident)
+        if item is None or not item.text.strip():
             continue
-        text = item["text"]
-        scan = safety.scan(text)
-        if scan.crisis and not c.sensitive:
+        text = item.text
+        facts = _facts(text)
+        if facts.crisis and not c.sensitive:
             # The safety detector learnt something since the text was tagged: check again.
             c.sensitive = True
             if not _may_offer(c, match):
                 continue
         excerpt, trimmed = excerpt_for(text, match)
-        typed = _typed_words(match.text)
         matched = [tax.readable_term(t, k) for t in match.topics for k in sorted(match.keys.get(t, ()))
                    if k and k in c.keys.get(t, ())]
         matched += [typed.get(k[1:], k[1:]) for t in match.topics for k in sorted(c.keys.get(t, ()))
                     if k.startswith(TEXT_KEY)]
         matched += [typed.get(w, w) for w in match.free_terms if w in c.free_hits]
         out.append(Quote(
-            source=c.source, item_id=c.item_id, author_label=item["author"], origin_label=item["origin"],
-            topics=item_topics.get(c.ident, ()), excerpt=excerpt, full_text=text,
-            trimmed=trimmed, sensitive=c.sensitive or scan.crisis,
-            cure_note=scan.evidence_note if scan.cure_claim else None,
-            matched=tuple(dict.fromkeys(matched)),
+            source=c.source, item_id=c.item_id, author_label=item.author, origin_label=item.origin,
+            topics=item.topics, excerpt=excerpt, full_text=text,
+            trimmed=trimmed, sensitive=c.sensitive or facts.crisis,
+            cure_note=facts.cure_note, matched=tuple(dict.fromkeys(matched)),
         ))
     return out
 
@@ -484,51 +681,76 @@ async def get_quote(db: Database, source: str, item_id: int, guild_id: int) -> Q
     approved, is not returned: `QuoteNotFound`."""
     if source not in ("comment", "post"):
         raise QuoteNotFound("That quote could not be found.")
-    item = (await _texts(db, guild_id, [(source, int(item_id))])).get((source, int(item_id)))
-    if item is None or not item["text"].strip():
+    item = (await _items(db, guild_id, [(source, int(item_id))])).get((source, int(item_id)))
+    if item is None or not item.text.strip():
         raise QuoteNotFound("That quote is no longer available: it may have been withdrawn.")
-    text = item["text"]
-    scan = safety.scan(text)
-    stored_sensitive = await db.fetchval(
-        "SELECT MAX(sensitive) FROM topic_tags WHERE source = ? AND item_id = ?", (source, int(item_id)))
+    text = item.text
+    facts = _facts(text)
     return Quote(
-        source=source, item_id=int(item_id), author_label=item["author"], origin_label=item["origin"],
-        topics=(await _item_topics(db, [(source, int(item_id))])).get((source, int(item_id)), ()),
-        excerpt=text, full_text=text, trimmed=False,
-        sensitive=bool(stored_sensitive) or scan.crisis,
-        cure_note=scan.evidence_note if scan.cure_claim else None,
+        source=source, item_id=int(item_id), author_label=item.author, origin_label=item.origin,
+        topics=item.topics, excerpt=text, full_text=text, trimmed=False,
+        sensitive=item.stored_sensitive or facts.crisis, cure_note=facts.cure_note,
     )
 
 
 # -- excerpts -------------------------------------------------------------------------------
 
-def _passage_score(passage: str, match: topics.QueryMatch) -> float:
-    tax = topics.taxonomy()
+def _score_of_topics(tags, match: topics.QueryMatch) -> float:
+    """How strongly a passage with these topic tags, (topic, score, keys), speaks of the search."""
     score = 0.0
-    for tag in tax.analyse(passage):
-        if tag.topic in match.topics:
-            score += tag.score
-            wanted = match.keys.get(tag.topic, frozenset())
-            score += DIRECT_BONUS * len(wanted & set(tag.keys))
-    score += DIRECT_BONUS * len(_term_hits(passage, match.search_terms))
+    for topic, tag_score, keys in tags:
+        if topic in match.topics:
+            score += tag_score
+            score += DIRECT_BONUS * len(match.keys.get(topic, frozenset()) & keys)
     return score
+
+
+def _passage_score(passage: str, match: topics.QueryMatch, tags=None) -> float:
+    """How well a passage matches the search; `tags` are its topic tags when already known."""
+    if tags is None:
+        tags = [(t.topic, t.score, frozenset(t.keys)) for t in topics.taxonomy().analyse(passage)]
+    return _score_of_topics(tags, match) + DIRECT_BONUS * len(_term_hits(passage, match.search_terms))
 
 
 def excerpt_for(text: str, match: topics.QueryMatch, limit: int = EXCERPT_LIMIT) -> tuple[str, bool]:
     """The passage of `text` that best matches the search, cut at sentence boundaries to at most
-    `limit` characters (an ellipsis marks each cut). Returns (excerpt, trimmed)."""
+    `limit` characters (an ellipsis marks each cut). Returns (excerpt, trimmed).
+
+    Where to cut is remembered per text and search, and the topics of each sentence per text."""
     text = text.strip()
     if len(text) <= limit:
         return text, False
-    spans = sentence_spans(text)
-    if not spans:
-        return trim_to(text, limit), True
-    scores = [_passage_score(text[s:e], match) for s, e in spans]
+    digest = text_digest(text)
+    key = (digest, _match_key(match), limit)
+    cut = _EXCERPTS.get(key)
+    if cut is None:
+        cut = _excerpt_cut(text, _sentences(text, digest), match, limit)
+        _EXCERPTS.put(key, cut)
+    return _apply_cut(text, cut), True
+
+
+# Where an excerpt is cut: (start, end, None) for text[start:end] with an ellipsis on each cut
+# side, or (start, end, room) for text[start:end] trimmed to `room` characters by `trim_to`.
+_Cut = tuple[int, int, "int | None"]
+
+
+def _apply_cut(text: str, cut: _Cut) -> str:
+    start, end, room = cut
+    if room is not None:
+        return trim_to(text[start:end], room)
+    return ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
+
+
+def _excerpt_cut(text: str, sentences: tuple[_SentenceTopics, ...], match: topics.QueryMatch, limit: int) -> _Cut:
+    if not sentences:
+        return 0, len(text), limit
+    spans = [(s.start, s.end) for s in sentences]
+    scores = [_passage_score(text[s.start:s.end], match, s.tags) for s in sentences]
     best = max(range(len(spans)), key=lambda i: (scores[i], -i))
     room = limit - 2  # two ellipses at most
     s, e = spans[best]
     if e - s > room:
-        return _window_in_sentence(text, s, e, match, room), True
+        return _window_cut(text, s, e, match, room)
     lo = hi = best
     while True:
         grew = False
@@ -540,16 +762,18 @@ def excerpt_for(text: str, match: topics.QueryMatch, limit: int = EXCERPT_LIMIT)
             grew = True
         if not grew:
             break
-    start, end = spans[lo][0], spans[hi][1]
-    excerpt = ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
-    return excerpt, True
+    return spans[lo][0], spans[hi][1], None
 
 
 def _window_in_sentence(text: str, s: int, e: int, match: topics.QueryMatch, room: int) -> str:
     """A sentence longer than the limit: a window of whole words around its first matching word."""
+    return _apply_cut(text, _window_cut(text, s, e, match, room))
+
+
+def _window_cut(text: str, s: int, e: int, match: topics.QueryMatch, room: int) -> _Cut:
     spans = [(a + s, b + s) for a, b in word_spans(text[s:e])]
     if not spans:
-        return trim_to(text[s:e], room)
+        return s, e, room
     focus = 0
     for i, (a, b) in enumerate(spans):
         if _passage_score(text[a:b], match) > 0:
@@ -561,10 +785,7 @@ def _window_in_sentence(text: str, s: int, e: int, match: topics.QueryMatch, roo
     last = first
     while last + 1 < len(spans) and spans[last + 1][1] - spans[first][0] <= room:
         last += 1
-    a, b = spans[first][0], spans[last][1]
-    if b == e and last + 1 == len(spans):
-        b = e  # keep the sentence's own closing punctuation
-    return ("…" if a > 0 else "") + text[a:b] + ("…" if b < len(text) else "")
+    return spans[first][0], spans[last][1], None
 
 
 # -- topics with counts ---------------------------------------------------------------------
@@ -607,7 +828,7 @@ async def _sample_phrases(db: Database, guild_id: int) -> dict[str, str]:
         " WHERE place = 1",
         (topics.COMMENTS_GUILD, guild_id),
     )
-    texts = await _texts(db, guild_id, [(r["source"], r["item_id"]) for r in rows])
+    texts = await _items(db, guild_id, [(r["source"], r["item_id"]) for r in rows], with_topics=False)
     out = {}
     for r in rows:
         item = texts.get((r["source"], r["item_id"]))
@@ -615,7 +836,7 @@ async def _sample_phrases(db: Database, guild_id: int) -> dict[str, str]:
             continue
         match = topics.QueryMatch(text=r["topic"], topics=(r["topic"],), keys={r["topic"]: frozenset({""})},
                                   topic_only=True)
-        out[r["topic"]] = sample_phrase(item["text"], match)
+        out[r["topic"]] = sample_phrase(item.text, match)
     return out
 
 

@@ -220,6 +220,153 @@ async def test_a_channel_is_not_given_the_same_quote_twice_in_a_row(seeded):
     assert [(r["channel_id"], r["user_id"]) for r in rows] == [(77, u) for u in range(1, 6)] + [(78, 9)]
 
 
+async def test_a_quote_shared_to_the_channel_is_not_given_to_it_next(seeded):
+    db, _, _ = seeded
+    private = await find_quotes(db, guild_id=GUILD_A, query="sleep", user_id=1, channel_id=None)
+    best = private.quotes[0]
+    public = await find_quotes(db, guild_id=GUILD_A, query="sleep", user_id=2, channel_id=40)
+    assert public.quotes[0].item_id == best.item_id      # nothing shown in channel 40 yet
+    other = await find_quotes(db, guild_id=GUILD_A, query="sleep", user_id=3, channel_id=41)
+    assert other.quotes[0].item_id == best.item_id
+    # The member shares their private quote to channel 41: the next search there gives another.
+    await quotes.record_shared(db, guild_id=GUILD_A, channel_id=41, user_id=1, source=best.source,
+                               item_id=best.item_id)
+    await quotes.record_shared(db, guild_id=GUILD_A, channel_id=42, user_id=1, source=best.source,
+                               item_id=best.item_id)
+    rows = await db.fetchall("SELECT channel_id, user_id, source, item_id FROM quote_history"
+                             " WHERE channel_id IN (41, 42) ORDER BY id")
+    assert [tuple(r) for r in rows] == [(41, 3, best.source, best.item_id), (41, 1, best.source, best.item_id),
+                                        (42, 1, best.source, best.item_id)]
+    after = await find_quotes(db, guild_id=GUILD_A, query="sleep", user_id=4, channel_id=42)
+    assert after.quotes[0].item_id != best.item_id
+    # Shared is not "seen" for a search: the member's own "Another" is unchanged.
+    seen = await db.fetchval("SELECT COUNT(*) FROM quote_seen WHERE user_id = 1")
+    assert seen == 1
+    with pytest.raises(UserFacingError):
+        await quotes.record_shared(db, guild_id=GUILD_A, channel_id=41, user_id=1, source="nope", item_id=1)
+    # Forgetting the member forgets what they shared too.
+    async with db.transaction() as tx:
+        await quotes.forget_member(tx, 1)
+    assert await db.fetchval("SELECT COUNT(*) FROM quote_history WHERE user_id = 1") == 0
+
+
+# -- recording in the background ------------------------------------------------------------
+
+async def test_another_never_repeats_when_records_are_written_in_the_background(seeded):
+    db, _, _ = seeded
+    shown = []
+    result = await find_quotes(db, guild_id=GUILD_A, query="sleep", user_id=11, channel_id=None, count=2,
+                               record_in_background=True)
+    # Nothing is committed yet when the reply can go out...
+    assert await db.fetchval("SELECT COUNT(*) FROM quote_seen WHERE user_id = 11") == 0
+    shown += result.quotes
+    while not result.exhausted:
+        # ...and "Another" pressed at once still never repeats: it waits for the record.
+        result = await find_quotes(db, guild_id=GUILD_A, query="sleep", user_id=11, channel_id=None, count=2,
+                                   another=True, record_in_background=True)
+        shown += result.quotes
+    idents = [(q.source, q.item_id) for q in shown]
+    assert len(idents) == len(set(idents)) >= 4
+    await quotes.records_written(db)
+    assert await db.fetchval("SELECT COUNT(*) FROM quote_seen WHERE user_id = 11") == len(idents)
+    assert quotes._WRITING.get(db) == {}        # nothing left behind
+
+
+async def test_a_channel_tie_break_sees_a_record_still_being_written(seeded):
+    db, _, _ = seeded
+    firsts = []
+    for user in range(21, 25):
+        result = await find_quotes(db, guild_id=GUILD_A, query="pain", user_id=user, channel_id=90,
+                                   record_in_background=True)
+        firsts.append(result.quotes[0].item_id)
+    assert all(a != b for a, b in zip(firsts, firsts[1:])), firsts
+    await quotes.records_written(db, GUILD_A)
+    assert await db.fetchval("SELECT COUNT(*) FROM quote_history WHERE channel_id = 90") == 4
+
+
+async def test_a_failed_background_record_is_logged_not_raised(seeded, caplog):
+    db, _, _ = seeded
+    async with db.transaction() as tx:
+        await tx.execute("DROP TABLE quote_history")
+    result = await find_quotes(db, guild_id=GUILD_A, query="sleep", user_id=12, channel_id=None,
+                               record_in_background=True)
+    assert result.quotes
+    await quotes.records_written(db)
+    assert "could not record" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    # Rolled back as a whole: not half recorded.
+    assert await db.fetchval("SELECT COUNT(*) FROM quote_seen WHERE user_id = 12") == 0
+
+
+# -- what is worked out once per text ---------------------------------------------------------
+
+LONG_POST = (
+    "I want to tell you about my week. " * 12
+    + "My husband drove me to every appointment and never once doubted me. "
+    + "The weather turned cold on Tuesday. " * 10
+)
+
+
+async def test_an_edited_text_is_worked_out_afresh(seeded):
+    db, _, _ = seeded
+    post_id = await _add_post(db, GUILD_A, LONG_POST)
+    before = await find_quotes(db, guild_id=GUILD_A, query="husband", user_id=31, channel_id=None, count=5)
+    quote = next(q for q in before.quotes if q.item_id == post_id)
+    assert quote.trimmed and "My husband drove me" in quote.excerpt and not quote.sensitive
+    assert quote.cure_note is None
+    # The same text again comes from the caches, with the very same answer.
+    again = await get_quote(db, "post", post_id, GUILD_A)
+    assert quotes.excerpt_for(again.full_text, topics.match_query("husband")) == (quote.excerpt, True)
+
+    # The text changes (stored again with its tags, as an edit would be): flags and excerpt follow.
+    edited = LONG_POST.replace("My husband drove me to every appointment and never once doubted me. ",
+                               "Guaifenesin cured my fibromyalgia completely, my husband says. ")
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE posts SET text = ? WHERE id = ?", (edited, post_id))
+        await topics.tag_post(tx, post_id, GUILD_A, edited)
+    after = await find_quotes(db, guild_id=GUILD_A, query="husband", user_id=32, channel_id=None, count=5)
+    quote = next(q for q in after.quotes if q.item_id == post_id)
+    assert "Guaifenesin cured my fibromyalgia" in quote.excerpt and "drove me" not in quote.excerpt
+    assert quote.cure_note and "placebo" in quote.cure_note
+    assert (await get_quote(db, "post", post_id, GUILD_A)).cure_note == quote.cure_note
+
+
+async def test_the_caches_keep_no_text_and_stay_bounded(seeded):
+    db, _, _ = seeded
+    quotes.clear_caches()
+    marker = "Zanzibarian"
+    post_id = await _add_post(db, GUILD_A, LONG_POST + f"{marker} tea helps my sleep a little.")
+    shown, _ = await _all_pages(db, "sleep", user_id=33)
+    assert post_id in {q.item_id for q in shown if q.source == "post"}
+    held = repr([list(cache._data.items()) for cache in (quotes._FACTS, quotes._SENTENCES, quotes._EXCERPTS)])
+    assert len(quotes._EXCERPTS) and len(quotes._SENTENCES) and len(quotes._FACTS)
+    assert marker not in held and "husband drove" not in held
+
+    cache = quotes._LRU(3)
+    for n in range(5):
+        cache.put(n, str(n))
+    assert cache.get(0) is None and cache.get(2) == "2"
+    cache.put(5, "5")                      # 2 was used last: 3 is the oldest now
+    assert cache.get(3) is None and cache.get(2) == "2" and len(cache) == 3
+
+
+async def test_warm_up_works_out_every_comment(seeded):
+    db, _, _ = seeded
+    quotes.clear_caches()
+    assert await quotes.warm_up(db) == 24
+    assert len(quotes._FACTS) == 24
+    crisis = [f for f in quotes._FACTS._data.values() if f.crisis]
+    assert len(crisis) == 1
+    long_comments = await db.fetchval("SELECT COUNT(*) FROM comments WHERE length(trim(text)) > ?",
+                                      (quotes.EXCERPT_LIMIT,))
+    assert len(quotes._SENTENCES) == long_comments >= 1
+    # What the warm-up worked out is what a search would have: the same replies either way.
+    warm = await find_quotes(db, guild_id=GUILD_A, query="husband", user_id=34, channel_id=None, count=3)
+    quotes.clear_caches()
+    cold = await find_quotes(db, guild_id=GUILD_A, query="husband", user_id=35, channel_id=None, count=3)
+    assert warm.quotes == cold.quotes
+
+
 # -- crisis language ------------------------------------------------------------------------
 
 async def test_crisis_comment_never_appears_for_unrelated_topics(seeded):
