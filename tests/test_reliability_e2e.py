@@ -107,6 +107,15 @@ async def test_sigkill_while_posts_stream_in_loses_nothing_acknowledged(tmp_path
                 await emulator.send_interaction(payload)
                 sent.append(int(payload["id"]))
                 await asyncio.sleep(rng.uniform(0.0, 0.02))
+            # A burst right before the kill, so that it lands while posts are being stored.
+            for _ in range(30):
+                n += 1
+                uid = 620_000_000_000_000_000 + n
+                emulator.add_member(DEFAULT_GUILD, uid)
+                payload = share_form(emulator, uid, f"Round {round_no} burst {n}: flares and fog.", form=f"k{n}")
+                await emulator.send_interaction(payload)
+                sent.append(int(payload["id"]))
+            await asyncio.sleep(rng.uniform(0.0, 0.005))
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             acknowledged = set(thanks_by_interaction(emulator))
