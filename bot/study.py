@@ -24,7 +24,8 @@ import math
 import re
 import sqlite3
 import weakref
-from dataclasses import asdict, dataclass, field
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -887,17 +888,39 @@ class _StudyIndex:
     last_id: int
     cue_strength: dict[tuple[str, int], float] = field(default_factory=dict)      # (cue, row id) -> how well it fits
     rendered: dict[tuple[str, str], RenderedCard] = field(default_factory=dict)   # study_summary replies
+    # Answers to the questions asked most recently: an answer depends only on the article and the
+    # question, and members ask the same few questions again and again.
+    answers: "OrderedDict[str, Answer]" = field(default_factory=OrderedDict)
+
+    def remembered_answer(self, question: str) -> "Answer | None":
+        answer = self.answers.get(question)
+        if answer is not None:
+            self.answers.move_to_end(question)
+        return answer
+
+    def remember_answer(self, question: str, answer: "Answer") -> None:
+        self.answers[question] = answer
+        if len(self.answers) > REMEMBERED_ANSWERS:
+            self.answers.popitem(last=False)
 
 
+REMEMBERED_ANSWERS = 512
 _CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple[int, str], _StudyIndex]]" = weakref.WeakKeyDictionary()
 _LOCKS: "weakref.WeakKeyDictionary[Any, asyncio.Lock]" = weakref.WeakKeyDictionary()
 
 
+async def _read(db: Any, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    """Rows of one query in a single trip to the database thread (the commands answered most
+    often read through here)."""
+    return list(await db.conn.execute_fetchall(sql, tuple(params)))
+
+
 async def _study_index(db: Any, article_id: int | None = None) -> _StudyIndex:
     if article_id is None:
-        row = await db.fetchone("SELECT id, content_hash FROM articles ORDER BY id DESC LIMIT 1")
+        rows = await _read(db, "SELECT id, content_hash FROM articles ORDER BY id DESC LIMIT 1")
     else:
-        row = await db.fetchone("SELECT id, content_hash FROM articles WHERE id = ?", (article_id,))
+        rows = await _read(db, "SELECT id, content_hash FROM articles WHERE id = ?", (article_id,))
+    row = rows[0] if rows else None
     if row is None:
         raise UserFacingError("No study article is loaded yet, so there is nothing to read from. "
                               "An admin can load one with `fibrocircle ingest`.")
@@ -1308,18 +1331,31 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
 
     FTS5 (porter stemming) finds the sentences holding each idea of the question, BM25 ranks them,
     and an answer counts only if its best sentence covers at least half of what the question asks
-    (ideas weighted by how rare they are in the article). Never raises on odd input.
+    (ideas weighted by how rare they are in the article). Never raises on odd input. The answers
+    to recent questions are remembered with the article they came from.
     """
     text = (question or "").strip()
-    personal = is_personal_medical(text)
     index = await _study_index(db, article_id)
+    answer = index.remembered_answer(text)
+    if answer is not None:
+        return replace(answer, passages=list(answer.passages))  # the caller may change its copy
+    answer, searched = await _find_answer(db, index, text)
+    if searched:  # an answer given while the search failed is not kept
+        index.remember_answer(text, replace(answer, passages=list(answer.passages)))
+    return answer
+
+
+async def _find_answer(db: Any, index: _StudyIndex, text: str) -> tuple[Answer, bool]:
+    """The answer to `text`, and whether the article could be searched for it."""
+    personal = is_personal_medical(text)
+    searched = True
 
     def nothing() -> Answer:
         return Answer(question=text, found=False, passages=[], personal_medical=personal, article_title=index.title)
 
     groups = _plan(text, index, personal)
     if not groups or not index.order:
-        return nothing()
+        return nothing(), searched
 
     fts_groups = [(k, g) for k, g in enumerate(groups) if g.terms]
     matches: dict[int, dict[int, float]] = {k: {} for k in range(len(groups))}   # group -> sentence -> bm25
@@ -1331,10 +1367,11 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
         for k, g in fts_groups:
             params += [k, " OR ".join(g.terms), index.first_id, index.last_id]
         try:
-            rows = await db.fetchall(sql, params)
+            rows = await _read(db, sql, params)
         except sqlite3.Error:
             log.exception("study question could not be searched: %r", text[:100])
             rows = []
+            searched = False
         for r in rows:
             if r["id"] in index.sentences:
                 matches[r["g"]][r["id"]] = -float(r["score"])
@@ -1353,7 +1390,7 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
             coverage[sid] = coverage.get(sid, 0.0) + idf[k] / total
             score[sid] = score.get(sid, 0.0) + idf[k] + 0.3 * max(bm, 0.0)
     if not score:
-        return nothing()
+        return nothing(), searched
     ranked = sorted(score, key=lambda sid: (coverage[sid], score[sid], -index.sentences[sid].position), reverse=True)
     best = ranked[0]
     # Answers only: a sentence that matches a small part of the question (only "pain", say) is not one.
@@ -1364,7 +1401,7 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
     has_subject = any(best in matches[k] and g.weight and (g.terms or g.cue in _STRONG_CUES)
                       for k, g in enumerate(groups))
     if coverage[best] < MIN_COVERAGE or not specific or not has_subject:
-        return nothing()
+        return nothing(), searched
 
     # The question's ideas that the best sentence holds and that few sentences share. Another
     # sentence is quoted too only when it is relevant: it holds every one of them.
@@ -1398,7 +1435,8 @@ async def ask(db: Any, question: str, article_id: int | None = None) -> Answer:
                 in_paragraph=index.sentences[sid].in_paragraph, text=index.sentences[sid].text, best=sid == best)
         for sid in sorted(chosen, key=lambda sid: index.sentences[sid].position)
     ]
-    return Answer(question=text, found=True, passages=passages, personal_medical=personal, article_title=index.title)
+    return Answer(question=text, found=True, passages=passages, personal_medical=personal,
+                  article_title=index.title), searched
 
 
 def render_answer(answer: Answer) -> RenderedCard:
