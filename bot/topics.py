@@ -9,9 +9,10 @@ weights of the terms found add up to 1 or more.
 Tags are stored (table `topic_tags`, migration 0003) when a comment or post is stored, and all of
 them are recomputed at start-up when the taxonomy file changed.
 
-Searches go through `match_query`: topic names and aliases, terms and phrases, then typo tolerance
-(rapidfuzz edit distance) for words the taxonomy does not know exactly ("opiods", "fatige").
-Whatever is left is searched as plain text by `bot.quotes`.
+Searches go through `match_query`: markdown emphasis is dropped ("__zumba__" is "zumba"), then topic
+names and aliases, terms and phrases, then typo tolerance (rapidfuzz edit distance) for words the
+taxonomy does not know exactly ("opiods", "fatige"). Whatever is left is searched as plain
+text by `bot.quotes`.
 """
 
 from __future__ import annotations
@@ -91,6 +92,20 @@ def stem(word: str) -> str:
 
 
 _JOINER = re.compile(r"(?<=\w)[-/](?=\w)")
+# Discord markdown around words: **bold**, __underline__, _italic_, ~~struck~~, ||spoiler||, `code`.
+_EMPHASIS = re.compile(r"[*_~|`]")
+
+
+def strip_emphasis(text: str) -> str:
+    """`text` with markdown emphasis marks made spaces (same length), so that "__zumba__" or
+    "*swimming*" reads as the word itself and an underscore never glues a mark to a word."""
+    return _EMPHASIS.sub(" ", text)
+
+
+def matching_text(text: str) -> str:
+    """`text` as the matcher reads it, for looking for searched words in a text: markdown emphasis
+    made spaces ("__zumba__" holds the word "zumba"). Reading it again changes nothing."""
+    return strip_emphasis(text)
 
 
 def _prepare(text: str) -> str:
@@ -102,6 +117,11 @@ def _prepare(text: str) -> str:
 
 def stems(text: str) -> list[str]:
     return [stem(w) for w in words(_prepare(text))]
+
+
+def _query_text(text: str) -> str:
+    """A search or label as it is compared: folded, without markdown emphasis, single-spaced."""
+    return " ".join(strip_emphasis(fold(text)).split())
 
 
 def _key_of(term: str) -> str:
@@ -236,7 +256,7 @@ class Taxonomy:
 
     # -- searches -------------------------------------------------------------------------
     def match_query(self, query: str) -> "QueryMatch":
-        return _match_query_cached(self, fold(query).strip()[:200])
+        return _match_query_cached(self, _query_text(query)[:200])
 
     def _nearest_choices(self) -> list[tuple[str, str]]:
         choices = []
@@ -249,7 +269,7 @@ class Taxonomy:
 
     def nearest_topics(self, text: str, limit: int = 3) -> list[str]:
         """The topics whose names, aliases or terms look most like `text`, for a "did you mean"."""
-        q = fold(text).strip()
+        q = _query_text(text)
         if not q:
             return []
         labels = [label for label, _ in self._choices]
@@ -259,9 +279,7 @@ class Taxonomy:
             topic = self._choices[idx][1]
             if topic not in out:
                 out.append(topic)
-            if len(out) == limit:
-                break
-        return out
+        return out[:limit]
 
     def readable_term(self, topic: str, key: str) -> str:
         return self.term_of_key.get((topic, key), key.replace("_", " "))
