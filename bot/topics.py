@@ -13,6 +13,9 @@ Searches go through `match_query`: markdown emphasis is dropped ("__zumba__" is 
 names and aliases, terms and phrases, then typo tolerance (rapidfuzz edit distance) for words the
 taxonomy does not know exactly ("opiods", "fatige"). Whatever is left is searched as plain
 text by `bot.quotes`.
+
+`suggest(prefix)` gives the topics whose names, aliases or strong terms begin with what a member
+has typed so far, for autocomplete ("gl" gives diet, through "gluten").
 """
 
 from __future__ import annotations
@@ -194,6 +197,7 @@ class Taxonomy:
         self._fuzzy_words = sorted(self._spellings)
         self._fuzzy_query_words = sorted(self._query_spellings)
         self._choices = self._nearest_choices()
+        self._suggestions = self._suggestion_labels(data)
 
     @staticmethod
     def _add_spelling(spellings: dict[str, str], term: str, table: dict) -> None:
@@ -280,6 +284,38 @@ class Taxonomy:
             if topic not in out:
                 out.append(topic)
         return out[:limit]
+
+    def _suggestion_labels(self, data: dict) -> list[tuple[str, str, int]]:
+        """(label, topic, kind) to complete typed text with: kind 0 for names, titles and aliases,
+        1 for terms strong enough to carry the topic alone. Weak terms ("night", "book") are left
+        out: they would offer a topic for words that are not about it."""
+        labels: dict[tuple[str, str], int] = {}
+        for raw in data["topics"]:
+            topic = self.topics[raw["name"]]
+            for label in (topic.name, topic.title, *topic.aliases):
+                labels.setdefault((_query_text(label), topic.name), 0)
+            for group in raw["signals"]:
+                if float(group["weight"]) >= TAG_THRESHOLD:
+                    for term in group["terms"]:
+                        labels.setdefault((_query_text(term), topic.name), 1)
+        return [(label, topic, kind) for (label, topic), kind in labels.items() if label]
+
+    def suggest(self, prefix: str, *, min_length: int = 2) -> dict[str, str]:
+        """The topics with a name, alias or strong term that begins with `prefix` (what a member
+        has typed so far), each with the shortest such label: {"diet": "gluten"} for "gl".
+        Names and aliases come before terms, then shorter labels, then the taxonomy's order.
+        Fewer than `min_length` characters suggest nothing (one letter would offer everything)."""
+        q = _query_text(prefix)
+        if len(q) < min_length:
+            return {}
+        hits = sorted(
+            ((kind, len(label), order, topic, label)
+             for order, (label, topic, kind) in enumerate(self._suggestions) if label.startswith(q)),
+        )
+        out: dict[str, str] = {}
+        for _kind, _length, _order, topic, label in hits:
+            out.setdefault(topic, label)
+        return out
 
     def readable_term(self, topic: str, key: str) -> str:
         return self.term_of_key.get((topic, key), key.replace("_", " "))
