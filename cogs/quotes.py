@@ -6,7 +6,7 @@ result into embeds and buttons.
 - /quote replies privately by default (what someone looks for is their business). Each quote shows
   its author as it appeared, where it came from and its topics. Buttons: "Read in full" for a
   trimmed quote (private to whoever presses it), "Share here" on a private reply (posts that quote
-  to the channel), and "Another" (the next best quote this member has not seen for the search).
+  to the channel, which then counts as the channel's last quote), and "Another" (the next best quote this member has not seen for the search).
 - Every button carries its state in its custom_id (a DynamicItem), so it still works after a
   restart: the search (`quote:more:<count>:<search>`) or the quote (`quote:full:<source>:<id>`).
   A quote is read again from the database on every press, so a withdrawn post, or one from another
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, Awaitable, Callable, TypeVar
 
 import discord
@@ -212,8 +213,10 @@ def full_text_parts(text: str, fits: Callable[[str], bool]) -> list[str]:
 
 # -- replies ------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1024)
 def said(search: str) -> str:
-    """The search as a reply repeats it. Words of crisis are not repeated: the reply may be public."""
+    """The search as a reply repeats it. Words of crisis are not repeated: the reply may be public.
+    Remembered per search: building one reply asks several times."""
     return "this" if safety.scan(search).crisis else f"“{escape(search)}”"
 
 
@@ -282,7 +285,10 @@ async def run_search(interaction: discord.Interaction, search: str, *, count: in
     result = await in_time(interaction, quotes.find_quotes(
         bot.db, guild_id=interaction.guild_id, query=search, user_id=interaction.user.id,  # type: ignore[attr-defined]
         # The channel's tie-break is about what the channel sees: a private reply is not shown to it.
-        channel_id=None if ephemeral else interaction.channel_id, count=count, another=another),
+        channel_id=None if ephemeral else interaction.channel_id, count=count, another=another,
+        # The reply need not wait for the record of what it shows; "Another" and the next search
+        # in this server do.
+        record_in_background=True),
         ephemeral=ephemeral, update=update)
     # A search in words of crisis, or a quote about self-harm, comes with the server's crisis resources.
     wants_resources = said(search) == "this" or any(q.sensitive for q in result.quotes)
@@ -387,6 +393,9 @@ class ShareButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         if quote.trimmed or shortened[0]:
             view.add_item(ReadInFullButton(quote.source, quote.item_id))
         await send(interaction, content="Shared from `/quote`:", embeds=embeds, view=view, ephemeral=False)
+        # The channel has now been given this quote: its next /quote offers another first.
+        await quotes.record_shared(bot.db, guild_id=interaction.guild_id, channel_id=interaction.channel_id,  # type: ignore[attr-defined]
+                                   user_id=interaction.user.id, source=quote.source, item_id=quote.item_id)
 
 
 def excerpt_near(quote: Quote, search: str) -> tuple[Quote, tuple[str, ...]]:
@@ -456,9 +465,13 @@ class Quotes(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(SearchButton, ReadInFullButton, ShareButton, TopicsPageButton)
+        # Every search reads the article's comments: work out their safety flags and sentences now.
+        await quotes.warm_up(self.bot.db)  # type: ignore[attr-defined]
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(SearchButton, ReadInFullButton, ShareButton, TopicsPageButton)
+        # Records of shown quotes still being written are committed before the database closes.
+        await quotes.records_written(self.bot.db)  # type: ignore[attr-defined]
 
     @app_commands.command(name="quote", description="What people living with fibromyalgia wrote about a topic")
     @app_commands.describe(

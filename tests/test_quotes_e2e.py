@@ -426,6 +426,24 @@ async def test_share_here_posts_the_same_quote_to_the_channel(session):
     assert "Robin" not in shared.text(), "sharing does not name who searched"
 
 
+async def test_a_shared_quote_is_not_the_channels_next_quote(session):
+    comments = await comments_of(session)
+    best = comment_of(quote_embeds(await step(session, "/quote topic:tremors"))[0], comments)
+    await step(session, "click Share here")
+    # The channel was just given that quote: a public search there starts with the next one,
+    # though the member asking has never seen either.
+    public = await step(session, "@moderator /quote topic:tremors ephemeral:False")
+    assert not is_ephemeral(public)
+    first = comment_of(quote_embeds(public)[0], comments)
+    assert first != best and first in {by_phrase(p, comments) for p in TREMORS}
+    # Privately, the best quote still comes first: only what the channel saw is remembered for it.
+    private = await step(session, "@admin /quote topic:tremors")
+    assert comment_of(quote_embeds(private)[0], comments) == best
+    # In another channel nothing was shared: the best quote comes first there.
+    elsewhere = await step(session, "@moderator /quote topic:tremors ephemeral:False", channel="community-posts")
+    assert comment_of(quote_embeds(elsewhere)[0], comments) == best
+
+
 # -- member posts ----------------------------------------------------------------------------------
 
 async def approved_post(session: BotSession, guild_id: int, text: str, *, author: int, name: str | None,
