@@ -6,13 +6,16 @@ stems, so "sleeping", "sleeps" and "sleep" are one term; longer phrases win over
 them, and a few phrases are ignored ("tired of" is not fatigue). A text carries a topic when the
 weights of the terms found add up to 1 or more.
 
+A text the safety detector reads as crisis language ("kms") carries the topic that may hold such
+texts (mental health), even when none of its words is in the taxonomy.
+
 Tags are stored (table `topic_tags`, migration 0003) when a comment or post is stored, and all of
 them are recomputed at start-up when the taxonomy file changed.
 
 Searches go through `match_query`: markdown emphasis is dropped ("__zumba__" is "zumba"), then topic
 names and aliases, terms and phrases, then typo tolerance (rapidfuzz edit distance) for words the
-taxonomy does not know exactly ("opiods", "fatige"). Whatever is left is searched as plain
-text by `bot.quotes`.
+taxonomy does not know exactly ("opiods", "fatige"). Crisis language ("kms", "want to die") reads as
+the mental-health topic. Whatever is left is searched as plain text by `bot.quotes`.
 
 `suggest(prefix)` gives the topics whose names, aliases or strong terms begin with what a member
 has typed so far, for autocomplete ("gl" gives diet, through "gluten").
@@ -25,7 +28,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 
 TAXONOMY_PATH = Path(__file__).resolve().parent / "resources" / "topics.json"
 # Raised whenever the matching rules below change, so that stored tags are recomputed too.
-MATCHER_VERSION = "1"
+MATCHER_VERSION = "2"
 META_KEY = "topics.taxonomy_hash"
 # Article comments belong to no server: every server sees them. Their tags use this guild id.
 COMMENTS_GUILD = 0
@@ -197,6 +200,15 @@ class Taxonomy:
         self._fuzzy_words = sorted(self._spellings)
         self._fuzzy_query_words = sorted(self._query_spellings)
         self._choices = self._nearest_choices()
+
+        # The topic that may hold texts about self-harm, and the keys of its terms that the safety
+        # detector itself reads as crisis language ("suicide", "want to die"): a search or a text
+        # in words of crisis the taxonomy does not know ("kms") is read as those.
+        self.crisis_topic: str | None = next((t.name for t in self.topics.values() if t.allows_sensitive), None)
+        self.crisis_keys: frozenset[str] = frozenset(
+            sig.key for seq, signals in tagging.items() for sig in signals
+            if sig.topic == self.crisis_topic and safety.scan(" ".join(seq)).crisis
+        )
         self._suggestions = self._suggestion_labels(data)
 
     @staticmethod
@@ -272,13 +284,16 @@ class Taxonomy:
         return choices
 
     def nearest_topics(self, text: str, limit: int = 3) -> list[str]:
-        """The topics whose names, aliases or terms look most like `text`, for a "did you mean"."""
+        """The topics whose names, aliases or terms look most like `text`, for a "did you mean".
+        Crisis language puts the topic for it first, whatever it looks like."""
         q = _query_text(text)
         if not q:
             return []
         labels = [label for label, _ in self._choices]
         best = process.extract(q, labels, scorer=fuzz.WRatio, limit=40, score_cutoff=50)
         out: list[str] = []
+        if self.crisis_topic and safety.scan(q).crisis:
+            out.append(self.crisis_topic)
         for _label, _score, idx in best:
             topic = self._choices[idx][1]
             if topic not in out:
@@ -398,6 +413,30 @@ class QueryMatch:
 
 @lru_cache(maxsize=4096)
 def _match_query_cached(tax: Taxonomy, q: str) -> QueryMatch:
+    """`_read_query`, and crisis language read as the topic for it: the words the safety detector
+    fired on stand for that topic (and its crisis terms). Nothing of such a search is looked for as
+    plain text: "kms" would find "5 kms walk", and the words around a crisis phrase ("i want to
+    kill myself") would find texts about anything."""
+    crisis = safety.scan(q) if q and tax.crisis_topic else None
+    if crisis is None or not crisis.crisis:
+        return _read_query(tax, q)
+    said = {stem(w) for phrase in crisis.matched for w in words(_prepare(phrase))}
+    typed = words(_prepare(q))
+    # The crisis words read alone give the crisis topic's own terms when the taxonomy knows them
+    # ("want to die"); the other words are read as any search.
+    own = _read_query(tax, " ".join(w for w in typed if stem(w) in said))
+    m = _read_query(tax, " ".join(w for w in typed if stem(w) not in said))
+    topic = tax.crisis_topic
+    keys = dict(m.keys)
+    keys[topic] = keys.get(topic, frozenset()) | own.keys.get(topic, frozenset()) | {""} | tax.crisis_keys
+    return replace(
+        m, text=q, topics=(topic, *(t for t in m.topics if t != topic)), keys=keys, free_terms=(),
+        # Only crisis words, or crisis words and topics named as a whole: a search for topics.
+        topic_only=m.topic_only or not m.topics,
+    )
+
+
+def _read_query(tax: Taxonomy, q: str) -> QueryMatch:
     if not q:
         return QueryMatch(text=q)
     seq = stems(q)
@@ -499,7 +538,7 @@ def taxonomy() -> Taxonomy:
 
 def tag_text(text: str) -> list[str]:
     """The topics `text` talks about, strongest first."""
-    return [t.topic for t in taxonomy().tag(text)]
+    return [t.topic for t in _tags_and_flag(text)[0]]
 
 
 def match_query(query: str) -> QueryMatch:
@@ -513,18 +552,36 @@ def is_sensitive(text: str) -> bool:
     return bool(safety.scan(text).crisis)
 
 
+def _tags_and_flag(text: str) -> tuple[list[TopicTag], bool]:
+    """The topics of `text` and whether it touches on self-harm. Crisis language carries the topic
+    that may hold it (mental health), with its crisis terms, even when the taxonomy knows none of
+    its words ("kms"): otherwise such a text could be offered under no topic at all, since it is
+    never offered under an unrelated one."""
+    tax = taxonomy()
+    tags = tax.tag(text)
+    sensitive = is_sensitive(text)
+    if sensitive and tax.crisis_topic and all(t.topic != tax.crisis_topic for t in tags):
+        tags.append(TopicTag(tax.crisis_topic, TAG_THRESHOLD, tuple(sorted(tax.crisis_keys))))
+        tags.sort(key=lambda t: (-t.score, t.topic))
+    return tags, sensitive
+
+
+def _rows_and_flag(text: str) -> tuple[list[tuple[str, float, int, str]], int]:
+    tags, sensitive = _tags_and_flag(text)
+    length = len(words(text))
+    return [(t.topic, t.score, length, " ".join(t.keys)) for t in tags], int(sensitive and bool(tags))
+
+
 def tag_rows(text: str) -> list[tuple[str, float, int, str]]:
     """(topic, score, length, keys) rows for `text`; CPU only, safe in a worker thread."""
-    length = len(words(text))
-    return [(t.topic, t.score, length, " ".join(t.keys)) for t in taxonomy().tag(text)]
+    return _rows_and_flag(text)[0]
 
 
 def comment_tag_rows(comments: Iterable[tuple[int, str]]) -> list[tuple]:
     """Rows for `topic_tags` for (comment id, text) pairs; CPU only, for a worker thread."""
     out = []
     for comment_id, text in comments:
-        rows = tag_rows(text)
-        sensitive = int(is_sensitive(text)) if rows else 0
+        rows, sensitive = _rows_and_flag(text)
         for topic, score, length, keys in rows:
             out.append((COMMENTS_GUILD, topic, "comment", comment_id, score, length, keys, 1, sensitive))
     return out
@@ -574,8 +631,7 @@ async def tag_post(tx, post_id: int, guild_id: int, text: str, *, approved: bool
         cur = await tx.execute("SELECT state FROM posts WHERE id = ?", (post_id,))
         row = await cur.fetchone()
         approved = row is not None and row[0] == "approved"
-    rows = tag_rows(text)
-    sensitive = int(is_sensitive(text)) if rows else 0
+    rows, sensitive = _rows_and_flag(text)
     await tx.execute("DELETE FROM topic_tags WHERE source = 'post' AND item_id = ?", (post_id,))
     await tx.executemany(INSERT_TAG, [
         (guild_id, topic, "post", post_id, score, length, keys, int(approved), sensitive)
@@ -630,8 +686,7 @@ async def retag_all_if_taxonomy_changed(db: Database) -> bool:
 def _post_tag_rows(items: list[tuple[int, int, str, bool]]) -> list[tuple]:
     out = []
     for post_id, guild_id, text, approved in items:
-        rows = tag_rows(text) if text else []
-        sensitive = int(is_sensitive(text)) if rows else 0
+        rows, sensitive = _rows_and_flag(text) if text else ([], 0)
         for topic, score, length, keys in rows:
             out.append((guild_id, topic, "post", post_id, score, length, keys, int(approved), sensitive))
     return out

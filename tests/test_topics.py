@@ -350,3 +350,61 @@ async def test_autocomplete_offers_a_topic_through_its_terms(db):
     assert "diet" in [value for _name, value in quotes.autocomplete_topics(counts, "gl")]
 
 
+# -- crisis language ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["kms", "KMS", "__kms__", "suicide", "want to die", "sewerslide", "unalive",
+                                   "i want to kill myself", "end it all"])
+def test_crisis_words_read_as_mental_health(query):
+    m = topics.match_query(query)
+    assert m.topics[0] == "mental health"
+    assert m.free_terms == ()          # "kms" is not looked for as plain text ("5 kms walk")
+    assert "despair" in m.keys["mental health"]
+    assert topics.taxonomy().nearest_topics(query)[0] == "mental health"
+
+
+def test_crisis_words_keep_the_rest_of_the_search():
+    m = topics.match_query("kms the pain")
+    assert m.topics == ("mental health", "pain")
+    m = topics.match_query("i cant sleep and want to die")
+    assert m.topics == ("mental health", "sleep")
+    m = topics.match_query("i want to kill myself")
+    assert m.topics == ("mental health",) and m.free_terms == ()
+
+
+@pytest.mark.parametrize("query", ["5 kms", "I walked 5 kms today", "this flare is killing me", "dead tired"])
+def test_figures_of_speech_and_distances_are_not_crisis(query):
+    m = topics.match_query(query)
+    assert "mental health" not in m.topics
+    assert "mental health" not in topics.taxonomy().nearest_topics(query)[:1]
+    if "kms" in query:
+        assert "kms" in m.free_terms        # kilometres are looked for as written
+
+
+def test_crisis_keys_come_from_the_detector():
+    tax = topics.taxonomy()
+    assert tax.crisis_topic == "mental health"
+    assert tax.crisis_keys == {"despair"}     # the group holding "suicide", "want to die", ...
+
+
+def test_a_text_in_crisis_slang_carries_mental_health():
+    assert topics.tag_text("honestly kms, the pain never stops") == ["mental health", "pain"]
+    assert topics.tag_text("kms") == ["mental health"]
+    assert "mental health" not in topics.tag_text("I walked 5 kms today and my legs hurt")
+    rows = topics.comment_tag_rows([(1, "honestly kms, the pain never stops")])
+    assert {r[1] for r in rows} == {"mental health", "pain"} and all(r[-1] == 1 for r in rows)
+
+
+async def test_crisis_search_and_crisis_post(db):
+    await load_file(db, SEED)
+    position_of = {r["id"]: r["position"] for r in await db.fetchall("SELECT id, position FROM comments")}
+    result = await quotes.find_quotes(db, guild_id=5, query="kms", user_id=1, channel_id=None, count=3)
+    assert result.matched_topics == ("mental health",)
+    assert [position_of[q.item_id] for q in result.quotes][0] == 7      # the comment about ending a life
+    assert result.quotes[0].sensitive and not any(q.sensitive for q in result.quotes[1:])
+    post = await _approved_post(db, 5, "honestly kms, the pain never stops")
+    assert post in await _post_ids(db, 5, "mental health", user_id=2)
+    assert post not in await _post_ids(db, 5, "pain", user_id=3)       # never under an unrelated topic
+    shown = await quotes.find_quotes(db, guild_id=5, query="kms", user_id=4, channel_id=None, count=5)
+    assert [q.sensitive for q in shown.quotes if q.source == "post"] == [True]
+
+
