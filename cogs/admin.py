@@ -562,6 +562,9 @@ class Admin(commands.Cog):
         shown = [by_name.get(n) or SettingChange(n, getattr(config, n), getattr(config, n)) for n in values]
         await send_ephemeral(interaction, reply_for(shown, [n for n in notes if n]))
         await mirror_to_log(self.bot, interaction.guild, [c.audit for c in changes])
+        if {"queue_channel", "posts_channel"} & set(by_name):
+            # Posts waiting for a queue or posts channel can go out now, not at the worker's next round.
+            self.bot.dispatch("fibrocircle_work")
 
     # -- commands -------------------------------------------------------------------------------
     @config.command(name="show", description="Every setting, whether it is the default, and what needs attention")
