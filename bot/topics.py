@@ -6,6 +6,11 @@ stems, so "sleeping", "sleeps" and "sleep" are one term; longer phrases win over
 them, and a few phrases are ignored ("tired of" is not fatigue). A text carries a topic when the
 weights of the terms found add up to 1 or more.
 
+Words that only name someone or something are not counted: a title before a proper name and what
+the name is said to be ("written by Dr. Paul St. Amand, a doctor who had fibro" is not about the
+writer's doctors; "my doctor", "the doctor" and "my dr" are), and the quoted title of a work ("the
+book “what your doctor may not tell you”").
+
 A text the safety detector reads as crisis language ("kms") carries the topic that may hold such
 texts (mental health), even when none of its words is in the taxonomy.
 
@@ -44,7 +49,7 @@ log = logging.getLogger(__name__)
 
 TAXONOMY_PATH = Path(__file__).resolve().parent / "resources" / "topics.json"
 # Raised whenever the matching rules below change, so that stored tags are recomputed too.
-MATCHER_VERSION = "2"
+MATCHER_VERSION = "3"
 META_KEY = "topics.taxonomy_hash"
 # Article comments belong to no server: every server sees them. Their tags use this guild id.
 COMMENTS_GUILD = 0
@@ -100,6 +105,22 @@ def stem(word: str) -> str:
 _JOINER = re.compile(r"(?<=\w)[-/](?=\w)")
 # Discord markdown around words: **bold**, __underline__, _italic_, ~~struck~~, ||spoiler||, `code`.
 _EMPHASIS = re.compile(r"[*_~|`]")
+# A title before a proper name: "Dr. Marco Loggia", "Dr Paul St. Amand", "Doctor Ruth". Not after a
+# word that makes it someone's own doctor ("my Dr. Patel"), and not in shouting ("MY DR IS GREAT").
+# What the name is then said to be ("..., a doctor who had fibro") describes that person too.
+_NAME_WORD = r"(?!(?:Dr|Drs|Prof|Doctor|Professor)\b)(?:[A-ZÀ-ÖØ-Þ]\.|[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+\.?)"
+_TITLED_NAME = re.compile(
+    r"(?<![\w.])(?P<title>(?:Dr|Drs|Prof)\b\.?|(?:Doctor|Professor)\b(?!\.))"
+    rf"(?P<name>(?:\s+{_NAME_WORD})+)"
+    r"(?P<role>,\s+(?:a|an)\s+(?:[a-z]+\s+)?(?:doctor|physician|rheumatologist|neurologist|specialist|"
+    r"researcher|scientist|professor)\b)?")
+_OWNER_BEFORE = re.compile(r"\b(?:my|our|your|his|her|their|the|mine|whose)\W*$", re.IGNORECASE)
+# The quoted title of a work: the book “What your doctor may not tell you”. Its words are the
+# title's, not the writer's.
+_QUOTED_TITLE = re.compile(
+    r"\b(?:book|books|called|titled|entitled|named|article|film|movie|documentary|video|website|blog|"
+    r"podcast)\s*[:,]?\s*(?P<title>“[^”\n]{1,200}”|\"[^\"\n]{1,200}\"|«[^»\n]{1,200}»)",
+    re.IGNORECASE)
 
 
 def strip_emphasis(text: str) -> str:
@@ -110,8 +131,26 @@ def strip_emphasis(text: str) -> str:
 
 def matching_text(text: str) -> str:
     """`text` as the matcher reads it, for looking for searched words in a text: markdown emphasis
-    made spaces ("__zumba__" holds the word "zumba"). Reading it again changes nothing."""
-    return strip_emphasis(text)
+    made spaces ("__zumba__" holds the word "zumba") and the words that only name someone or
+    something left out ("written by Dr. Paul St. Amand" does not hold "dr"). Reading it again
+    changes nothing."""
+    return strip_emphasis(_without_names_and_titles(text))
+
+
+def _without_names_and_titles(text: str) -> str:
+    """Drop the words that only name someone or something: "Dr." before a name and what the name
+    is said to be ("written by Dr. Paul St. Amand, a doctor who had fibro" is about a book's author,
+    not about the writer's doctors), and the quoted title of a work ("the book “what your doctor
+    may not tell you”"). The name itself stays ("St. Amand" is a term)."""
+    if "Dr" in text or "Doctor" in text or "Prof" in text:
+        def name_only(m: re.Match[str]) -> str:
+            if _OWNER_BEFORE.search(text, max(0, m.start() - 16), m.start()):
+                return m.group()
+            return m.group("name") + ("," if m.group("role") else "")
+        text = _TITLED_NAME.sub(name_only, text)
+    if "“" in text or '"' in text or "«" in text:
+        text = _QUOTED_TITLE.sub(lambda m: m.group()[: m.start("title") - m.start()] + " ", text)
+    return text
 
 
 def _prepare(text: str) -> str:
@@ -225,7 +264,7 @@ class Taxonomy:
         Topics below the threshold are included (see `tag`)."""
         found: dict[tuple[str, str], tuple[float, int]] = {}   # (topic, key) -> (weight, times found)
         keys: dict[str, set[str]] = {}
-        raw = words(_prepare(text))
+        raw = words(_prepare(_without_names_and_titles(text)))
         for signals in self._scan([stem(w) for w in raw], raw):
             for sig in signals:
                 k = (sig.topic, sig.key)

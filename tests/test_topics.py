@@ -408,3 +408,48 @@ async def test_crisis_search_and_crisis_post(db):
     assert [q.sensitive for q in shown.quotes if q.source == "post"] == [True]
 
 
+# -- names are not doctors ------------------------------------------------------------------
+
+BOOK = ("check out the book “what your doctor may not tell you about fibromyalgia” written by Dr. Paul "
+        "St. Amand, a doctor who had suffered with fibro.")
+
+
+@pytest.mark.parametrize("text", [
+    BOOK, "Dr. Marco Loggia and Dr. Vitaly Napadow ran the study.", "Written by Dr. Paul St. Amand. Dr. St. Amand says",
+    "Prof. Harris and Doctor Edwards, a rheumatologist, wrote it.",
+])
+def test_a_title_in_a_name_is_not_talk_about_doctors(text):
+    assert "diagnosis" not in {t.topic for t in topics.taxonomy().analyse(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "My doctor says it is fibro.", "The doctor ordered blood work.", "my dr changed my meds again",
+    "My Dr. Patel listened for once.", "MY DR IS GREAT, my dr really is", "Doctors never listen, doctors never do.",
+])
+def test_own_doctors_still_count(text):
+    assert "diagnosis" in topics.tag_text(text)
+
+
+def test_doctors_count_as_a_signal_on_their_own():
+    tags = {t.topic: t for t in topics.taxonomy().analyse("Doctors never listened to me.")}
+    assert "doctors" in tags["diagnosis"].keys
+    # The name stays a name: "St. Amand" still signals guaifenesin.
+    assert "alternative treatments" in topics.tag_text(BOOK)
+    assert "Dr" not in topics.matching_text(BOOK) and "your doctor" not in topics.matching_text(BOOK)
+    assert "Dr. Patel" in topics.matching_text("my Dr. Patel")
+
+
+def test_seed_book_comments_are_not_about_doctors(comments):
+    tagged = {c.position: topics.tag_text(c.text) for c in comments}
+    assert "diagnosis" not in tagged[14]         # the guaifenesin book and its author
+    assert "diagnosis" in tagged[16]             # "early signs of the disease": still diagnosis
+    assert "diagnosis" in tagged[4] and "diagnosis" in tagged[7]    # "my dr", "my Doctor"
+
+
+async def test_a_doctor_search_does_not_start_with_the_book(db, text_search_reads_matching_text):
+    await load_file(db, SEED)
+    position_of = {r["id"]: r["position"] for r in await db.fetchall("SELECT id, position FROM comments")}
+    for n, query in enumerate(["doctor", "doctors", "dr", "my doctor"]):
+        result = await quotes.find_quotes(db, guild_id=5, query=query, user_id=n, channel_id=None, count=3)
+        first = [position_of[q.item_id] for q in result.quotes if q.source == "comment"]
+        assert first and not {14, 16} & set(first), (query, first)
