@@ -584,6 +584,11 @@ def match_query(query: str) -> QueryMatch:
     return taxonomy().match_query(query)
 
 
+def suggest(prefix: str) -> dict[str, str]:
+    """Topics to offer while a member types (see `Taxonomy.suggest`): {"diet": "gluten"} for "gl"."""
+    return taxonomy().suggest(prefix)
+
+
 # -- stored tags ----------------------------------------------------------------------------
 
 def is_sensitive(text: str) -> bool:

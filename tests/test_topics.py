@@ -327,6 +327,7 @@ async def test_a_word_written_with_emphasis_is_found_by_the_shipped_search(db):
 ])
 def test_suggest_completes_names_aliases_and_strong_terms(typed, topic, label):
     assert topics.taxonomy().suggest(typed).get(topic) == label
+    assert topics.suggest(typed) == topics.taxonomy().suggest(typed)
 
 
 def test_suggest_orders_and_limits():
