@@ -333,8 +333,11 @@ def _parts(match: topics.QueryMatch) -> list[tuple[str, frozenset[str]]]:
     return parts
 
 
-def _found_keys(c: _Candidate, topic: str) -> set[str]:
-    return c.free_hits if topic == "" else c.keys.get(topic, set())
+_NONE: frozenset[str] = frozenset()
+
+
+def _found_keys(c: _Candidate, topic: str) -> set[str] | frozenset[str]:
+    return c.free_hits if topic == "" else c.keys.get(topic, _NONE)
 
 
 def _matches_every_part(c: _Candidate, match: topics.QueryMatch) -> bool:
@@ -406,17 +409,20 @@ async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
 
     parts = _parts(match)
     for c in found.values():
-        c.coverage = sum(
-            1 for topic, keys in parts
-            if (topic == "" and keys & c.free_hits) or (topic and (topic in c.topic_scores or keys & c.keys.get(topic, set())))
-        )
-        topic_part = sum(c.topic_scores.get(t, 0.0) for t in match.topics)
-        # Each part found word for word counts once, a little more when several of its words are.
+        coverage = 0
         direct = 0.0
         for topic, keys in parts:
             found_here = len(keys & _found_keys(c, topic))
+            # A part is answered by its words in the text, or (a topic) by the text's stored tag.
+            if found_here or (topic and topic in c.topic_scores):
+                coverage += 1
+            # Each part found word for word counts once, a little more when several of its words are.
             if found_here:
                 direct += 1 + 0.2 * (found_here - 1)
+        topic_part = 0.0
+        for t in match.topics:
+            topic_part += c.topic_scores.get(t, 0.0)
+        c.coverage = coverage
         c.relevance = topic_part + DIRECT_BONUS * direct
     return found
 

@@ -6,7 +6,8 @@ result into embeds and buttons.
 - /quote replies privately by default (what someone looks for is their business). Each quote shows
   its author as it appeared, where it came from and its topics. Buttons: "Read in full" for a
   trimmed quote (private to whoever presses it), "Share here" on a private reply (posts that quote
-  to the channel, which then counts as the channel's last quote), and "Another" (the next best quote this member has not seen for the search).
+  to the channel, where it then counts as the last quote given), and "Another" (the next best quote
+  this member has not seen for the search).
 - Every button carries its state in its custom_id (a DynamicItem), so it still works after a
   restart: the search (`quote:more:<count>:<search>`) or the quote (`quote:full:<source>:<id>`).
   A quote is read again from the database on every press, so a withdrawn post, or one from another
@@ -124,6 +125,12 @@ async def send(interaction: discord.Interaction, *, content: str | None, embeds:
                view: discord.ui.View | None, ephemeral: bool, update: bool = False) -> None:
     """Answer with a new message, or (`update`) replace the message the button was on."""
     view = view if view is not None and view.children else None
+    if view is not None:
+        # Every button here is a DynamicItem, answered from its custom_id by the handlers the cog
+        # registers: the view need not be kept. (discord.py would keep each private reply's view,
+        # with a timer task, for 15 minutes: tens of thousands of objects for the garbage
+        # collector to walk at a busy hour.)
+        view.stop()
     if update:
         if interaction.response.is_done():
             await interaction.edit_original_response(content=content, embeds=embeds, view=view)
