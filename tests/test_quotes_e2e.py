@@ -444,6 +444,25 @@ async def test_a_shared_quote_is_not_the_channels_next_quote(session):
     assert comment_of(quote_embeds(elsewhere)[0], comments) == best
 
 
+async def test_replies_leave_no_view_behind(session):
+    """Buttons are answered from their custom_id alone: no view (or timer) stays in memory per reply."""
+    import gc
+
+    import discord
+
+    def live_views() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, discord.ui.View))
+
+    before = live_views()
+    await step(session, "/quote topic:sleep count:2")
+    another = await step(session, "click Another")          # answered all the same
+    assert quote_embeds(another) and "Another" in another.buttons()
+    await step(session, "/quote topic:xylophone")
+    await step(session, "/topics")
+    assert live_views() == before
+
+
 # -- member posts ----------------------------------------------------------------------------------
 
 async def approved_post(session: BotSession, guild_id: int, text: str, *, author: int, name: str | None,
