@@ -383,8 +383,17 @@ async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
             selects.append(f"SELECT * FROM ({columns}{where} AND ({any_key}){order})")
             params += [topic, topics.COMMENTS_GUILD, guild_id, topic, *[f" {k} " for k in keys],
                        CANDIDATES_PER_TERM + seen]
+    # Words looked for in the text itself come in the same trip to the database: (NULL, source,
+    # id, NULL, NULL, text, stored flag) rows.
+    text_selects, text_params = _free_text_selects(guild_id, match.search_terms)
+    selects += [f"SELECT NULL, source, item_id, NULL, NULL, text, flagged FROM ({q})" for q in text_selects]
+    params += text_params
+    text_rows = []
     if selects:
         for asked, source, item_id, score, length, keys, sensitive in await _rows(db, " UNION ALL ".join(selects), params):
+            if asked is None:
+                text_rows.append((source, item_id, keys, sensitive))
+                continue
             c = found.get((source, item_id))
             if c is None:
                 c = found[(source, item_id)] = _Candidate(source, item_id)
@@ -395,8 +404,8 @@ async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
                 hits = wanted[asked].intersection(keys.split())
                 if hits:
                     c.keys.setdefault(asked, set()).update(hits)
-    if match.search_terms:
-        by_text = await _free_text_matches(db, guild_id, match.search_terms)
+    if text_rows:
+        by_text = _free_text_hits(text_rows, match.search_terms)
         for ident, (text, hits, flagged) in by_text.items():
             c = found.get(ident)
             if c is None:
@@ -458,40 +467,52 @@ def _term_hits(text: str, terms: tuple[str, ...]) -> set[str]:
 _FLAG_SQL = "(SELECT MAX(sensitive) FROM topic_tags t WHERE t.source = '{source}' AND t.item_id = {item})"
 
 
-async def _free_text_matches(db: Database, guild_id: int, terms: tuple[str, ...]):
-    """Comments and this server's posts that contain the words: {ident: (text, words, flag)}."""
-    out: dict[tuple[str, int], tuple[str, set[str], int | None]] = {}
+def _free_text_selects(guild_id: int, terms: tuple[str, ...]) -> tuple[list[str], list]:
+    """Queries for the comments and this server's posts that contain the words, each giving
+    (source, item_id, text, flagged) rows."""
+    selects: list[str] = []
+    params: list = []
     fts = _fts_terms(terms)
     if fts:
-        rows = await _rows(
-            db,
-            f"SELECT c.id, c.text, {_FLAG_SQL.format(source='comment', item='c.id')} AS flagged"
+        selects.append(
+            f"SELECT 'comment' AS source, c.id AS item_id, c.text AS text,"
+            f" {_FLAG_SQL.format(source='comment', item='c.id')} AS flagged"
             " FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid"
-            " WHERE comments_fts MATCH ? ORDER BY bm25(comments_fts) LIMIT ?",
-            (fts, FREE_TEXT_MATCHES),
-        )
-        for row in rows:
-            hits = _term_hits(row["text"], terms)
-            if hits:
-                out[("comment", row["id"])] = (row["text"], hits, row["flagged"])
+            " WHERE comments_fts MATCH ? ORDER BY bm25(comments_fts) LIMIT ?")
+        params += [fts, FREE_TEXT_MATCHES]
     likes = [t for t in terms if len(t) >= 3]
     if likes:
         condition = " OR ".join("p.text LIKE ?" for _ in likes)
         # The newest approved posts of this server only, read from the (guild, state, urgent, id)
         # index backwards; their text is read one row at a time until enough match.
-        rows = await _rows(
-            db,
-            f"SELECT p.id, p.text, {_FLAG_SQL.format(source='post', item='p.id')} AS flagged"
+        selects.append(
+            f"SELECT 'post' AS source, p.id AS item_id, p.text AS text,"
+            f" {_FLAG_SQL.format(source='post', item='p.id')} AS flagged"
             " FROM (SELECT id FROM posts WHERE guild_id = ? AND state = 'approved'"
             " ORDER BY urgent, id DESC LIMIT ?) AS recent JOIN posts p ON p.id = recent.id"
-            f" WHERE {condition} LIMIT ?",
-            (guild_id, FREE_TEXT_SCAN_POSTS, *[f"%{t}%" for t in likes], FREE_TEXT_MATCHES),
-        )
-        for row in rows:
-            hits = _term_hits(row["text"], terms)
-            if hits:
-                out[("post", row["id"])] = (row["text"], hits, row["flagged"])
+            f" WHERE {condition} LIMIT ?")
+        params += [guild_id, FREE_TEXT_SCAN_POSTS, *[f"%{t}%" for t in likes], FREE_TEXT_MATCHES]
+    return selects, params
+
+
+def _free_text_hits(rows, terms: tuple[str, ...]) -> dict[tuple[str, int], tuple[str, set[str], int | None]]:
+    """Of (source, item_id, text, flagged) rows, those whose words really hold a searched stem:
+    {ident: (text, words, flag)}."""
+    out = {}
+    for source, item_id, text, flagged in rows:
+        hits = _term_hits(text, terms)
+        if hits:
+            out[(source, item_id)] = (text, hits, flagged)
     return out
+
+
+async def _free_text_matches(db: Database, guild_id: int, terms: tuple[str, ...]):
+    """Comments and this server's posts that contain the words: {ident: (text, words, flag)}."""
+    selects, params = _free_text_selects(guild_id, terms)
+    if not selects:
+        return {}
+    rows = await _rows(db, " UNION ALL ".join(f"SELECT * FROM ({q})" for q in selects), params)
+    return _free_text_hits(rows, terms)
 
 
 async def _history(db: Database, guild_id: int, user_id: int, channel_id: int | None,
