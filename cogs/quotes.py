@@ -22,6 +22,7 @@ result into embeds and buttons.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Awaitable, Callable, TypeVar
@@ -38,6 +39,7 @@ from cogs._shared import BRAND_COLOUR, SafeDynamicItem, footer_note, send_epheme
 from cogs.admin import guild_settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MAX_SEARCH_LENGTH = 80          # the topic option; the search must fit in a button's custom_id
 CUSTOM_ID_MAX = 100             # Discord's limit, counted here in UTF-16 units to be safe with emoji
@@ -401,8 +403,11 @@ class ShareButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
             view.add_item(ReadInFullButton(quote.source, quote.item_id))
         await send(interaction, content="Shared from `/quote`:", embeds=embeds, view=view, ephemeral=False)
         # The channel has now been given this quote: its next /quote offers another first.
-        await quotes.record_shared(bot.db, guild_id=interaction.guild_id, channel_id=interaction.channel_id,  # type: ignore[attr-defined]
-                                   user_id=interaction.user.id, source=quote.source, item_id=quote.item_id)
+        try:
+            await quotes.record_shared(bot.db, guild_id=interaction.guild_id, channel_id=interaction.channel_id,  # type: ignore[attr-defined]
+                                       user_id=interaction.user.id, source=quote.source, item_id=quote.item_id)
+        except Exception:  # the quote is shared; at worst the channel's next /quote may give it again
+            log.warning("could not record a shared quote", exc_info=True)
 
 
 def excerpt_near(quote: Quote, search: str) -> tuple[Quote, tuple[str, ...]]:
