@@ -449,7 +449,7 @@ def _fts_terms(free_terms: tuple[str, ...]) -> str:
 def _term_hits(text: str, terms: tuple[str, ...]) -> set[str]:
     """Which of the searched stems occur in `text`: a word whose stem is the term, or (for terms
     of four letters or more) starts with it, as in the FTS5 prefix query."""
-    lowered = text.lower()
+    lowered = topics.matching_text(text).lower()  # emphasis marks and named titles do not count
     hits = set()
     for term in terms:
         start = term[:3]
@@ -889,6 +889,8 @@ def autocomplete_topics(counts: list[TopicCount], typed: str) -> list[tuple[str,
     q = " ".join(fold(typed or "").split())[:MAX_QUERY_LENGTH]
     # The topics a search for the typed words would use ("gluten" -> diet, "opiods" -> medication).
     read_as = set(topics.match_query(q).topics) if q else set()
+    # Topics one of whose strong words begins with what was typed ("gl" -> diet, through "gluten").
+    suggested = topics.suggest(q) if q else {}
     scored = []
     for c in counts:
         t = tax.topics.get(c.name)
@@ -905,6 +907,8 @@ def autocomplete_topics(counts: list[TopicCount], typed: str) -> list[tuple[str,
             rank = 1
         elif (alias := next((a for a in aliases if a.startswith(q)), None)) is not None:
             rank, hint = 2, alias
+        elif t.name in suggested:
+            rank, hint = 2, suggested[t.name]
         elif t.name in read_as:
             rank = 2
         elif any(q in label for label in labels + aliases):

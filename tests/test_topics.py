@@ -311,7 +311,6 @@ async def test_a_word_written_with_emphasis_is_found(db, text_search_reads_match
         assert set(await _post_ids(db, 5, query, user_id=n)) == {underlined, plain}, query
 
 
-@pytest.mark.xfail(strict=True, reason="needs bot/quotes.py _term_hits to read topics.matching_text(text)")
 async def test_a_word_written_with_emphasis_is_found_by_the_shipped_search(db):
     await load_file(db, SEED)
     underlined = await _approved_post(db, 5, "I started __zumba__ classes and my pain eased a little.")
@@ -344,7 +343,6 @@ def test_suggest_orders_and_limits():
             assert label.startswith(typed)
 
 
-@pytest.mark.xfail(strict=True, reason="needs bot/quotes.py autocomplete_topics to use topics.suggest")
 async def test_autocomplete_offers_a_topic_through_its_terms(db):
     await load_file(db, SEED)
     counts = await quotes.topic_counts(db, 1, samples=False)
