@@ -743,7 +743,8 @@ class Emulator:
         rec.interaction_id = interaction_id
         if record.response_type is not None:
             return discord_error(400, 40060, "Interaction has already been acknowledged.")
-        now = time.perf_counter()
+        # The response arrived when its request did: the emulator's own checks are not the bot's time.
+        now = rec.at
         record.first_response_at = now
         record.response_type = kind = int(rec.body["type"])
         if now - record.sent_at > self.deadline:
