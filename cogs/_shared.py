@@ -90,6 +90,18 @@ class BaseView(discord.ui.View):
         await report_error(interaction, error)
 
 
+class DynamicView(discord.ui.View):
+    """A view whose buttons and menus are all DynamicItems, answered from their custom_id (so they
+    work after a restart). discord.py keeps every unfinished view it sends, and with timeout=None
+    it would keep them for ever; a view that says it is finished is not kept."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    def is_finished(self) -> bool:
+        return True
+
+
 class BaseModal(discord.ui.Modal):
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await report_error(interaction, error)

@@ -37,7 +37,7 @@ from bot.guild_settings import (
     setup_gaps,
     value_text,
 )
-from cogs._shared import BaseModal, SafeDynamicItem, brand_embed, send_ephemeral
+from cogs._shared import DynamicView, BaseModal, SafeDynamicItem, brand_embed, send_ephemeral
 
 log = logging.getLogger("fibrocircle.admin")
 
@@ -300,7 +300,7 @@ def wizard_embed(config: GuildConfig, note: str | None = None) -> discord.Embed:
 
 
 def wizard_view() -> discord.ui.View:
-    view = discord.ui.View(timeout=None)  # every item is a DynamicItem: it works after a restart too
+    view = DynamicView()  # every item is a DynamicItem: it works after a restart too
     for name in CHANNEL_KINDS.values():
         view.add_item(WizardChannelPick(name))
     view.add_item(WizardRolePick())
@@ -733,7 +733,7 @@ class Admin(commands.Cog):
             "readers' experiences, and member posts reviewed by your moderators.\n\n"
             "Someone with the **Manage Server** permission can set it up in a minute with the button below "
             "or `/config setup`.")
-        view = discord.ui.View(timeout=None)
+        view = DynamicView()
         view.add_item(OpenSetupButton())
         try:
             await channel.send(embed=embed, view=view)

@@ -35,7 +35,7 @@ from bot.guild_settings import GuildConfig
 from bot.posts import Post
 from cogs._post_worker import (DESCRIPTION_MAX, FIELD_MAX, PostWorker, clip, http_problem, show_status, status_line,
                                 when)
-from cogs._shared import BRAND_COLOUR, BaseModal, SafeDynamicItem, send_ephemeral
+from cogs._shared import DynamicView, BRAND_COLOUR, BaseModal, SafeDynamicItem, send_ephemeral
 from cogs.admin import guild_settings, has_manage_server, mirror_to_log, missing_permissions
 
 log = logging.getLogger("fibrocircle.moderation")
@@ -167,7 +167,7 @@ async def queue_embed(post: Post, *, member_line: str | None, scan: safety.Safet
 
 
 def decision_view(post_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)  # DynamicItems: they work after a restart too
+    view = DynamicView()  # DynamicItems: they work after a restart too
     for action in ("approve", "reject", "block"):
         view.add_item(QueueButton(action, post_id))
     return view
@@ -292,7 +292,7 @@ async def show_decision(interaction: discord.Interaction, post: Post) -> None:
 
 
 def next_view() -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = DynamicView()
     view.add_item(QueuePageButton("open", 0, label="Next pending post"))
     return view
 

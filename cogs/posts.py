@@ -27,7 +27,7 @@ from discord.ext import commands
 
 from bot import posts, safety
 from bot.posts import Post, PostError
-from cogs._shared import BRAND_COLOUR, BaseModal, SafeDynamicItem, brand_embed, send_ephemeral
+from cogs._shared import DynamicView, BRAND_COLOUR, BaseModal, SafeDynamicItem, brand_embed, send_ephemeral
 from cogs.admin import guild_settings
 from cogs._post_worker import clip, when
 from cogs.moderation import form_values, send_to_queue
@@ -176,7 +176,7 @@ async def myposts_page(interaction: discord.Interaction, offset: int) -> tuple[d
         return brand_embed("Your posts here", text), None
     embed = brand_embed("Your posts here", "Newest first. Withdrawing a post deletes its text and removes it from "
                                            "the server; it can't be undone.")
-    view = discord.ui.View(timeout=None)
+    view = DynamicView()
     for post in shown:
         embed.add_field(name=f"{post.label} · {STATE_TEXT.get(post.state, post.state)}", value=post_summary(post),
                         inline=False)
@@ -226,7 +226,7 @@ class WithdrawButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         if interaction.guild is None:
             raise app_commands.NoPrivateMessage()
         if not self.confirm:
-            view = discord.ui.View(timeout=None)
+            view = DynamicView()
             view.add_item(WithdrawButton(self.post_id, self.number, confirm=True))
             view.add_item(MyPostsPageButton("back", 0))
             await interaction.response.edit_message(
@@ -282,7 +282,7 @@ class ForgetButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
                                                     attachments=[])
             return
         if self.step == "forget":
-            view = discord.ui.View(timeout=None)
+            view = DynamicView()
             view.add_item(ForgetButton("forget-yes"))
             view.add_item(ForgetButton("keep"))
             await interaction.response.edit_message(
@@ -373,7 +373,7 @@ class Posts(commands.Cog):
                         inline=False)
         embed.add_field(name="Forget me", value="Deletes your posts and personal data in every server, after you "
                                                 "confirm. /privacy explains the rest.", inline=False)
-        view = discord.ui.View(timeout=None)
+        view = DynamicView()
         view.add_item(ForgetButton("forget"))
         raw = json.dumps(data, indent=2, ensure_ascii=False).encode()
         await send_ephemeral(interaction, embed=embed, view=view,
