@@ -194,6 +194,17 @@ def _backoff(attempts: int) -> int:
     return min(LONGEST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** max(0, attempts - 1))
 
 
+def _next_try(when: datetime, attempts: int, retry_in_seconds: float | None) -> datetime:
+    """When a failed send is tried again: Discord's retry_after on a 429, else the growing pause."""
+    pause = _backoff(attempts) if retry_in_seconds is None else max(1.0, float(retry_in_seconds))
+    return when + timedelta(seconds=math.ceil(pause))
+
+
+def _error_text(error: object) -> str:
+    """Discord's error on one line, bounded: what moderators are told, never post text."""
+    return " ".join(str(error).split())[:MAX_ERROR_LENGTH] or "unknown error"
+
+
 # -- small SQL helpers that work on the Database's connection, inside a transaction or not ----
 
 # Each call is one trip to SQLite's worker thread; those trips, not SQLite, are most of what a
@@ -638,7 +649,7 @@ async def mark_queue_failed(
     deleted, or its embed was posted meanwhile).
     """
     when = _now(now)
-    error = " ".join(str(error).split())[:MAX_ERROR_LENGTH] or "unknown error"
+    error = _error_text(error)
     async with db.transaction() as tx:
         row = await _one(
             tx,
@@ -649,8 +660,7 @@ async def mark_queue_failed(
         if row is None:
             return None
         attempts = row["queue_attempts"] + 1
-        pause = _backoff(attempts) if retry_in_seconds is None else max(1.0, float(retry_in_seconds))
-        retry_at = when + timedelta(seconds=math.ceil(pause))
+        retry_at = _next_try(when, attempts, retry_in_seconds)
         await _change(
             tx, "UPDATE posts SET queue_attempts = ?, queue_error = ?, queue_next_at = ? WHERE id = ?",
             (attempts, error, _iso(retry_at), post_id),
@@ -868,7 +878,7 @@ async def mark_publish_failed(
     `publish_attempts` tell the moderator why), or None when it no longer needs publishing.
     """
     when = _now(now)
-    error = " ".join(str(error).split())[:MAX_ERROR_LENGTH] or "unknown error"
+    error = _error_text(error)
     async with db.transaction() as tx:
         row = await _one(
             tx,
@@ -879,8 +889,7 @@ async def mark_publish_failed(
         if row is None:
             return None
         attempts = row["publish_attempts"] + 1
-        pause = _backoff(attempts) if retry_in_seconds is None else max(1.0, float(retry_in_seconds))
-        retry_at = when + timedelta(seconds=math.ceil(pause))
+        retry_at = _next_try(when, attempts, retry_in_seconds)
         await _change(
             tx,
             "UPDATE posts SET publish_state = 'failed', publish_attempts = ?, publish_error = ?,"
@@ -950,11 +959,9 @@ async def mark_message_removal_failed(
         if row is None:
             return
         attempts = row["attempts"] + 1
-        pause = _backoff(attempts) if retry_in_seconds is None else max(1.0, float(retry_in_seconds))
         await _change(
             tx, "UPDATE stale_messages SET attempts = ?, last_error = ?, next_at = ? WHERE id = ?",
-            (attempts, " ".join(str(error).split())[:MAX_ERROR_LENGTH],
-             _iso(when + timedelta(seconds=math.ceil(pause))), stale_id),
+            (attempts, _error_text(error), _iso(_next_try(when, attempts, retry_in_seconds)), stale_id),
         )
 
 
