@@ -28,3 +28,24 @@ async def session(tmp_path):
     async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08) as s:
         yield s
         assert s.errors == [], f"ERRORs were logged: {s.errors}"
+
+
+# A second server, for what must never leak from one server to another.
+OTHER_GUILD = 300_000_000_000_000_777
+
+
+@pytest.fixture
+async def two_guilds(tmp_path):
+    """Like `session`, with a second server (OTHER_GUILD) seeded the same way."""
+    async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08, extra_guilds=(OTHER_GUILD,)) as s:
+        yield s
+        assert s.errors == [], f"ERRORs were logged: {s.errors}"
+
+
+@pytest.fixture
+def quick_worker(monkeypatch):
+    """The post worker's pace in tests: a short round, and failed publishing retried after 1 s."""
+    from cogs._post_worker import PostWorker
+
+    monkeypatch.setattr(PostWorker, "interval", 0.1)
+    monkeypatch.setattr(PostWorker, "retry_seconds", 1.0)

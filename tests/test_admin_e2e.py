@@ -10,19 +10,10 @@ import pytest
 from bot import audit
 from bot.emulator.server import PERSONAS, PERM
 from bot.session import BotSession, StepResult
-from conftest import OPENAPI_PATH
+from conftest import OTHER_GUILD
 from helpers import is_ephemeral, step
 
-OTHER_GUILD = 300_000_000_000_000_777
 NEW_GUILD = 300_000_000_000_000_888
-
-
-@pytest.fixture
-async def two_guilds(tmp_path):
-    async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08,
-                          extra_guilds=(OTHER_GUILD,)) as s:
-        yield s
-        assert s.errors == [], f"ERRORs were logged: {s.errors}"
 
 
 def channel_id(session: BotSession, name: str, guild_id: int | None = None) -> int:

@@ -11,26 +11,14 @@ import pytest
 from bot import audit, posts
 from bot.emulator.server import PERM, PERSONAS, Fault
 from bot.session import BotSession
-from cogs._post_worker import PostWorker
-from conftest import OPENAPI_PATH
+from conftest import OTHER_GUILD
 from helpers import is_ephemeral, step
 from test_admin_e2e import channel_id
 from test_posts_e2e import (OTHER_GUILD, channel_messages, newest_post, press, ready_server, sent_in, share,
                             wait_for)
 
 
-@pytest.fixture(autouse=True)
-def quick_worker(monkeypatch):
-    monkeypatch.setattr(PostWorker, "interval", 0.1)
-    monkeypatch.setattr(PostWorker, "retry_seconds", 1.0)
-
-
-@pytest.fixture
-async def two_guilds(tmp_path):
-    async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08,
-                          extra_guilds=(OTHER_GUILD,)) as s:
-        yield s
-        assert s.errors == [], f"ERRORs were logged: {s.errors}"
+pytestmark = pytest.mark.usefixtures("quick_worker")
 
 
 async def refusals(session: BotSession) -> list[audit.AuditEntry]:

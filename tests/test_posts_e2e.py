@@ -11,29 +11,15 @@ import pytest
 from bot import posts, quotes, safety
 from bot.emulator.server import PERSONAS
 from bot.session import BotSession, StepResult
-from cogs._post_worker import PostWorker
-from conftest import OPENAPI_PATH
+from conftest import OTHER_GUILD
 from helpers import is_ephemeral, step
 from test_admin_e2e import channel_id, set_up_everything
 from test_posts import files_holding
 
-OTHER_GUILD = 300_000_000_000_000_555
 ZWSP = "\u200b"
 
 
-@pytest.fixture(autouse=True)
-def quick_worker(monkeypatch):
-    """The background worker's pace in tests: a short round, and failed publishing retried after 1 s."""
-    monkeypatch.setattr(PostWorker, "interval", 0.1)
-    monkeypatch.setattr(PostWorker, "retry_seconds", 1.0)
-
-
-@pytest.fixture
-async def two_guilds(tmp_path):
-    async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08,
-                          extra_guilds=(OTHER_GUILD,)) as s:
-        yield s
-        assert s.errors == [], f"ERRORs were logged: {s.errors}"
+pytestmark = pytest.mark.usefixtures("quick_worker")
 
 
 # -- helpers shared with test_moderation_e2e ----------------------------------------------------
