@@ -287,15 +287,12 @@ class Taxonomy:
         i, n = 0, len(seq)
         while i < n:
             word = seq[i]
-            matched = False
-            for phrase, signals in self._phrases.get(word, ()):
-                if tuple(seq[i:i + len(phrase)]) == phrase:
-                    if signals:
-                        yield signals
-                    i += len(phrase)
-                    matched = True
-                    break
-            if matched:
+            hit = _phrase_at(self._phrases, seq, i)
+            if hit:
+                phrase, signals = hit
+                if signals:
+                    yield signals
+                i += len(phrase)
                 continue
             signals = self._words.get(word)
             if signals is None:
@@ -373,6 +370,14 @@ class Taxonomy:
 
     def readable_term(self, topic: str, key: str) -> str:
         return self.term_of_key.get((topic, key), key.replace("_", " "))
+
+
+def _phrase_at(table: dict, seq: list[str], i: int) -> tuple[tuple[str, ...], tuple] | None:
+    """The longest phrase of `table` (lists kept longest first) that starts at seq[i], with its signals."""
+    for phrase, signals in table.get(seq[i], ()):
+        if tuple(seq[i:i + len(phrase)]) == phrase:
+            return phrase, signals
+    return None
 
 
 def _merge(signals: list[Signal]) -> list[Signal]:
@@ -510,11 +515,7 @@ def _read_query(tax: Taxonomy, q: str) -> QueryMatch:
     i, n = 0, len(seq)
     while i < n:
         word = seq[i]
-        hit = None
-        for phrase, signals in tax._query_phrases.get(word, ()):
-            if tuple(seq[i:i + len(phrase)]) == phrase:
-                hit = (phrase, signals)
-                break
+        hit = _phrase_at(tax._query_phrases, seq, i)
         if hit:
             phrase, signals = hit
             for sig in signals:
