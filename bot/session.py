@@ -20,6 +20,7 @@ from discord import app_commands
 
 from bot.app import FibroCircle, use_local_discord
 from bot.config import DEFAULT_ARTICLE_PATH, Config
+from bot.emulator import rules
 from bot.emulator.server import DEFAULT_GUILD, PERSONA_ROLES, PERSONAS, Emulator, RecordedRequest
 
 # A token of the right shape; the emulator accepts any.
@@ -385,8 +386,7 @@ class BotSession:
         modal, guild_id, channel_id = self.last_modal.pop(user_id)
         inputs = []  # (custom_id, label, top-level component, input)
         for comp in modal.get("components") or []:
-            children = comp.get("components") or ([comp["component"]] if comp.get("component") else [])
-            for child in children:
+            for child in rules.children(comp):
                 if child.get("type") == 4:
                     inputs.append((child["custom_id"], comp.get("label") or child.get("label") or "", comp, child))
         names = [i[0] for i in inputs] + [i[1] for i in inputs if i[1]]

@@ -6,6 +6,7 @@ import re
 import textwrap
 from typing import Any
 
+from bot.emulator import rules
 from bot.emulator.server import Emulator, RecordedRequest
 
 CALLBACK_KINDS = {4: "reply", 5: "thinking…", 6: "acknowledged the click", 7: "updated the message",
@@ -121,7 +122,7 @@ def _message(data: dict[str, Any]) -> list[str]:
 def _modal(data: dict[str, Any]) -> list[str]:
     lines = [f"      ┏ {data.get('title')}"]
     for comp in data.get("components") or []:
-        for child in comp.get("components") or ([comp["component"]] if comp.get("component") else []):
+        for child in rules.children(comp):
             if child.get("type") == 4:
                 label = comp.get("label") or child.get("label")
                 need = "required" if child.get("required", True) else "optional"

@@ -123,6 +123,11 @@ def check_components(rows: list[dict[str, Any]], where: str) -> list[str]:
     return problems
 
 
+def children(component: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a top-level modal component holds: an action row's components, or a label's one."""
+    return component.get("components") or ([component["component"]] if component.get("component") else [])
+
+
 def check_modal(data: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     title = data.get("title") or ""
@@ -135,8 +140,7 @@ def check_modal(data: dict[str, Any]) -> list[str]:
     if not (1 <= len(comps) <= MODAL_COMPONENTS_MAX):
         problems.append(f"modal has {len(comps)} components; it must be 1-{MODAL_COMPONENTS_MAX}")
     for n, comp in enumerate(comps):
-        inner = comp.get("components") or ([comp["component"]] if comp.get("component") else [])
-        for text_input in inner:
+        for text_input in children(comp):
             if text_input.get("type") != 4:
                 continue
             at = f"modal.components[{n}]"
