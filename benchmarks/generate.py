@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bot.config import DEFAULT_ARTICLE_PATH
-from bot.emulator.server import DEFAULT_GUILD
+from emulator.server import DEFAULT_GUILD
 from bot.ingest import load_seed_if_empty
 from bot.storage import Database
 
@@ -53,7 +53,7 @@ FILLERS = [
 
 
 def guild_ids(count: int) -> list[int]:
-    """The same guild ids the emulator seeds with `python -m bot.emulator --guilds N`."""
+    """The same guild ids the emulator seeds with `python -m benchmarks.emulator_process --guilds N`."""
     return [DEFAULT_GUILD + n * 10_000 for n in range(count)]
 
 

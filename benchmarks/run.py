@@ -3,7 +3,7 @@
     python -m benchmarks.run                    # 1,000,000 posts in 1,000 guilds, 100 interactions/s
     python -m benchmarks.run --posts 100000 --guilds 100 --duration 20 --json
 
-Three processes: this driver, the emulator (`python -m bot.emulator`, which also generates the
+Three processes: this driver, the emulator (`python -m benchmarks.emulator_process`, which also generates the
 open-loop load so that its timing does not compete with the driver), and the bot itself
 (`python -m bot run`, pointed at the emulator with FIBRO_EMULATOR_URL). Latency is measured in the
 emulator from sending an interaction to the bot's first response arriving.
@@ -28,8 +28,8 @@ from typing import Any
 import aiohttp
 
 from benchmarks.generate import OUT_DIR, generate, guild_ids
-from bot.emulator.server import PERSONAS
-from bot.session import FAKE_TOKEN
+from emulator.server import PERSONAS
+from emulator.session import FAKE_TOKEN
 
 QUOTE_QUERIES = ["sleep", "opioids", "weather", "diet", "family", "tremors", "fatigue", "insomnia", "opiods",
                  "gluten", "husband", "cold winter", "pain meds", "exercise", "doctor", "depression"]
@@ -124,7 +124,7 @@ class Harness:
 
     def start_emulator(self) -> None:
         ready = self.workdir / "emulator.url"
-        args = [sys.executable, "-m", "bot.emulator", "--guilds", str(self.guilds), "--ready-file", str(ready)]
+        args = [sys.executable, "-m", "benchmarks.emulator_process", "--guilds", str(self.guilds), "--ready-file", str(ready)]
         if not self.openapi:
             args.append("--no-openapi")
         self.emulator = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

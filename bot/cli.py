@@ -116,12 +116,13 @@ def cmd_try(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _try(args: argparse.Namespace, config: Config) -> int:
-    from bot.emulator.render import render_requests
-    from bot.session import DEFAULT_GUILD, BotSession
+    from emulator.openapi import DEFAULT_OPENAPI_PATH
+    from emulator.render import render_requests
+    from emulator.session import DEFAULT_GUILD, BotSession
 
     with tempfile.TemporaryDirectory(prefix="fibrocircle-try-") as tmp:
         db_path = args.db.resolve() if args.db else Path(tmp) / "try.db"
-        session = BotSession(db_path, openapi_path=config.openapi_path, guild_id=args.guild or DEFAULT_GUILD,
+        session = BotSession(db_path, openapi_path=config.openapi_path or DEFAULT_OPENAPI_PATH, guild_id=args.guild or DEFAULT_GUILD,
                              default_user=args.user, default_role=args.role)
         failed = False
         out = []
@@ -191,8 +192,8 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 async def _check(config: Config) -> int:
     from bot.app import FibroCircle
-    from bot.emulator import rules
-    from bot.emulator.openapi import OpenAPIChecker
+    from emulator import rules
+    from emulator.openapi import DEFAULT_OPENAPI_PATH, OpenAPIChecker
 
     problems: list[str] = []
     print(f"settings: ok ({config!r})")
@@ -201,7 +202,7 @@ async def _check(config: Config) -> int:
         await bot.setup_hook()
         payload = bot.command_payload()
         problems += rules.check_commands(payload)
-        checker = OpenAPIChecker(config.openapi_path)
+        checker = OpenAPIChecker(config.openapi_path or DEFAULT_OPENAPI_PATH)
         if checker.available:
             problems += checker.check("PUT", "/applications/1/commands", payload)
             print(f"commands: {len(payload)} checked against Discord's rules and its OpenAPI description")

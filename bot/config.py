@@ -20,7 +20,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_DB_PATH = DATA_DIR / "fibrocircle.db"
 DEFAULT_ARTICLE_PATH = DATA_DIR / "article.txt"
-DEFAULT_OPENAPI_PATH = PROJECT_ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
 
 # name -> (description for .env.example and the README, default or None)
 SETTINGS: dict[str, tuple[str, str | None]] = {
@@ -106,7 +105,7 @@ def load_config(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Co
         raise SettingError(f"FIBRO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {level!r}).")
 
     openapi = (env.get("FIBRO_OPENAPI_PATH") or "").strip()
-    openapi_path = _resolve(openapi) if openapi else DEFAULT_OPENAPI_PATH
+    openapi_path = _resolve(openapi) if openapi else None  # None: the emulator's own default
 
     emulator_url = (env.get("FIBRO_EMULATOR_URL") or "").strip().rstrip("/") or None
     if emulator_url is not None and not LOOPBACK_URL.match(emulator_url):

@@ -14,8 +14,8 @@ async def db(tmp_path):
 
 
 # -- end-to-end: the real bot against the emulator ----------------------------------------
-from bot.config import DEFAULT_OPENAPI_PATH  # noqa: E402
-from bot.session import BotSession  # noqa: E402
+from emulator.openapi import DEFAULT_OPENAPI_PATH  # noqa: E402
+from emulator.session import BotSession  # noqa: E402
 
 OPENAPI_PATH = DEFAULT_OPENAPI_PATH if DEFAULT_OPENAPI_PATH.is_file() else None
 

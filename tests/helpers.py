@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.session import BotSession, StepResult
+from emulator.session import BotSession, StepResult
 
 
 async def step(session: BotSession, text: str, **kwargs) -> StepResult:

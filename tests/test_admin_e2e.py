@@ -8,8 +8,8 @@ import json
 import pytest
 
 from bot import audit
-from bot.emulator.server import PERSONAS, PERM
-from bot.session import BotSession, StepResult
+from emulator.server import PERSONAS, PERM
+from emulator.session import BotSession, StepResult
 from conftest import OTHER_GUILD
 from helpers import is_ephemeral, step
 

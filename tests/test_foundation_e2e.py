@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from discord import app_commands
 
-from bot.emulator import rules
-from bot.session import BotSession
+from emulator import rules
+from emulator.session import BotSession
 from conftest import OPENAPI_PATH
 from helpers import is_ephemeral, step
 
@@ -86,7 +86,7 @@ async def test_emulator_answers_invalid_bodies_like_discord(session):
     emu = session.emulator
     payload = emu.interaction_payload(2, guild_id=session.guild_id, channel_id=int(emu.find_channel(session.guild_id, "general")["id"]),
                                       user_id=1, data={"name": "nothing", "type": 1})
-    from bot.emulator.server import InteractionRecord
+    from emulator.server import InteractionRecord
     emu.interactions[int(payload["id"])] = InteractionRecord(id=int(payload["id"]), token=payload["token"], payload=payload,
                                                              user_id=1, sent_at=time.perf_counter())
     url = f"{emu.base_url}/interactions/{payload['id']}/{payload['token']}/callback"

@@ -10,8 +10,8 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.emulator.server import PERSONAS
-from bot.session import BotSession
+from emulator.server import PERSONAS
+from emulator.session import BotSession
 from conftest import OPENAPI_PATH
 
 PINGS = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>")

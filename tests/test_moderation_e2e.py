@@ -9,8 +9,8 @@ import json
 import pytest
 
 from bot import audit, posts
-from bot.emulator.server import PERM, PERSONAS, Fault
-from bot.session import BotSession
+from emulator.server import PERM, PERSONAS, Fault
+from emulator.session import BotSession
 from conftest import OTHER_GUILD
 from helpers import is_ephemeral, step
 from test_admin_e2e import channel_id

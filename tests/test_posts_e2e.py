@@ -9,8 +9,8 @@ import json
 import pytest
 
 from bot import posts, quotes, safety
-from bot.emulator.server import PERSONAS
-from bot.session import BotSession, StepResult
+from emulator.server import PERSONAS
+from emulator.session import BotSession, StepResult
 from conftest import OTHER_GUILD
 from helpers import is_ephemeral, step
 from test_admin_e2e import channel_id, set_up_everything

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from bot.emulator.server import DEFAULT_GUILD, PERSONAS, Emulator
-from bot.session import FAKE_TOKEN
+from emulator.server import DEFAULT_GUILD, PERSONAS, Emulator
+from emulator.session import FAKE_TOKEN
 from conftest import OPENAPI_PATH
 
 

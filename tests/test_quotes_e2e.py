@@ -12,9 +12,9 @@ import re
 import pytest
 
 from bot import posts, quotes, topics
-from bot.emulator.server import PERSONAS
+from emulator.server import PERSONAS
 from bot.safety import DEFAULT_CRISIS_RESOURCES, GUAIFENESIN_EVIDENCE_NOTE, NOT_MEDICAL_ADVICE
-from bot.session import BotSession, StepResult
+from emulator.session import BotSession, StepResult
 from cogs.quotes import CONTENT_NOTE
 from conftest import OPENAPI_PATH
 from helpers import is_ephemeral, step

@@ -11,8 +11,8 @@ import signal
 import sqlite3
 import sys
 
-from bot.emulator.server import DEFAULT_GUILD, Emulator
-from bot.session import FAKE_TOKEN
+from emulator.server import DEFAULT_GUILD, Emulator
+from emulator.session import FAKE_TOKEN
 from conftest import OPENAPI_PATH
 from helpers import step
 
@@ -133,7 +133,7 @@ async def test_sigkill_while_posts_stream_in_loses_nothing_acknowledged(tmp_path
 
 
 async def test_dms_through_server_errors_and_rate_limits_reach_the_author_once(session, monkeypatch):
-    from bot.emulator.server import PERSONAS, Fault
+    from emulator.server import PERSONAS, Fault
     from cogs._post_worker import PostWorker
 
     monkeypatch.setattr(PostWorker, "interval", 0.1)  # the worker's pace, lowered for the test

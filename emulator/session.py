@@ -20,8 +20,8 @@ from discord import app_commands
 
 from bot.app import FibroCircle, use_local_discord
 from bot.config import DEFAULT_ARTICLE_PATH, Config
-from bot.emulator import rules
-from bot.emulator.server import DEFAULT_GUILD, PERSONA_ROLES, PERSONAS, Emulator, RecordedRequest
+from emulator import rules
+from emulator.server import DEFAULT_GUILD, PERSONA_ROLES, PERSONAS, Emulator, RecordedRequest
 
 # A token of the right shape; the emulator accepts any.
 FAKE_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.emulat.or-token-not-a-real-discord-token"

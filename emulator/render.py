@@ -6,8 +6,8 @@ import re
 import textwrap
 from typing import Any
 
-from bot.emulator import rules
-from bot.emulator.server import Emulator, RecordedRequest
+from emulator import rules
+from emulator.server import Emulator, RecordedRequest
 
 CALLBACK_KINDS = {4: "reply", 5: "thinking…", 6: "acknowledged the click", 7: "updated the message",
                   8: "autocomplete", 9: "opened a form"}

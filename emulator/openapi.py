@@ -22,6 +22,9 @@ try:  # the validators come with the `emulator` extra
 except ImportError:  # pragma: no cover - reported through `available`
     Draft202012Validator = None  # type: ignore[assignment]
 
+# Discord's API description, beside the project (../shared) unless FIBRO_OPENAPI_PATH names another.
+DEFAULT_OPENAPI_PATH = Path(__file__).resolve().parent.parent.parent / "shared" / "discord-api-spec" / "openapi.json"
+
 
 @dataclass(frozen=True)
 class _Operation:
