@@ -40,15 +40,16 @@ def use_local_discord(root_url: str) -> tuple[str, object]:
 
 
 def extension_names() -> list[str]:
-    """Every feature module in cogs/ (files starting with '_' are shared helpers, not extensions)."""
-    return sorted(f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_"))
+    """Every feature in cogs/, a module or a package (`cogs/utils/` holds shared helpers, not an extension)."""
+    return sorted(f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__)
+                  if m.name != "utils" and not m.name.startswith("_"))
 
 
 class FibroTree(app_commands.CommandTree):
     """The command tree; its `on_error` is the one place errors become replies."""
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        from cogs._shared import report_error  # the shared Discord helpers live with the cogs
+        from cogs.utils.replies import report_error  # the shared Discord helpers live with the cogs
 
         await report_error(interaction, error)
 

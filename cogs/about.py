@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from cogs._shared import brand_embed, footer_note
+from cogs.utils.formats import brand_embed, footer_note
 
 
 class About(commands.Cog):

@@ -18,7 +18,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from cogs._shared import report_error, send_ephemeral
+from cogs.utils.replies import report_error, send_ephemeral
 
 log = logging.getLogger("fibrocircle.fallback")
 

@@ -27,10 +27,8 @@ from discord.ext import commands
 
 from bot import posts, safety
 from bot.posts import Post, PostError
-from cogs._shared import DynamicView, BRAND_COLOUR, BaseModal, SafeDynamicItem, brand_embed, send_ephemeral
-from cogs.admin import guild_settings
-from cogs._post_worker import clip, when
-from cogs.moderation import form_values, send_to_queue
+from cogs.utils.formats import BRAND_COLOUR, brand_embed, clip, when
+from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, form_values, send_ephemeral
 
 log = logging.getLogger("fibrocircle.posts")
 
@@ -103,13 +101,13 @@ async def share_submitted(interaction: discord.Interaction) -> None:
     bot = interaction.client
     values = form_values(interaction)
     text = values.get("experience", "")
-    config = await guild_settings(bot).get(guild.id)  # type: ignore[arg-type]
+    config = await bot.guild_settings.get(guild.id)  # type: ignore[arg-type]
     # If anonymous posting was turned off after the form opened, the core refuses an anonymous post
     # (the member gets their text back) rather than putting their name on it.
     anonymous, note = read_anonymity(values.get("anonymous"))
     try:
         result = await posts.submit(
-            bot.db, guild_settings(bot), guild_id=guild.id, author_id=interaction.user.id,  # type: ignore[attr-defined, arg-type]
+            bot.db, bot.guild_settings, guild_id=guild.id, author_id=interaction.user.id,  # type: ignore[attr-defined, arg-type]
             author_name=interaction.user.display_name, anonymous=anonymous, text=text,
             topic_hint=values.get("topic") or None, interaction_id=interaction.id,
             member_joined_at=getattr(interaction.user, "joined_at", None))
@@ -126,8 +124,8 @@ async def share_submitted(interaction: discord.Interaction) -> None:
     if note:
         reply += "\n" + note
     await interaction.followup.send(clip(reply, 2000), ephemeral=True)
-    if result.created:
-        await send_to_queue(bot, guild, post, member=interaction.user, scan=result.scan)
+    if result.created:  # the moderation cog puts it in the queue channel
+        bot.dispatch("fibrocircle_post_shared", guild, post, interaction.user, result.scan)
 
 
 def your_text(text: str) -> list[discord.Embed]:
@@ -351,7 +349,7 @@ class Posts(commands.Cog):
     @app_commands.guild_only()
     async def share(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None
-        config = await guild_settings(self.bot).get(interaction.guild.id)
+        config = await self.bot.guild_settings.get(interaction.guild.id)
         # The same checks submit makes, before the member types anything (submit checks again).
         await posts.check_may_post(
             self.db, config, guild_id=interaction.guild.id, author_id=interaction.user.id,

@@ -21,11 +21,10 @@ result into embeds and buttons.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import discord
 from discord import app_commands
@@ -35,21 +34,16 @@ from bot import quotes, safety, topics
 from bot.quotes import Quote, QuoteResult
 from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
-from cogs._shared import BRAND_COLOUR, SafeDynamicItem, footer_note, send_ephemeral
-from cogs.admin import guild_settings
+from cogs.utils.formats import BRAND_COLOUR, CUSTOM_ID_MAX, DESCRIPTION_MAX, EMBED_TOTAL, FIELD_MAX, footer_note
+from cogs.utils.replies import SafeDynamicItem, in_time, send_ephemeral
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_SEARCH_LENGTH = 80          # the topic option; the search must fit in a button's custom_id
-CUSTOM_ID_MAX = 100             # Discord's limit, counted here in UTF-16 units to be safe with emoji
 MORE_PREFIX = "quote:more:0:"   # what "Another" puts before the search (the count is one digit)
-EMBED_TOTAL = 6000              # all embeds of one message together
-DESCRIPTION_MAX = 4096
-FIELD_VALUE_MAX = 1024
 TOPICS_PER_PAGE = 5
 SHOWN_TOPICS = 6                # a quote's strongest topics; the rest are counted
-DEFER_AFTER = 1.5               # past this many seconds of work, defer so that Discord's 3 s are kept
 
 CONTENT_NOTE = ("**Content note:** this quote mentions suicide or self-harm. "
                 "It is hidden: tap the dark box to read it.")
@@ -107,20 +101,8 @@ def topic_title(name: str) -> str:
 
 
 async def crisis_resources(bot: commands.Bot, guild_id: int) -> str:
-    config = await guild_settings(bot).get(guild_id)
+    config = await bot.guild_settings.get(guild_id)
     return (config.crisis_resources or "").strip() or DEFAULT_CRISIS_RESOURCES
-
-
-async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool, update: bool = False) -> T:
-    """Wait for `work`; if it runs long, defer first so that the interaction does not expire."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-    if not done and not interaction.response.is_done():
-        if update:
-            await interaction.response.defer()
-        else:
-            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-    return await task
 
 
 async def send(interaction: discord.Interaction, *, content: str | None, embeds: list[discord.Embed],
@@ -169,9 +151,9 @@ def quote_embed(quote: Quote, *, body: str | None = None, number: int | None = N
         more = len(ordered) - SHOWN_TOPICS
         embed.add_field(name="Topics", value=shown + (f" and {more} more" if more > 0 else ""), inline=False)
     if quote.cure_note:
-        embed.add_field(name="About this claim", value=trim_to(quote.cure_note, FIELD_VALUE_MAX), inline=False)
+        embed.add_field(name="About this claim", value=trim_to(quote.cure_note, FIELD_MAX), inline=False)
     if quote.sensitive and resources:
-        embed.add_field(name=RESOURCES_TITLE, value=trim_to(resources, FIELD_VALUE_MAX), inline=False)
+        embed.add_field(name=RESOURCES_TITLE, value=trim_to(resources, FIELD_MAX), inline=False)
     return embed
 
 
@@ -439,7 +421,7 @@ async def topics_page(bot: commands.Bot, guild_id: int, page: int) -> tuple[disc
         if t.sample_phrase:
             value += f"\n> “{escape(t.sample_phrase)}”"
         embed.add_field(name=trim_to(f"{t.title} · {plural(t.count, 'quote')}", 256),
-                        value=trim_to(value, FIELD_VALUE_MAX), inline=False)
+                        value=trim_to(value, FIELD_MAX), inline=False)
         button = SearchButton("new", 1, t.name, label=t.title)
         button.item.disabled = t.count == 0
         view.add_item(button)

@@ -10,9 +10,8 @@ asks about their illness is their business.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Awaitable, TypeVar
+from typing import TypeVar
 
 import discord
 from discord import app_commands
@@ -21,14 +20,11 @@ from discord.ext import commands
 from bot import study
 from bot.errors import UserFacingError
 from bot.text import trim_to
-from cogs._shared import BRAND_COLOUR
+from cogs.utils.formats import BRAND_COLOUR
+from cogs.utils.replies import in_time
 
 T = TypeVar("T")
 
-# Every call below usually takes milliseconds. The first one after an article was loaded by older
-# rules rebuilds its study card, which can take longer: past this many seconds the reply is deferred
-# so that Discord's 3-second limit is never missed.
-DEFER_AFTER = 1.5
 
 # Discord's mention markup (@everyone, @here, <@id>, <@&id>, <#id>) names people and places, not
 # what the member asks about: it is left out of the words the article is searched for.
@@ -48,15 +44,6 @@ def embed_from_card(card: study.RenderedCard) -> discord.Embed:
     if card.footer:
         embed.set_footer(text=card.footer)
     return embed
-
-
-async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, private: bool) -> T:
-    """Wait for `work`; if it runs long, defer first so that the interaction does not expire."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-    if not done:
-        await interaction.response.defer(ephemeral=private, thinking=True)
-    return await task
 
 
 async def reply(interaction: discord.Interaction, embed: discord.Embed, *, private: bool) -> None:
@@ -88,27 +75,27 @@ class Study(commands.GroupCog, group_name="study",
                            private="Only you see the reply (by default the channel sees it)")
     @app_commands.choices(length=LENGTHS)
     async def summary(self, interaction: discord.Interaction, length: str = "short", private: bool = False) -> None:
-        card = await in_time(interaction, study.study_summary(self.db, length), private=private)
-        await reply(interaction, embed_from_card(card), private=private)
+        card = await in_time(interaction, study.study_summary(self.db, length), ephemeral=private)
+        await reply(interaction, embed_from_card(card), ephemeral=private)
 
     @app_commands.command(name="ask", description="Ask a question about the study; the answer quotes the article")
     @app_commands.describe(question="Your question, e.g. how many people took part?",
                            private="Only you see the reply (the default); choose False to share it with the channel")
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300],
                   private: bool = True) -> None:
-        answer = await in_time(interaction, study.ask(self.db, MENTION.sub(" ", question)), private=private)
+        answer = await in_time(interaction, study.ask(self.db, MENTION.sub(" ", question)), ephemeral=private)
         embed = embed_from_card(study.render_answer(answer))
         # The reply does not show the command's options to anyone, so it says what it answers.
         embed.set_author(name=trim_to(f"You asked: {' '.join(question.split())}", 256))
-        await reply(interaction, embed, private=private)
+        await reply(interaction, embed, ephemeral=private)
 
     @app_commands.command(name="glossary", description="A word from the article explained in plain language")
     @app_commands.describe(term="The word, e.g. hyperalgesia (start typing for the list)",
                            private="Only you see the reply (by default the channel sees it)")
     async def glossary(self, interaction: discord.Interaction, term: app_commands.Range[str, 1, 100],
                        private: bool = False) -> None:
-        entry = await in_time(interaction, study.glossary_entry(self.db, term), private=private)
-        await reply(interaction, embed_from_card(study.render_glossary(entry)), private=private)
+        entry = await in_time(interaction, study.glossary_entry(self.db, term), ephemeral=private)
+        await reply(interaction, embed_from_card(study.render_glossary(entry)), ephemeral=private)
 
     @glossary.autocomplete("term")
     async def glossary_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -121,8 +108,8 @@ class Study(commands.GroupCog, group_name="study",
     @app_commands.command(name="source", description="Where the article and the study come from: headline, byline, journal, reference")
     @app_commands.describe(private="Only you see the reply (by default the channel sees it)")
     async def source(self, interaction: discord.Interaction, private: bool = False) -> None:
-        info = await in_time(interaction, study.source(self.db), private=private)
-        await reply(interaction, embed_from_card(study.render_source(info)), private=private)
+        info = await in_time(interaction, study.source(self.db), ephemeral=private)
+        await reply(interaction, embed_from_card(study.render_source(info)), ephemeral=private)
 
 
 async def setup(bot: commands.Bot) -> None:

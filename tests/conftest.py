@@ -45,7 +45,7 @@ async def two_guilds(tmp_path):
 @pytest.fixture
 def quick_worker(monkeypatch):
     """The post worker's pace in tests: a short round, and failed publishing retried after 1 s."""
-    from cogs._post_worker import PostWorker
+    from cogs.moderation.worker import PostWorker
 
     monkeypatch.setattr(PostWorker, "interval", 0.1)
     monkeypatch.setattr(PostWorker, "retry_seconds", 1.0)

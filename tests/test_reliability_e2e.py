@@ -134,7 +134,7 @@ async def test_sigkill_while_posts_stream_in_loses_nothing_acknowledged(tmp_path
 
 async def test_dms_through_server_errors_and_rate_limits_reach_the_author_once(session, monkeypatch):
     from emulator.server import PERSONAS, Fault
-    from cogs._post_worker import PostWorker
+    from cogs.moderation.worker import PostWorker
 
     monkeypatch.setattr(PostWorker, "interval", 0.1)  # the worker's pace, lowered for the test
     monkeypatch.setattr(PostWorker, "dm_retry_seconds", 0.2)

@@ -292,7 +292,7 @@ async def test_study_commands_as_synced(session):
 
 async def test_a_slow_answer_is_deferred_then_delivered(session, monkeypatch):
     # As if the study card had to be rebuilt: the reply is deferred first, then filled in.
-    monkeypatch.setattr(sys.modules["cogs.study"], "DEFER_AFTER", 0)
+    monkeypatch.setattr(sys.modules["cogs.utils.replies"], "DEFER_AFTER", 0)
     result = await step(session, "/study ask question:how many people took part")
     callback = next(r for r in result.requests if r.path.endswith("/callback"))
     assert callback.body["type"] == 5 and is_ephemeral(result)

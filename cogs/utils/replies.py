@@ -3,19 +3,19 @@ modals whose errors go to that same handler."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from typing import Any
+from typing import Any, Awaitable, TypeVar
 
 import discord
 from discord import app_commands
 
 from bot.errors import NotAllowed, UserFacingError
-from bot.safety import NOT_MEDICAL_ADVICE
 
 log = logging.getLogger("fibrocircle.errors")
+T = TypeVar("T")
 
-BRAND_COLOUR = discord.Colour(0x7B5EA7)  # fibromyalgia awareness purple
 GENERIC_ERROR = ("Sorry, something went wrong on our side. Nothing you sent was lost. "
                  "If it keeps happening, tell a moderator the reference `{ref}`.")
 
@@ -121,9 +121,35 @@ class SafeDynamicItem:
         raise NotImplementedError
 
 
-def footer_note(extra: str | None = None) -> str:
-    return f"{extra} · {NOT_MEDICAL_ADVICE}" if extra else NOT_MEDICAL_ADVICE
+def form_values(interaction: discord.Interaction) -> dict[str, str]:
+    """Every text field of a submitted form by custom_id, read from the interaction itself (the same
+    after a restart, when discord.py no longer knows the form)."""
+    values: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == 4 and "custom_id" in node:
+                values[str(node["custom_id"])] = str(node.get("value") or "")
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk((interaction.data or {}).get("components"))
+    return values
 
 
-def brand_embed(title: str, description: str | None = None) -> discord.Embed:
-    return discord.Embed(title=title[:256], description=description, colour=BRAND_COLOUR)
+DEFER_AFTER = 1.5               # past this many seconds of work, defer so that Discord's 3 s are kept
+
+
+async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool, update: bool = False) -> T:
+    """Wait for `work`; if it runs long, defer first so that the interaction does not expire."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+    if not done and not interaction.response.is_done():
+        if update:
+            await interaction.response.defer()
+        else:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    return await task

@@ -14,9 +14,9 @@ says is still to do, so that a restart or a Discord outage only delays it:
 - delete messages that still show withdrawn or forgotten text (`messages_to_remove`);
 - forget /quote history older than a few weeks (`quotes.prune_history`), as /privacy says.
 
-It lives in this helper module rather than in the cog's own file because discord.py executes an
-extension's file afresh on every load: a class here is the same object for the bot and for tests,
-which lower its pace (`interval`, `retry_seconds`).
+It is a module of the moderation package, not of the extension's `__init__`, because discord.py
+executes an extension's own file afresh on every load: a class here is the same object for the bot
+and for tests, which lower its pace (`interval`, `retry_seconds`).
 """
 
 from __future__ import annotations
@@ -24,100 +24,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import discord
 
 from bot import posts, quotes
 from bot.posts import Post
-from cogs._shared import BRAND_COLOUR, footer_note
-from cogs.admin import guild_settings, missing_permissions
+from cogs.moderation.queue import send_to_queue, show_status
+from cogs.moderation.render import http_problem, published_embeds
+from cogs.utils.checks import missing_permissions
+from cogs.utils.formats import CONTENT_MAX, clip, when
 
 log = logging.getLogger("fibrocircle.moderation")
 
-DESCRIPTION_MAX = 4096
-FIELD_MAX = 1024
-CONTENT_MAX = 2000
 # An interaction token lasts 15 minutes; past this, a moderator is not followed up on it.
 TOKEN_LIFETIME = 14 * 60
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
-
-
-def when(iso: str | None, style: str = "R") -> str:
-    """A stored time as Discord's timestamp markup: each reader sees it in their own time zone."""
-    if not iso:
-        return "?"
-    moment = datetime.fromisoformat(iso)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return f"<t:{int(moment.timestamp())}:{style}>"
-
-
-def published_embeds(post: Post) -> list[discord.Embed]:
-    """The post as the community sees it: no name at all when anonymous."""
-    text = post.text
-    first, rest = text[:DESCRIPTION_MAX], text[DESCRIPTION_MAX:]  # only a post full of neutralised mentions is longer
-    embed = discord.Embed(description=first, colour=BRAND_COLOUR)
-    embed.set_author(name=clip(f"Shared by {post.shown_name}", 256))
-    if post.topics:
-        embed.add_field(name="Topics", value=clip(", ".join(post.topics), FIELD_MAX))
-    embeds = [embed]
-    if rest:
-        embeds.append(discord.Embed(description=rest, colour=BRAND_COLOUR))
-    embeds[-1].set_footer(text=footer_note(f"{post.label} · reviewed by this server's moderators"))
-    return embeds
-
-
-def status_line(post: Post) -> str:
-    """The queue message's content: where the post stands, for the moderators."""
-    urgent = "🚨 **Urgent** · " if post.urgent else ""
-    if post.state == "pending":
-        if post.urgent:
-            return ("🚨 **Urgent: this post may come from someone in crisis.** They were shown the server's crisis "
-                    "resources at once. Please look at it soon.")
-        return ""
-    who = f" by <@{post.decided_by}>" if post.decided_by else ""
-    if post.state == "rejected":
-        return clip(f"{urgent}❌ **Rejected**{who} {when(post.decided_at)}. Reason shown to the author: "
-                    f"{post.reason or '(none)'}", CONTENT_MAX)
-    if post.state == "withdrawn":
-        return f"{urgent}↩️ **Withdrawn by its author**: the text is deleted."
-    line = f"{urgent}✅ **Approved**{who} {when(post.decided_at)}"
-    if post.publish_state == "published":
-        line += f" · published in <#{post.published_channel_id}>"
-    elif post.publish_state == "failed":
-        line += (f" · ⚠️ **not published yet**: {post.publish_error} Next try {when(post.publish_next_at)}; "
-                 "nothing is lost.")
-    else:
-        line += " · publishing…"
-    return clip(line, CONTENT_MAX)
-
-
-async def show_status(bot: Any, post: Post, *, view: discord.ui.View | None = None) -> None:
-    """Show the post's state on its queue message (if it has one). Never raises: the state is saved."""
-    if post.queue_channel_id is None or post.queue_message_id is None:
-        return
-    channel = bot.get_partial_messageable(post.queue_channel_id, guild_id=post.guild_id)
-    try:
-        await channel.get_partial_message(post.queue_message_id).edit(content=status_line(post) or None, view=view)
-    except discord.HTTPException as error:
-        log.warning("guild %s: could not update the queue message of post %s: %s", post.guild_id, post.id, error)
-
-
-def http_problem(error: discord.HTTPException, where: str) -> str:
-    if isinstance(error, discord.Forbidden):
-        return f"Discord refused: I'm missing a permission in {where} ({error.status})."
-    if isinstance(error, discord.NotFound):
-        return f"{where} no longer exists ({error.status})."
-    if error.status == 429:
-        return "Discord asked me to slow down (429)."
-    if error.status >= 500:
-        return f"Discord had a server error ({error.status}); this usually passes."
-    return f"Discord answered {error.status}: {clip(error.text or 'no details', 200)}"
 
 
 async def open_dm(bot: Any, user_id: int) -> discord.PartialMessageable:
@@ -136,11 +57,8 @@ class PostWorker:
     dm_retry_seconds = 60.0           # a DM that failed for a reason other than closed DMs
     prune_every = 6 * 3600.0          # forgetting old /quote history
 
-    def __init__(self, bot: Any, *, send_to_queue: Callable[[Any, discord.Guild, Post], Awaitable[bool]] | None = None,
-                 ) -> None:
+    def __init__(self, bot: Any) -> None:
         self.bot = bot
-        # How a post is put in the queue channel; the moderation cog owns that message's look.
-        self.send_to_queue = send_to_queue
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.deciders: dict[int, tuple[discord.Interaction, float]] = {}
@@ -180,9 +98,8 @@ class PostWorker:
 
     async def run_once(self) -> None:
         db = self.bot.db
-        if self.send_to_queue is not None:
-            for post in await posts.posts_to_queue(db):
-                await self.queue(post)
+        for post in await posts.posts_to_queue(db):
+            await self.queue(post)
         for post in await posts.posts_to_publish(db):
             await self.publish(post)
         now = time.monotonic()
@@ -201,17 +118,16 @@ class PostWorker:
         problem = None
         if guild is None:
             problem = "I'm not connected to that server right now."
-        elif (await guild_settings(self.bot).get(post.guild_id)).queue_channel is None:
+        elif (await self.bot.guild_settings.get(post.guild_id)).queue_channel is None:
             problem = "No queue channel is set: an admin can choose one with /config channel kind:queue."
         if problem is not None:
             await posts.mark_queue_failed(self.bot.db, post.id, problem, self.retry_seconds)
             return
-        assert self.send_to_queue is not None
-        await self.send_to_queue(self.bot, guild, post)
+        await send_to_queue(self.bot, guild, post, retry_in=self.retry_seconds)
 
     async def publish(self, post: Post) -> None:
         guild = self.bot.get_guild(post.guild_id)
-        config = await guild_settings(self.bot).get(post.guild_id)
+        config = await self.bot.guild_settings.get(post.guild_id)
         problem, channel = None, None
         if guild is None:
             problem = "I'm not connected to that server right now."
@@ -254,7 +170,7 @@ class PostWorker:
 
     async def notify(self, post: Post) -> None:
         """Tell the author of a decision by DM; closed DMs are recorded (the decision is in /myposts)."""
-        config = await guild_settings(self.bot).get(post.guild_id)
+        config = await self.bot.guild_settings.get(post.guild_id)
         guild = self.bot.get_guild(post.guild_id)
         where = f"**{guild.name}**" if guild is not None else "a server you're in"
         by = "" if config.decisions_anonymous or not post.decided_by else f" by <@{post.decided_by}>"

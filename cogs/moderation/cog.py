@@ -1,0 +1,148 @@
+"""The Moderation cog: /mod queue, /mod post, /mod unblock, and the post worker's start and stop."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import posts, safety
+from bot.errors import UserFacingError
+from bot.posts import Post
+from cogs.moderation.queue import (
+    QueueButton,
+    QueuePageButton,
+    decision_view,
+    find_member_since,
+    queue_page,
+    send_to_queue,
+    submit_rejection,
+)
+from cogs.moderation.render import history_line, queue_embed, status_line
+from cogs.moderation.worker import PostWorker
+from cogs.utils.checks import require_moderator
+from cogs.utils.formats import EMBED_TOTAL, FIELD_MAX, clip
+from cogs.utils.logchannel import mirror_latest
+from cogs.utils.replies import send_ephemeral
+
+log = logging.getLogger("fibrocircle.moderation")
+
+
+# -- who is a moderator ---------------------------------------------------------------------
+
+
+# -- showing a post -------------------------------------------------------------------------
+
+
+# -- reading forms --------------------------------------------------------------------------
+
+
+# -- deciding -------------------------------------------------------------------------------
+
+
+REJECT_FORM = re.compile(r"fibrocircle:reject:(?P<id>[0-9]{1,18})")
+
+
+# -- /mod queue pages -------------------------------------------------------------------------
+
+
+# -- the worker: publishing, telling authors, removing withdrawn text -------------------------
+
+# -- the cog ----------------------------------------------------------------------------------
+
+class Moderation(commands.Cog):
+    mod = app_commands.Group(name="mod", description="Review members' posts (moderators)", guild_only=True)
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self.worker = PostWorker(bot)
+
+    @property
+    def db(self) -> Any:
+        return self.bot.db  # type: ignore[attr-defined]
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(QueueButton, QueuePageButton)
+        self.worker.start()
+
+    async def cog_unload(self) -> None:
+        await self.worker.stop()
+        self.bot.remove_dynamic_items(QueueButton, QueuePageButton)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        what = interaction.command.qualified_name if interaction.command else "mod"
+        await require_moderator(interaction, attempted=what)
+        return True
+
+    @commands.Cog.listener()
+    async def on_fibrocircle_work(self) -> None:
+        """Something was decided, withdrawn or forgotten: do what follows now, not at the next round."""
+        self.worker.wake()
+
+    @commands.Cog.listener()
+    async def on_fibrocircle_post_shared(self, guild: discord.Guild, post: Post, member: Any,
+                                         scan: safety.SafetyScan) -> None:
+        """A member shared a post (the posts cog dispatches this once it is committed): put it in the
+        queue channel now; the worker tries again later if that fails."""
+        await send_to_queue(self.bot, guild, post, retry_in=self.worker.retry_seconds, member=member, scan=scan)
+
+    async def answer_orphan(self, interaction: discord.Interaction) -> bool:
+        """A reject form submitted after a restart: the reason the moderator typed is still used."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return False
+        match = REJECT_FORM.fullmatch(str((interaction.data or {}).get("custom_id", "")))
+        if match is None:
+            return False
+        await submit_rejection(interaction, int(match["id"]))
+        return True
+
+    @mod.command(name="queue", description="Posts waiting for review, urgent first, one per page")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        content, embed, view = await queue_page(interaction, 0)
+        await send_ephemeral(interaction, content, **({"embed": embed} if embed else {}), **({"view": view} if view else {}))
+
+    @mod.command(name="post", description="One post with its history, by its number")
+    @app_commands.describe(id="The post's number, as in “Post #12”")
+    async def post(self, interaction: discord.Interaction, id: app_commands.Range[int, 1, 1_000_000_000]) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        post = await posts.get_post_by_number(self.db, guild.id, id)
+        if post is None:
+            raise UserFacingError(f"There is no Post #{id} in this server.")
+        embed = await queue_embed(post, member_line=await find_member_since(guild, post))
+        history = "\n".join(history_line(post, e) for e in await posts.post_history(self.db, post.id))
+        room = min(FIELD_MAX, EMBED_TOTAL - len(embed) - 20)
+        if history and room > 50:
+            embed.add_field(name="History", value=clip(history, room), inline=False)
+        kwargs: dict[str, Any] = {"embed": embed}
+        if post.state == "pending":
+            kwargs["view"] = decision_view(post.id)
+        await send_ephemeral(interaction, status_line(post) or None, **kwargs)
+
+    @mod.command(name="unblock", description="Let a blocked member share posts again")
+    @app_commands.describe(member="The member to unblock",
+                           post="Or the number of a post by them, as in “Post #12” (for anonymous authors)")
+    async def unblock(self, interaction: discord.Interaction, member: discord.User | None = None,
+                      post: app_commands.Range[int, 1, 1_000_000_000] | None = None) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        if (member is None) == (post is None):
+            raise UserFacingError("Name either the member or the number of one of their posts. Nothing changed.")
+        if member is not None:
+            user_id, who, anonymous = member.id, member.mention, False
+        else:
+            found = await posts.get_post_by_number(self.db, guild.id, post)
+            if found is None:
+                raise UserFacingError(f"There is no Post #{post} in this server. Nothing changed.")
+            user_id, anonymous = found.author_id, found.anonymous
+            who = f"The author of {found.label}" if anonymous else f"<@{found.author_id}>"
+        if await posts.unblock(self.db, guild.id, user_id, interaction.user.id):
+            await send_ephemeral(interaction, f"{who} can share posts in this server again.")
+            if not anonymous:
+                await mirror_latest(self.bot, guild, "member.unblocked", f"user:{user_id}")
+        else:
+            await send_ephemeral(interaction, f"{who} was not blocked here. Nothing changed.")

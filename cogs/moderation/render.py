@@ -1,0 +1,158 @@
+"""How a post looks in Discord: its queue embed with the safety flags, the status line on its queue
+message, its published form, a line of its history, and Discord's answer as a sentence."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from bot import posts, safety, sanitize
+from bot.posts import Post
+from cogs.utils.formats import (
+    BRAND_COLOUR,
+    CONTENT_MAX,
+    DESCRIPTION_MAX,
+    EMBED_TOTAL,
+    FIELD_MAX,
+    clip,
+    footer_note,
+    when,
+)
+
+URGENT_COLOUR = discord.Colour(0xC0392B)
+
+
+FLAGGED_COLOUR = discord.Colour(0xE67E22)
+
+
+FLAG_TEXT = {
+    safety.CRISIS_FLAG: "🚨 crisis language",
+    safety.CURE_CLAIM_FLAG: "💊 unproven cure claim",
+    sanitize.INVITE_LINK: "🔗 Discord invite link",
+    sanitize.MARKDOWN_LINK: "🔗 link with hidden address ([text](url))",
+    sanitize.LINK: "🔗 web link",
+    sanitize.MENTIONS_NEUTRALISED: "@ mentions made harmless",
+    sanitize.HIDDEN_CHARACTERS_REMOVED: "👻 hidden characters removed",
+}
+
+
+def member_since(member: Any, *, anonymous: bool) -> str | None:
+    joined = getattr(member, "joined_at", None)
+    if joined is None:
+        return None
+    if not anonymous:
+        return f"joined this server {discord.utils.format_dt(joined, 'R')}"
+    days = (discord.utils.utcnow() - joined).days
+    tenure = next((text for limit, text in TENURE_STEPS if days < limit), "over a year")
+    return f"in this server for {tenure}"
+
+
+def flag_lines(post: Post, scan: safety.SafetyScan | None) -> list[str]:
+    lines = [FLAG_TEXT.get(flag, flag.replace("_", " ")) for flag in post.flags]
+    if scan is not None and scan.matched:
+        lines.append("Matched: " + ", ".join(f"“{clip(m, 60)}”" for m in scan.matched[:5]))
+    if scan is not None and scan.evidence_note:
+        lines.append(scan.evidence_note)
+    return lines
+
+
+def fit(embed: discord.Embed, budget: int = EMBED_TOTAL) -> discord.Embed:
+    """Shorten the description so that the embed stays within Discord's total of 6,000 characters."""
+    excess = len(embed) - budget
+    if excess > 0 and embed.description:
+        embed.description = clip(embed.description, len(embed.description) - excess)
+    return embed
+
+
+async def queue_embed(post: Post, *, member_line: str | None, scan: safety.SafetyScan | None = None) -> discord.Embed:
+    """The post as moderators see it: text, topics, flags, anonymity, who and since when."""
+    if scan is None and post.text:
+        scan = await asyncio.to_thread(safety.scan, post.text)
+    colour = URGENT_COLOUR if post.urgent else FLAGGED_COLOUR if post.flags else BRAND_COLOUR
+    title = f"{post.label} · 🚨 urgent" if post.urgent else post.label
+    text = post.text or "*Withdrawn by its author: the text is deleted.*"
+    embed = discord.Embed(title=title, description=clip(text, DESCRIPTION_MAX), colour=colour)
+    if post.topic_hint:
+        embed.add_field(name="Topic hint", value=clip(post.topic_hint, FIELD_MAX), inline=True)
+    embed.add_field(name="Detected topics", value=clip(", ".join(post.topics) or "none", FIELD_MAX), inline=True)
+    flags = flag_lines(post, scan)
+    embed.add_field(name="Flags", value=clip("\n".join(flags) or "none", FIELD_MAX), inline=False)
+    # Anonymous means anonymous to moderators too: Block author and /mod unblock post: work without a name.
+    author = "anonymous: nobody sees who" if post.anonymous else f"<@{post.author_id}>, under their name"
+    author += f" · {member_line}" if member_line else ""
+    embed.add_field(name="Author", value=clip(author, FIELD_MAX), inline=False)
+    embed.set_footer(text=f"{post.label} · submitted · Reject asks for a reason, which the author is shown")
+    embed.timestamp = datetime.fromisoformat(post.created_at)
+    return fit(embed)
+
+
+def history_line(post: Post, event: posts.PostEvent) -> str:
+    hidden = post.anonymous and event.actor_id == post.author_id
+    who = f" by <@{event.actor_id}>" if event.actor_id and not hidden else ""
+    extra = ""
+    if event.event in ("publish_failed", "queue_failed"):
+        extra = f": {clip(str(event.detail.get('error', '')), 150)}"
+    described = {"dm_sent": "author told by DM", "dm_failed": "author's DMs closed: the decision is in their /myposts",
+                 "created": "shared", "queue_failed": "not posted to the queue channel yet"
+                 }.get(event.event, event.event.replace("_", " "))
+    return f"{when(event.created_at, 'f')} · {described}{who}{extra}"
+
+
+def published_embeds(post: Post) -> list[discord.Embed]:
+    """The post as the community sees it: no name at all when anonymous."""
+    text = post.text
+    first, rest = text[:DESCRIPTION_MAX], text[DESCRIPTION_MAX:]  # only a post full of neutralised mentions is longer
+    embed = discord.Embed(description=first, colour=BRAND_COLOUR)
+    embed.set_author(name=clip(f"Shared by {post.shown_name}", 256))
+    if post.topics:
+        embed.add_field(name="Topics", value=clip(", ".join(post.topics), FIELD_MAX))
+    embeds = [embed]
+    if rest:
+        embeds.append(discord.Embed(description=rest, colour=BRAND_COLOUR))
+    embeds[-1].set_footer(text=footer_note(f"{post.label} · reviewed by this server's moderators"))
+    return embeds
+
+
+def status_line(post: Post) -> str:
+    """The queue message's content: where the post stands, for the moderators."""
+    urgent = "🚨 **Urgent** · " if post.urgent else ""
+    if post.state == "pending":
+        if post.urgent:
+            return ("🚨 **Urgent: this post may come from someone in crisis.** They were shown the server's crisis "
+                    "resources at once. Please look at it soon.")
+        return ""
+    who = f" by <@{post.decided_by}>" if post.decided_by else ""
+    if post.state == "rejected":
+        return clip(f"{urgent}❌ **Rejected**{who} {when(post.decided_at)}. Reason shown to the author: "
+                    f"{post.reason or '(none)'}", CONTENT_MAX)
+    if post.state == "withdrawn":
+        return f"{urgent}↩️ **Withdrawn by its author**: the text is deleted."
+    line = f"{urgent}✅ **Approved**{who} {when(post.decided_at)}"
+    if post.publish_state == "published":
+        line += f" · published in <#{post.published_channel_id}>"
+    elif post.publish_state == "failed":
+        line += (f" · ⚠️ **not published yet**: {post.publish_error} Next try {when(post.publish_next_at)}; "
+                 "nothing is lost.")
+    else:
+        line += " · publishing…"
+    return clip(line, CONTENT_MAX)
+
+
+def http_problem(error: discord.HTTPException, where: str) -> str:
+    if isinstance(error, discord.Forbidden):
+        return f"Discord refused: I'm missing a permission in {where} ({error.status})."
+    if isinstance(error, discord.NotFound):
+        return f"{where} no longer exists ({error.status})."
+    if error.status == 429:
+        return "Discord asked me to slow down (429)."
+    if error.status >= 500:
+        return f"Discord had a server error ({error.status}); this usually passes."
+    return f"Discord answered {error.status}: {clip(error.text or 'no details', 200)}"
+
+
+# For an anonymous post, how long the author has been here is told in coarse steps: an exact join
+# date can be matched against the member list.
+TENURE_STEPS = ((7, "less than a week"), (30, "1 to 4 weeks"), (182, "1 to 6 months"), (365, "6 to 12 months"))

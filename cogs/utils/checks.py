@@ -1,0 +1,85 @@
+"""Who may do what, and what the bot may do where: the Manage Server check for /config, the
+moderator check for the queue, and the bot's missing permissions in a channel."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot import audit, posts
+from bot.errors import NotAllowed
+from bot.guild_settings import NOTHING_CHANGED, GuildConfig
+from cogs.utils.logchannel import mirror_latest
+
+ACTION_REFUSED = "config.refused"
+
+
+READ_ONLY_COMMANDS = ("config show", "config export")
+
+
+# What the bot must be allowed to do in each of those channels: it posts embeds there.
+NEEDED_IN_CHANNEL = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
+
+
+class NeedsManageServer(app_commands.CheckFailure, NotAllowed):
+    """A member without Manage Server tried /config or a setup button. Being a CheckFailure lets
+    the command tree hand it to the one error handler; being NotAllowed makes that handler show
+    this message and note the refusal."""
+
+    def __init__(self, *, would_change: bool = True) -> None:
+        super().__init__("Only members with the Manage Server permission can see or change Fibro Circle's "
+                         "settings." + (f" {NOTHING_CHANGED}" if would_change else ""))
+
+
+def has_manage_server(interaction: discord.Interaction) -> bool:
+    # interaction.permissions are the member's permissions in this channel; Administrator implies all.
+    return interaction.guild is not None and interaction.permissions.manage_guild
+
+
+async def require_manage_server(interaction: discord.Interaction) -> None:
+    """Servers can override who sees /config, so the permission is checked again on every use."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
+    if has_manage_server(interaction):
+        return
+    what = interaction.command.qualified_name if interaction.command else "setup wizard"
+    await audit.record_now(interaction.client.db, guild_id=interaction.guild.id,  # type: ignore[attr-defined]
+                           actor_id=interaction.user.id, action=ACTION_REFUSED, target=what[:200])
+    raise NeedsManageServer(would_change=what not in READ_ONLY_COMMANDS)
+
+
+def missing_permissions(channel: discord.abc.GuildChannel) -> list[str]:
+    perms = channel.permissions_for(channel.guild.me)
+    return [shown for flag, shown in NEEDED_IN_CHANNEL.items() if not getattr(perms, flag)]
+
+
+class NotModerator(app_commands.CheckFailure, NotAllowed):
+    """Raised for anyone who is not a moderator; the one error handler shows the message."""
+
+    def __init__(self) -> None:
+        super().__init__("Only this server's moderators can review posts: members with the moderator role, "
+                         "or with the Manage Server permission. Nothing was changed.")
+
+
+def is_moderator(interaction: discord.Interaction, config: GuildConfig) -> bool:
+    """The server's moderator role, or Manage Server. The only place this is decided."""
+    if has_manage_server(interaction):
+        return True
+    role_id = config.moderator_role
+    roles = getattr(interaction.user, "roles", ())
+    return role_id is not None and any(role.id == role_id for role in roles)
+
+
+async def require_moderator(interaction: discord.Interaction, *, attempted: str,
+                            post_id: int | None = None) -> GuildConfig:
+    """The server's settings when the member is a moderator; otherwise audit the attempt and refuse."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
+    bot = interaction.client
+    config = await bot.guild_settings.get(interaction.guild.id)  # type: ignore[arg-type]
+    if is_moderator(interaction, config):
+        return config
+    await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,  # type: ignore[attr-defined]
+                               attempted=attempted, post_id=post_id)
+    await mirror_latest(bot, interaction.guild, "moderation.refused", None if post_id is None else f"post:{post_id}")
+    raise NotModerator()

@@ -1,0 +1,55 @@
+"""Mirroring the audit log to the server's log channel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+import discord
+from discord.ext import commands
+
+from bot import audit
+from bot.audit import AuditEntry
+from bot.guild_settings import SETTINGS
+from cogs.utils.formats import CONTENT_MAX
+
+log = logging.getLogger("fibrocircle.admin")
+
+
+async def mirror_to_log(bot: commands.Bot, guild: discord.Guild, entries: Iterable[AuditEntry | None]) -> None:
+    """Post audit entries to the server's log channel, if it has one the bot can write in.
+
+    Never raises: the change is already saved and audited; a log channel that fails is logged."""
+    shown = [e for e in entries if e is not None
+             and not getattr(SETTINGS.get(str(e.detail.get("setting"))), "internal", False)]
+    if not shown:
+        return
+    config = await bot.guild_settings.get(guild.id)
+    channel = guild.get_channel(config.log_channel) if config.log_channel else None
+    if not isinstance(channel, discord.TextChannel):
+        return
+    perms = channel.permissions_for(guild.me)
+    if not (perms.view_channel and perms.send_messages):
+        log.warning("guild %s: can't mirror the audit log to channel %s (missing permissions)", guild.id, channel.id)
+        return
+    chunk: list[str] = []
+    chunks = [chunk]
+    for line in (audit.format_entry(e) for e in shown):
+        if chunk and len("\n".join(chunk + [line])) > CONTENT_MAX:
+            chunk = []
+            chunks.append(chunk)
+        chunk.append(line)
+    for lines in chunks:
+        try:  # the client's allowed_mentions forbid pings: mentions render as names only
+            await channel.send("\n".join(lines))
+        except discord.HTTPException:
+            log.warning("guild %s: mirroring the audit log to channel %s failed", guild.id, channel.id, exc_info=True)
+            return
+
+
+async def mirror_latest(bot: Any, guild: discord.Guild, action: str, target: str | None) -> None:
+    """Mirror the newest audit row of this kind (just written by the core) to the log channel."""
+    for entry in await audit.recent(bot.db, guild.id, limit=10, action=action):
+        if entry.target == target:
+            await mirror_to_log(bot, guild, [entry])
+            return
