@@ -76,7 +76,7 @@ class Study(commands.GroupCog, group_name="study",
     @app_commands.choices(length=LENGTHS)
     async def summary(self, interaction: discord.Interaction, length: str = "short", private: bool = False) -> None:
         card = await in_time(interaction, study.study_summary(self.db, length), ephemeral=private)
-        await reply(interaction, embed_from_card(card), ephemeral=private)
+        await reply(interaction, embed_from_card(card), private=private)
 
     @app_commands.command(name="ask", description="Ask a question about the study; the answer quotes the article")
     @app_commands.describe(question="Your question, e.g. how many people took part?",
@@ -87,7 +87,7 @@ class Study(commands.GroupCog, group_name="study",
         embed = embed_from_card(study.render_answer(answer))
         # The reply does not show the command's options to anyone, so it says what it answers.
         embed.set_author(name=trim_to(f"You asked: {' '.join(question.split())}", 256))
-        await reply(interaction, embed, ephemeral=private)
+        await reply(interaction, embed, private=private)
 
     @app_commands.command(name="glossary", description="A word from the article explained in plain language")
     @app_commands.describe(term="The word, e.g. hyperalgesia (start typing for the list)",
@@ -95,7 +95,7 @@ class Study(commands.GroupCog, group_name="study",
     async def glossary(self, interaction: discord.Interaction, term: app_commands.Range[str, 1, 100],
                        private: bool = False) -> None:
         entry = await in_time(interaction, study.glossary_entry(self.db, term), ephemeral=private)
-        await reply(interaction, embed_from_card(study.render_glossary(entry)), ephemeral=private)
+        await reply(interaction, embed_from_card(study.render_glossary(entry)), private=private)
 
     @glossary.autocomplete("term")
     async def glossary_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -109,7 +109,7 @@ class Study(commands.GroupCog, group_name="study",
     @app_commands.describe(private="Only you see the reply (by default the channel sees it)")
     async def source(self, interaction: discord.Interaction, private: bool = False) -> None:
         info = await in_time(interaction, study.source(self.db), ephemeral=private)
-        await reply(interaction, embed_from_card(study.render_source(info)), ephemeral=private)
+        await reply(interaction, embed_from_card(study.render_source(info)), private=private)
 
 
 async def setup(bot: commands.Bot) -> None:
