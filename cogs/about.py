@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import discord
+from typing import TYPE_CHECKING
+
 from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
+from cogs.utils.context import Interaction
 from cogs.utils.formats import brand_embed, footer_note
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 
 class About(commands.Cog):
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: FibroCircle):
         self.bot = bot
 
     @app_commands.command(name="about", description="What Fibro Circle is, what it keeps about you, and how to reach the moderators")
-    async def about(self, interaction: discord.Interaction) -> None:
-        article = await self.bot.db.fetchone(  # type: ignore[attr-defined]
+    async def about(self, interaction: Interaction) -> None:
+        article = await self.bot.db.fetchone(
             "SELECT title, (SELECT COUNT(*) FROM comments c WHERE c.article_id = a.id) AS comments "
             "FROM articles a ORDER BY id LIMIT 1")
         embed = brand_embed(
@@ -44,5 +49,5 @@ class About(commands.Cog):
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: FibroCircle) -> None:
     await bot.add_cog(About(bot))

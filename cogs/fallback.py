@@ -13,12 +13,16 @@ define `async def answer_orphan(self, interaction) -> bool` and return True when
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
+from cogs.utils.context import Interaction
 from cogs.utils.replies import report_error, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 log = logging.getLogger("fibrocircle.fallback")
 
@@ -27,7 +31,7 @@ NO_LONGER_WORKS = ("This button no longer works: the message is out of date. "
 FORM_EXPIRED = "This form has expired. Please open it again with the same command."
 
 
-def has_handler(interaction: discord.Interaction) -> bool:
+def has_handler(interaction: Interaction) -> bool:
     """Whether discord.py will hand this interaction to a view, a DynamicItem or an open modal.
 
     Mirrors how discord.py's view store dispatches (`ViewStore.dispatch_view` and
@@ -61,11 +65,11 @@ def _message_has(message: discord.Message | None, custom_id: str, component_type
 
 
 class Fallback(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: FibroCircle) -> None:
         self.bot = bot
 
     @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
+    async def on_interaction(self, interaction: Interaction) -> None:
         if interaction.type not in (discord.InteractionType.component, discord.InteractionType.modal_submit):
             return
         if has_handler(interaction):
@@ -85,5 +89,5 @@ class Fallback(commands.Cog):
         await send_ephemeral(interaction, FORM_EXPIRED if expired else NO_LONGER_WORKS)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: FibroCircle) -> None:
     await bot.add_cog(Fallback(bot))

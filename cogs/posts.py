@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -27,8 +27,12 @@ from discord.ext import commands
 
 from bot import posts, safety
 from bot.posts import Post, PostError
+from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, brand_embed, clip, when
 from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, form_values, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 log = logging.getLogger("fibrocircle.posts")
 
@@ -82,11 +86,11 @@ class ShareModal(BaseModal):
                 description="yes: nobody sees your name, moderators included. no: your server name is shown.",
                 component=discord.ui.TextInput(custom_id="anonymous", default="yes", required=False, max_length=20)))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    async def on_submit(self, interaction: Interaction) -> None:
         await share_submitted(interaction)
 
 
-async def share_submitted(interaction: discord.Interaction) -> None:
+async def share_submitted(interaction: Interaction) -> None:
     """A /share form arrived: store it (committed), then thank the member, then tell the moderators."""
     guild = interaction.guild
     if guild is None:
@@ -101,13 +105,13 @@ async def share_submitted(interaction: discord.Interaction) -> None:
     bot = interaction.client
     values = form_values(interaction)
     text = values.get("experience", "")
-    config = await bot.guild_settings.get(guild.id)  # type: ignore[arg-type]
+    config = await bot.guild_settings.get(guild.id)
     # If anonymous posting was turned off after the form opened, the core refuses an anonymous post
     # (the member gets their text back) rather than putting their name on it.
     anonymous, note = read_anonymity(values.get("anonymous"))
     try:
         result = await posts.submit(
-            bot.db, bot.guild_settings, guild_id=guild.id, author_id=interaction.user.id,  # type: ignore[attr-defined, arg-type]
+            bot.db, bot.guild_settings, guild_id=guild.id, author_id=interaction.user.id,
             author_name=interaction.user.display_name, anonymous=anonymous, text=text,
             topic_hint=values.get("topic") or None, interaction_id=interaction.id,
             member_joined_at=getattr(interaction.user, "joined_at", None))
@@ -162,9 +166,9 @@ def post_summary(post: Post) -> str:
     return clip("\n".join(lines), 1024)
 
 
-async def myposts_page(interaction: discord.Interaction, offset: int) -> tuple[discord.Embed, discord.ui.View | None]:
+async def myposts_page(interaction: Interaction, offset: int) -> tuple[discord.Embed, discord.ui.View | None]:
     assert interaction.guild is not None
-    db = interaction.client.db  # type: ignore[attr-defined]
+    db = interaction.client.db
     offset = max(offset, 0)
     found = await posts.my_posts(db, interaction.guild.id, interaction.user.id, limit=MYPOSTS_PAGE + 1, offset=offset)
     shown, more = found[:MYPOSTS_PAGE], len(found) > MYPOSTS_PAGE
@@ -195,10 +199,10 @@ class MyPostsPageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Butto
         self.offset = offset
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "MyPostsPageButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "MyPostsPageButton":
         return cls(match["kind"], int(match["offset"]))
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         embed, view = await myposts_page(interaction, self.offset)
         await interaction.response.edit_message(content=None, embed=embed, view=view)
 
@@ -217,10 +221,10 @@ class WithdrawButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         self.post_id, self.number, self.confirm = post_id, number, confirm
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "WithdrawButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "WithdrawButton":
         return cls(int(match["id"]), int(match["number"]), confirm=match["step"] == "withdraw-yes")
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         if interaction.guild is None:
             raise app_commands.NoPrivateMessage()
         if not self.confirm:
@@ -232,7 +236,7 @@ class WithdrawButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
                         "server is removed. This can't be undone.", embed=None, view=view)
             return
         bot = interaction.client
-        post = await posts.withdraw(bot.db, self.post_id, interaction.user.id, guild_id=interaction.guild.id)  # type: ignore[attr-defined]
+        post = await posts.withdraw(bot.db, self.post_id, interaction.user.id, guild_id=interaction.guild.id)
         bot.dispatch("fibrocircle_work")  # removes the queue message and any published copy
         embed, view = await myposts_page(interaction, 0)
         await interaction.response.edit_message(
@@ -271,10 +275,10 @@ class ForgetButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         self.step = step
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "ForgetButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "ForgetButton":
         return cls(match["step"])
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         if self.step == "keep":
             await interaction.response.edit_message(content="Nothing was deleted.", embed=None, view=None,
                                                     attachments=[])
@@ -289,7 +293,7 @@ class ForgetButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
                         "stay. It can't be undone. Are you sure?", embed=None, view=view, attachments=[])
             return
         bot = interaction.client
-        report = await posts.forget_member(bot.db, interaction.user.id)  # type: ignore[attr-defined]
+        report = await posts.forget_member(bot.db, interaction.user.id)
         bot.dispatch("fibrocircle_work")  # deletes the messages that showed the posts
         lines = [f"Done. {report.posts_deleted} post{'s' if report.posts_deleted != 1 else ''} and everything else "
                  "about you are deleted."]
@@ -324,12 +328,12 @@ PRIVACY = (
 
 
 class Posts(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: FibroCircle) -> None:
         self.bot = bot
 
     @property
     def db(self) -> Any:
-        return self.bot.db  # type: ignore[attr-defined]
+        return self.bot.db
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(MyPostsPageButton, WithdrawButton, ForgetButton)
@@ -337,7 +341,7 @@ class Posts(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(MyPostsPageButton, WithdrawButton, ForgetButton)
 
-    async def answer_orphan(self, interaction: discord.Interaction) -> bool:
+    async def answer_orphan(self, interaction: Interaction) -> bool:
         """A /share form submitted after a restart (or after the form timed out): still stored."""
         custom_id = str((interaction.data or {}).get("custom_id", ""))
         if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(SHARE_FORM_PREFIX):
@@ -347,7 +351,7 @@ class Posts(commands.Cog):
 
     @app_commands.command(name="share", description="Share your experience with this server (a moderator reviews it)")
     @app_commands.guild_only()
-    async def share(self, interaction: discord.Interaction) -> None:
+    async def share(self, interaction: Interaction) -> None:
         assert interaction.guild is not None
         config = await self.bot.guild_settings.get(interaction.guild.id)
         # The same checks submit makes, before the member types anything (submit checks again).
@@ -359,12 +363,12 @@ class Posts(commands.Cog):
 
     @app_commands.command(name="myposts", description="Your posts in this server, their review state, and withdrawing one")
     @app_commands.guild_only()
-    async def myposts(self, interaction: discord.Interaction) -> None:
+    async def myposts(self, interaction: Interaction) -> None:
         embed, view = await myposts_page(interaction, 0)
         await send_ephemeral(interaction, embed=embed, **({"view": view} if view else {}))
 
     @app_commands.command(name="mydata", description="What Fibro Circle keeps about you, a copy, and “forget me”")
-    async def mydata(self, interaction: discord.Interaction) -> None:
+    async def mydata(self, interaction: Interaction) -> None:
         data = await posts.export_member_data(self.db, interaction.user.id)
         embed = brand_embed("What Fibro Circle keeps about you", data_summary(data))
         embed.add_field(name="Your copy", value="The attached file holds all of it, including the text of your posts.",
@@ -378,12 +382,12 @@ class Posts(commands.Cog):
                              file=discord.File(io.BytesIO(raw), filename="fibro-circle-my-data.json"))
 
     @app_commands.command(name="privacy", description="What Fibro Circle stores about you, why, and how to delete it")
-    async def privacy(self, interaction: discord.Interaction) -> None:
+    async def privacy(self, interaction: Interaction) -> None:
         embed = brand_embed("Your privacy with Fibro Circle")
         for name, value in PRIVACY:
             embed.add_field(name=name, value=value, inline=False)
         await send_ephemeral(interaction, embed=embed)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: FibroCircle) -> None:
     await bot.add_cog(Posts(bot))

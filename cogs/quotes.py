@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import discord
 from discord import app_commands
@@ -34,8 +34,12 @@ from bot import quotes, safety, topics
 from bot.quotes import Quote, QuoteResult
 from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
+from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, CUSTOM_ID_MAX, DESCRIPTION_MAX, EMBED_TOTAL, FIELD_MAX, footer_note
 from cogs.utils.replies import SafeDynamicItem, in_time, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -100,12 +104,12 @@ def topic_title(name: str) -> str:
     return topic.title if topic else name
 
 
-async def crisis_resources(bot: commands.Bot, guild_id: int) -> str:
+async def crisis_resources(bot: FibroCircle, guild_id: int) -> str:
     config = await bot.guild_settings.get(guild_id)
     return (config.crisis_resources or "").strip() or DEFAULT_CRISIS_RESOURCES
 
 
-async def send(interaction: discord.Interaction, *, content: str | None, embeds: list[discord.Embed],
+async def send(interaction: Interaction, *, content: str | None, embeds: list[discord.Embed],
                view: discord.ui.View | None, ephemeral: bool, update: bool = False) -> None:
     """Answer with a new message, or (`update`) replace the message the button was on."""
     view = view if view is not None and view.children else None
@@ -267,14 +271,14 @@ def nothing_found(result: QuoteResult, search: str, count: int, resources: str |
     return text, view
 
 
-async def run_search(interaction: discord.Interaction, search: str, *, count: int, ephemeral: bool,
+async def run_search(interaction: Interaction, search: str, *, count: int, ephemeral: bool,
                      another: bool, update: bool = False) -> None:
     """Search, then answer: quotes with buttons, or a kind "nothing found"."""
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
     bot = interaction.client
     result = await in_time(interaction, quotes.find_quotes(
-        bot.db, guild_id=interaction.guild_id, query=search, user_id=interaction.user.id,  # type: ignore[attr-defined]
+        bot.db, guild_id=interaction.guild_id, query=search, user_id=interaction.user.id,
         # The channel's tie-break is about what the channel sees: a private reply is not shown to it.
         channel_id=None if ephemeral else interaction.channel_id, count=count, another=another,
         # The reply need not wait for the record of what it shows; "Another" and the next search
@@ -297,7 +301,7 @@ async def run_search(interaction: discord.Interaction, search: str, *, count: in
     await send(interaction, content=content, embeds=embeds, view=view, ephemeral=ephemeral, update=update)
 
 
-def clicked_on_private_message(interaction: discord.Interaction) -> bool:
+def clicked_on_private_message(interaction: Interaction) -> bool:
     message = interaction.message
     return message is not None and message.flags.ephemeral
 
@@ -315,10 +319,10 @@ class SearchButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         self.kind, self.count, self.search = kind, count, search
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "SearchButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "SearchButton":
         return cls(match["kind"], int(match["count"]), match["search"], label="")
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         if self.kind == "new":  # a topic offered by "nothing found" or /topics: a fresh private reply
             await run_search(interaction, self.search, count=self.count, ephemeral=True, another=False)
             return
@@ -336,14 +340,14 @@ class ReadInFullButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button
         self.source, self.item_id = source, item_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "ReadInFullButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "ReadInFullButton":
         return cls(match["source"], int(match["id"]))
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         bot = interaction.client
-        quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id)  # type: ignore[attr-defined]
+        quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id)
         resources = await crisis_resources(bot, interaction.guild_id) if quote.sensitive else None
         # A text longer than one embed holds comes in several messages, each complete in itself:
         # author, notes, crisis resources when needed, and the not-medical-advice note.
@@ -369,14 +373,14 @@ class ShareButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         self.source, self.item_id, self.search = source, item_id, search
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "ShareButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "ShareButton":
         return cls(match["source"], int(match["id"]), match["search"])
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         bot = interaction.client
-        quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id)  # type: ignore[attr-defined]
+        quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id)
         quote, searched = excerpt_near(quote, self.search)
         resources = await crisis_resources(bot, interaction.guild_id) if quote.sensitive else None
         embeds, shortened = quote_embeds([quote], resources=resources, footer=footer_note(), searched=searched)
@@ -386,7 +390,7 @@ class ShareButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         await send(interaction, content="Shared from `/quote`:", embeds=embeds, view=view, ephemeral=False)
         # The channel has now been given this quote: its next /quote offers another first.
         try:
-            await quotes.record_shared(bot.db, guild_id=interaction.guild_id, channel_id=interaction.channel_id,  # type: ignore[attr-defined]
+            await quotes.record_shared(bot.db, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
                                        user_id=interaction.user.id, source=quote.source, item_id=quote.item_id)
         except Exception:  # the quote is shared; at worst the channel's next /quote may give it again
             log.warning("could not record a shared quote", exc_info=True)
@@ -407,8 +411,8 @@ def excerpt_near(quote: Quote, search: str) -> tuple[Quote, tuple[str, ...]]:
 
 # -- /topics --------------------------------------------------------------------------------------
 
-async def topics_page(bot: commands.Bot, guild_id: int, page: int) -> tuple[discord.Embed, discord.ui.View]:
-    counts = await quotes.topic_counts(bot.db, guild_id)  # type: ignore[attr-defined]
+async def topics_page(bot: FibroCircle, guild_id: int, page: int) -> tuple[discord.Embed, discord.ui.View]:
+    counts = await quotes.topic_counts(bot.db, guild_id)
     pages = max(1, -(-len(counts) // TOPICS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = counts[page * TOPICS_PER_PAGE:(page + 1) * TOPICS_PER_PAGE]
@@ -440,10 +444,10 @@ class TopicsPageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button
         self.page = page
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "TopicsPageButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "TopicsPageButton":
         return cls(match["direction"], int(match["page"]))
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         embed, view = await in_time(interaction, topics_page(interaction.client, interaction.guild_id, self.page),
@@ -454,18 +458,18 @@ class TopicsPageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button
 # -- the commands ---------------------------------------------------------------------------------
 
 class Quotes(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: FibroCircle) -> None:
         self.bot = bot
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(SearchButton, ReadInFullButton, ShareButton, TopicsPageButton)
         # Every search reads the article's comments: work out their safety flags and sentences now.
-        await quotes.warm_up(self.bot.db)  # type: ignore[attr-defined]
+        await quotes.warm_up(self.bot.db)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(SearchButton, ReadInFullButton, ShareButton, TopicsPageButton)
         # Records of shown quotes still being written are committed before the database closes.
-        await quotes.records_written(self.bot.db)  # type: ignore[attr-defined]
+        await quotes.records_written(self.bot.db)
 
     @app_commands.command(name="quote", description="What people living with fibromyalgia wrote about a topic")
     @app_commands.describe(
@@ -473,24 +477,24 @@ class Quotes(commands.Cog):
         count="How many quotes at once (1 to 5; 1 if left out)",
         ephemeral="Only you see the reply (the default); choose False to show it to the channel")
     @app_commands.guild_only()
-    async def quote(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, MAX_SEARCH_LENGTH],
+    async def quote(self, interaction: Interaction, topic: app_commands.Range[str, 1, MAX_SEARCH_LENGTH],
                     count: app_commands.Range[int, 1, quotes.MAX_COUNT] = 1, ephemeral: bool = True) -> None:
         await run_search(interaction, search_of(topic), count=count, ephemeral=ephemeral, another=False)
 
     @quote.autocomplete("topic")
-    async def topic_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def topic_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        counts = await quotes.topic_counts(self.bot.db, interaction.guild_id, samples=False)  # type: ignore[attr-defined]
+        counts = await quotes.topic_counts(self.bot.db, interaction.guild_id, samples=False)
         return [app_commands.Choice(name=name, value=value[:MAX_SEARCH_LENGTH])
                 for name, value in quotes.autocomplete_topics(counts, current)]
 
     @app_commands.command(name="topics", description="The topics people wrote about, with how many quotes each has")
     @app_commands.guild_only()
-    async def topics_command(self, interaction: discord.Interaction) -> None:
+    async def topics_command(self, interaction: Interaction) -> None:
         embed, view = await in_time(interaction, topics_page(self.bot, interaction.guild_id, 0), ephemeral=True)  # type: ignore[arg-type]
         await send(interaction, content=None, embeds=[embed], view=view, ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: FibroCircle) -> None:
     await bot.add_cog(Quotes(bot))

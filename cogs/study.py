@@ -11,7 +11,7 @@ asks about their illness is their business.
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
@@ -20,8 +20,12 @@ from discord.ext import commands
 from bot import study
 from bot.errors import UserFacingError
 from bot.text import trim_to
+from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR
 from cogs.utils.replies import in_time
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 T = TypeVar("T")
 
@@ -46,7 +50,7 @@ def embed_from_card(card: study.RenderedCard) -> discord.Embed:
     return embed
 
 
-async def reply(interaction: discord.Interaction, embed: discord.Embed, *, private: bool) -> None:
+async def reply(interaction: Interaction, embed: discord.Embed, *, private: bool) -> None:
     if interaction.response.is_done():  # deferred above: the follow-up fills the "thinking" message
         await interaction.followup.send(embed=embed, ephemeral=private)
     else:
@@ -55,13 +59,13 @@ async def reply(interaction: discord.Interaction, embed: discord.Embed, *, priva
 
 class Study(commands.GroupCog, group_name="study",
             group_description="The study behind the article, in plain words"):
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: FibroCircle):
         self.bot = bot
         super().__init__()
 
     @property
     def db(self):
-        return self.bot.db  # type: ignore[attr-defined]
+        return self.bot.db
 
     async def cog_load(self) -> None:
         # Read the article's study data now rather than on the first member's command.
@@ -74,14 +78,14 @@ class Study(commands.GroupCog, group_name="study",
     @app_commands.describe(length="Short (the default) or the full card",
                            private="Only you see the reply (by default the channel sees it)")
     @app_commands.choices(length=LENGTHS)
-    async def summary(self, interaction: discord.Interaction, length: str = "short", private: bool = False) -> None:
+    async def summary(self, interaction: Interaction, length: str = "short", private: bool = False) -> None:
         card = await in_time(interaction, study.study_summary(self.db, length), ephemeral=private)
         await reply(interaction, embed_from_card(card), private=private)
 
     @app_commands.command(name="ask", description="Ask a question about the study; the answer quotes the article")
     @app_commands.describe(question="Your question, e.g. how many people took part?",
                            private="Only you see the reply (the default); choose False to share it with the channel")
-    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300],
+    async def ask(self, interaction: Interaction, question: app_commands.Range[str, 1, 300],
                   private: bool = True) -> None:
         answer = await in_time(interaction, study.ask(self.db, MENTION.sub(" ", question)), ephemeral=private)
         embed = embed_from_card(study.render_answer(answer))
@@ -92,13 +96,13 @@ class Study(commands.GroupCog, group_name="study",
     @app_commands.command(name="glossary", description="A word from the article explained in plain language")
     @app_commands.describe(term="The word, e.g. hyperalgesia (start typing for the list)",
                            private="Only you see the reply (by default the channel sees it)")
-    async def glossary(self, interaction: discord.Interaction, term: app_commands.Range[str, 1, 100],
+    async def glossary(self, interaction: Interaction, term: app_commands.Range[str, 1, 100],
                        private: bool = False) -> None:
         entry = await in_time(interaction, study.glossary_entry(self.db, term), ephemeral=private)
         await reply(interaction, embed_from_card(study.render_glossary(entry)), private=private)
 
     @glossary.autocomplete("term")
-    async def glossary_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def glossary_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
             terms = await study.glossary_choices(self.db, current)
         except UserFacingError:
@@ -107,10 +111,10 @@ class Study(commands.GroupCog, group_name="study",
 
     @app_commands.command(name="source", description="Where the article and the study come from: headline, byline, journal, reference")
     @app_commands.describe(private="Only you see the reply (by default the channel sees it)")
-    async def source(self, interaction: discord.Interaction, private: bool = False) -> None:
+    async def source(self, interaction: Interaction, private: bool = False) -> None:
         info = await in_time(interaction, study.source(self.db), ephemeral=private)
         await reply(interaction, embed_from_card(study.render_source(info)), private=private)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: FibroCircle) -> None:
     await bot.add_cog(Study(bot))

@@ -4,17 +4,20 @@ needs an admin's attention."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot import audit
 from bot.audit import AuditEntry
 from bot.errors import UserFacingError
 from bot.guild_settings import NOTHING_CHANGED, SETTINGS, GuildConfig
 from cogs.utils.checks import missing_permissions
+from cogs.utils.context import Interaction
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 # The channel kinds an admin chooses with /config channel, and the setting each one fills.
 CHANNEL_KINDS = {"posts": "posts_channel", "queue": "queue_channel", "log": "log_channel"}
@@ -83,7 +86,7 @@ class TextChannelOption(app_commands.Transformer):
     def channel_types(self) -> list[discord.ChannelType]:
         return TEXT_CHANNEL_TYPES
 
-    async def transform(self, interaction: discord.Interaction, value: Any) -> Any:
+    async def transform(self, interaction: Interaction, value: Any) -> Any:
         channel = interaction.guild.get_channel(value.id) if interaction.guild else None
         if channel is None:
             raise UserFacingError(f"I can't see that channel. Check that Fibro Circle has View Channel there. {NOTHING_CHANGED}")
@@ -115,10 +118,10 @@ def server_problems(guild: discord.Guild, config: GuildConfig) -> list[str]:
     return problems
 
 
-async def forgotten_notes(bot: commands.Bot, config: GuildConfig) -> list[str]:
+async def forgotten_notes(bot: FibroCircle, config: GuildConfig) -> list[str]:
     """Settings still empty because their channel or role was deleted, from the audit log."""
     latest: dict[str, AuditEntry] = {}
-    for entry in await audit.recent(bot.db, config.guild_id, limit=100, action=audit.SETTING_CHANGED):  # type: ignore[attr-defined]
+    for entry in await audit.recent(bot.db, config.guild_id, limit=100, action=audit.SETTING_CHANGED):
         latest.setdefault(str(entry.detail.get("setting")), entry)
     notes = []
     for name, entry in latest.items():

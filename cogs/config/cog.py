@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 import discord
 from discord import app_commands
@@ -15,18 +15,7 @@ from discord.ext import commands
 from bot import audit
 from bot.audit import AuditEntry
 from bot.errors import UserFacingError
-from bot.guild_settings import (
-    MAX_IMPORT_BYTES,
-    NOTHING_CHANGED,
-    SETTINGS,
-    GuildSettings,
-    SettingChange,
-    admin_settings,
-    lookup,
-    read_settings_file,
-    setup_gaps,
-    value_text,
-)
+from bot.guild_settings import MAX_IMPORT_BYTES, NOTHING_CHANGED, SETTINGS, SettingChange, admin_settings, lookup, read_settings_file, setup_gaps, value_text
 from cogs.config.channels import (
     CHANNEL_KINDS,
     TextChannelOption,
@@ -51,20 +40,15 @@ from cogs.config.wizard import (
     wizard_view,
 )
 from cogs.utils.checks import has_manage_server, missing_permissions, require_manage_server
+from cogs.utils.context import Interaction
 from cogs.utils.formats import CONTENT_MAX, brand_embed, clip
 from cogs.utils.logchannel import mirror_to_log
 from cogs.utils.replies import BaseModal, DynamicView, send_ephemeral
 
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
+
 log = logging.getLogger("fibrocircle.admin")
-
-
-def guild_settings(bot: commands.Bot) -> GuildSettings:
-    """The bot's one per-server settings object (`bot.guild_settings`), made on first use if missing."""
-    settings = getattr(bot, "guild_settings", None)
-    if settings is None:
-        settings = GuildSettings(bot.db)  # type: ignore[attr-defined]
-        bot.guild_settings = settings  # type: ignore[attr-defined]
-    return settings
 
 
 # -- who may change settings ------------------------------------------------------------------
@@ -90,7 +74,7 @@ class CrisisResourcesModal(BaseModal, title="Crisis resources text"):
             max_length=SETTINGS["crisis_resources"].max_length, required=True)
         self.add_item(self.text)
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    async def on_submit(self, interaction: Interaction) -> None:
         await self.cog.set_and_reply(interaction, {"crisis_resources": self.text.value})
 
 
@@ -101,7 +85,7 @@ class Admin(commands.Cog):
         name="config", description="See and change how Fibro Circle works in this server (Manage Server)",
         guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: FibroCircle) -> None:
         self.bot = bot
         self.settings = bot.guild_settings
 
@@ -113,11 +97,11 @@ class Admin(commands.Cog):
         self.bot.remove_dynamic_items(WizardChannelPick, WizardRolePick, WizardCreateChannels, WizardCreateRole,
                                       WizardDone, OpenSetupButton)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         await require_manage_server(interaction)
         return True
 
-    async def set_and_reply(self, interaction: discord.Interaction, values: dict[str, Any],
+    async def set_and_reply(self, interaction: Interaction, values: dict[str, Any],
                             notes: Iterable[str | None] = ()) -> None:
         """The one path every setting command takes: validate and save (all or nothing), reply, mirror."""
         assert interaction.guild is not None
@@ -133,7 +117,7 @@ class Admin(commands.Cog):
 
     # -- commands -------------------------------------------------------------------------------
     @config.command(name="show", description="Every setting, whether it is the default, and what needs attention")
-    async def show(self, interaction: discord.Interaction) -> None:
+    async def show(self, interaction: Interaction) -> None:
         assert interaction.guild is not None
         config = await self.settings.get(interaction.guild.id)
         problems = (await forgotten_notes(self.bot, config) + server_problems(interaction.guild, config)
@@ -143,7 +127,7 @@ class Admin(commands.Cog):
     @config.command(name="channel", description="Choose where posts are published, reviewed, or logged")
     @app_commands.describe(kind="posts: published posts · queue: moderators review · log: audit log",
                            channel="A text channel where Fibro Circle can send messages and embeds")
-    async def channel(self, interaction: discord.Interaction, kind: Literal["posts", "queue", "log"],
+    async def channel(self, interaction: Interaction, kind: Literal["posts", "queue", "log"],
                       channel: app_commands.Transform[discord.TextChannel, TextChannelOption]) -> None:
         name = CHANNEL_KINDS[kind]
         chosen = check_channel(name, channel)
@@ -151,12 +135,12 @@ class Admin(commands.Cog):
 
     @config.command(name="moderator-role", description="The role whose members review posts")
     @app_commands.describe(role="Members with this role can review posts (Manage Server always can)")
-    async def moderator_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
+    async def moderator_role(self, interaction: Interaction, role: discord.Role) -> None:
         await self.set_and_reply(interaction, {"moderator_role": check_moderator_role(role).id})
 
     @config.command(name="crisis-resources", description="The help text shown at once to a member in crisis")
     @app_commands.describe(text="One or two resources for your members' country; leave empty to edit on several lines")
-    async def crisis_resources(self, interaction: discord.Interaction, text: str | None = None) -> None:
+    async def crisis_resources(self, interaction: Interaction, text: str | None = None) -> None:
         if text is None:
             assert interaction.guild is not None
             current = (await self.settings.get(interaction.guild.id)).crisis_resources
@@ -172,7 +156,7 @@ class Admin(commands.Cog):
         daily_cap="Most posts a member can share in 24 hours (1 to 50)",
         min_member_age_hours="Hours someone must have been a member before posting (0 to 720)",
     )
-    async def posting(self, interaction: discord.Interaction, enabled: bool | None = None,
+    async def posting(self, interaction: Interaction, enabled: bool | None = None,
                       anonymous_allowed: bool | None = None, cooldown_seconds: int | None = None,
                       daily_cap: int | None = None, min_member_age_hours: int | None = None) -> None:
         given = {"posting_enabled": enabled, "anonymous_allowed": anonymous_allowed,
@@ -189,12 +173,12 @@ class Admin(commands.Cog):
 
     @config.command(name="decisions-anonymous", description="Tell authors a decision without the moderator's name")
     @app_commands.describe(value="On: authors don't see which moderator decided")
-    async def decisions_anonymous(self, interaction: discord.Interaction, value: bool) -> None:
+    async def decisions_anonymous(self, interaction: Interaction, value: bool) -> None:
         await self.set_and_reply(interaction, {"decisions_anonymous": value})
 
     @config.command(name="reset", description="Put one setting back to its default")
     @app_commands.describe(setting="The setting to reset, e.g. cooldown_seconds")
-    async def reset(self, interaction: discord.Interaction, setting: str) -> None:
+    async def reset(self, interaction: Interaction, setting: str) -> None:
         assert interaction.guild is not None
         s = lookup(setting)
         change = await self.settings.reset(interaction.guild.id, s.name, actor_id=interaction.user.id)
@@ -206,7 +190,7 @@ class Admin(commands.Cog):
         await mirror_to_log(self.bot, interaction.guild, [change.audit])
 
     @reset.autocomplete("setting")
-    async def reset_setting_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def reset_setting_names(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         if not has_manage_server(interaction):
             return []
         typed = current.strip().lower().replace("-", "_").replace(" ", "_")
@@ -214,7 +198,7 @@ class Admin(commands.Cog):
                 if typed in s.name or typed in s.label.lower().replace(" ", "_")][:25]
 
     @config.command(name="export", description="Download this server's settings as a file for /config import")
-    async def export(self, interaction: discord.Interaction) -> None:
+    async def export(self, interaction: Interaction) -> None:
         guild = interaction.guild
         assert guild is not None
         data = await self.settings.export(guild.id)
@@ -234,7 +218,7 @@ class Admin(commands.Cog):
 
     @config.command(name="import", description="Apply a settings file made by /config export")
     @app_commands.describe(file="The .json file from /config export")
-    async def import_settings(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+    async def import_settings(self, interaction: Interaction, file: discord.Attachment) -> None:
         guild = interaction.guild
         assert guild is not None
         if file.size > MAX_IMPORT_BYTES:
@@ -258,12 +242,12 @@ class Admin(commands.Cog):
         await mirror_to_log(self.bot, guild, [c.audit for c in result])
 
     @config.command(name="setup", description="Open the setup wizard: channels and moderator role in a minute")
-    async def open_wizard(self, interaction: discord.Interaction) -> None:
+    async def open_wizard(self, interaction: Interaction) -> None:
         await send_wizard(interaction)
 
     # -- events ---------------------------------------------------------------------------------
     @commands.Cog.listener()
-    async def on_app_command_completion(self, interaction: discord.Interaction, command: Any) -> None:
+    async def on_app_command_completion(self, interaction: Interaction, command: Any) -> None:
         """Offer the setup wizard once, after the first /config command an admin runs in a server."""
         if getattr(command, "binding", None) is not self or interaction.guild is None or command.name == "setup":
             return
@@ -321,7 +305,7 @@ class Admin(commands.Cog):
 
     async def _mirror_forgotten(self, guild: discord.Guild, names: list[str], how: str) -> None:
         # The core returns the names it cleared; their audit rows are the newest of that kind.
-        entries = await audit.recent(self.bot.db, guild.id, limit=len(names) + 20, action=audit.SETTING_CHANGED)  # type: ignore[attr-defined]
+        entries = await audit.recent(self.bot.db, guild.id, limit=len(names) + 20, action=audit.SETTING_CHANGED)
         latest: dict[str, AuditEntry] = {}
         for entry in entries:
             if entry.detail.get("how") == how and entry.detail.get("setting") in names:

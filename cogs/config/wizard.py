@@ -23,6 +23,7 @@ from cogs.config.channels import (
 )
 from cogs.config.replies import change_line, show_embed
 from cogs.utils.checks import missing_permissions, require_manage_server
+from cogs.utils.context import Interaction
 from cogs.utils.formats import brand_embed, clip
 from cogs.utils.logchannel import mirror_to_log
 from cogs.utils.replies import DynamicView, SafeDynamicItem, send_ephemeral
@@ -90,10 +91,10 @@ class WizardChannelPick(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Chann
         self.setting_name = setting_name
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "WizardChannelPick":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "WizardChannelPick":
         return cls(match["setting"])
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         await require_manage_server(interaction)
         assert interaction.guild is not None
         picked = self.item.values[0]
@@ -110,10 +111,10 @@ class WizardRolePick(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.RoleSele
             min_values=1, max_values=1, row=3))
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "WizardRolePick":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "WizardRolePick":
         return cls()
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         await require_manage_server(interaction)
         role = check_moderator_role(self.item.values[0])
         await apply_from_wizard(interaction, {"moderator_role": role.id})
@@ -126,10 +127,10 @@ class WizardCreateChannels(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Bu
                                            custom_id="fibrocircle:setup:create-channels", row=4))
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "WizardCreateChannels":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "WizardCreateChannels":
         return cls()
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         await require_manage_server(interaction)
         guild = interaction.guild
         assert guild is not None
@@ -137,7 +138,7 @@ class WizardCreateChannels(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Bu
             raise UserFacingError("I need the Manage Channels permission to create channels. Choose existing "
                                   f"channels in the menus instead, or give Fibro Circle that permission. {NOTHING_CHANGED}")
         await interaction.response.defer()  # creating channels takes a few requests
-        config = await interaction.client.guild_settings.get(guild.id)  # type: ignore[arg-type]
+        config = await interaction.client.guild_settings.get(guild.id)
         moderators = guild.get_role(config.moderator_role) if config.moderator_role else None
         values: dict[str, int] = {}
         done: list[str] = []
@@ -189,10 +190,10 @@ class WizardCreateRole(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button
                                            custom_id="fibrocircle:setup:create-role", row=4))
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "WizardCreateRole":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "WizardCreateRole":
         return cls()
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         await require_manage_server(interaction)
         guild = interaction.guild
         assert guild is not None
@@ -216,14 +217,14 @@ class WizardDone(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button], tem
                                            custom_id="fibrocircle:setup:done", row=4))
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "WizardDone":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "WizardDone":
         return cls()
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         await require_manage_server(interaction)
         assert interaction.guild is not None
         bot = interaction.client
-        config = await bot.guild_settings.get(interaction.guild.id)  # type: ignore[arg-type]
+        config = await bot.guild_settings.get(interaction.guild.id)
         problems = server_problems(interaction.guild, config) + setup_gaps(config)
         await interaction.response.edit_message(
             content="Setup saved. See or change anything later with `/config show` and the other `/config` commands.",
@@ -238,29 +239,29 @@ class OpenSetupButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button]
                                            custom_id="fibrocircle:setup:open"))
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "OpenSetupButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "OpenSetupButton":
         return cls()
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         await require_manage_server(interaction)
         await send_wizard(interaction)
 
 
-async def send_wizard(interaction: discord.Interaction, note: str | None = None) -> None:
+async def send_wizard(interaction: Interaction, note: str | None = None) -> None:
     """Show the wizard privately to the admin, and remember it was offered."""
     assert interaction.guild is not None
-    settings = interaction.client.guild_settings  # type: ignore[arg-type]
+    settings = interaction.client.guild_settings
     await settings.set(interaction.guild.id, "setup_offered", True, actor_id=interaction.user.id)
     config = await settings.get(interaction.guild.id)
     await send_ephemeral(interaction, note, embed=wizard_embed(config), view=wizard_view())
 
 
-async def apply_from_wizard(interaction: discord.Interaction, values: dict[str, int],
+async def apply_from_wizard(interaction: Interaction, values: dict[str, int],
                             warnings: Iterable[str | None] = (), summary: str | None = None) -> None:
     """Save what the wizard chose, refresh the wizard message, and mirror the change."""
     guild = interaction.guild
     assert guild is not None
-    settings = interaction.client.guild_settings  # type: ignore[arg-type]
+    settings = interaction.client.guild_settings
     changes = await settings.set_many(guild.id, values, actor_id=interaction.user.id, how="wizard") if values else []
     config = await settings.get(guild.id)
     notes = [w for w in warnings if w]
@@ -271,4 +272,4 @@ async def apply_from_wizard(interaction: discord.Interaction, values: dict[str, 
         await interaction.edit_original_response(embed=wizard_embed(config, note), view=wizard_view())
     else:
         await interaction.response.edit_message(embed=wizard_embed(config, note), view=wizard_view())
-    await mirror_to_log(interaction.client, guild, [c.audit for c in changes])  # type: ignore[arg-type]
+    await mirror_to_log(interaction.client, guild, [c.audit for c in changes])

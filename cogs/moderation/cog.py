@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -25,9 +25,13 @@ from cogs.moderation.queue import (
 from cogs.moderation.render import history_line, queue_embed, status_line
 from cogs.moderation.worker import PostWorker
 from cogs.utils.checks import require_moderator
+from cogs.utils.context import Interaction
 from cogs.utils.formats import EMBED_TOTAL, FIELD_MAX, clip
 from cogs.utils.logchannel import mirror_latest
 from cogs.utils.replies import send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 log = logging.getLogger("fibrocircle.moderation")
 
@@ -57,13 +61,13 @@ REJECT_FORM = re.compile(r"fibrocircle:reject:(?P<id>[0-9]{1,18})")
 class Moderation(commands.Cog):
     mod = app_commands.Group(name="mod", description="Review members' posts (moderators)", guild_only=True)
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: FibroCircle) -> None:
         self.bot = bot
         self.worker = PostWorker(bot)
 
     @property
     def db(self) -> Any:
-        return self.bot.db  # type: ignore[attr-defined]
+        return self.bot.db
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(QueueButton, QueuePageButton)
@@ -73,7 +77,7 @@ class Moderation(commands.Cog):
         await self.worker.stop()
         self.bot.remove_dynamic_items(QueueButton, QueuePageButton)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         what = interaction.command.qualified_name if interaction.command else "mod"
         await require_moderator(interaction, attempted=what)
         return True
@@ -90,7 +94,7 @@ class Moderation(commands.Cog):
         queue channel now; the worker tries again later if that fails."""
         await send_to_queue(self.bot, guild, post, retry_in=self.worker.retry_seconds, member=member, scan=scan)
 
-    async def answer_orphan(self, interaction: discord.Interaction) -> bool:
+    async def answer_orphan(self, interaction: Interaction) -> bool:
         """A reject form submitted after a restart: the reason the moderator typed is still used."""
         if interaction.type is not discord.InteractionType.modal_submit:
             return False
@@ -101,13 +105,13 @@ class Moderation(commands.Cog):
         return True
 
     @mod.command(name="queue", description="Posts waiting for review, urgent first, one per page")
-    async def queue(self, interaction: discord.Interaction) -> None:
+    async def queue(self, interaction: Interaction) -> None:
         content, embed, view = await queue_page(interaction, 0)
         await send_ephemeral(interaction, content, **({"embed": embed} if embed else {}), **({"view": view} if view else {}))
 
     @mod.command(name="post", description="One post with its history, by its number")
     @app_commands.describe(id="The post's number, as in “Post #12”")
-    async def post(self, interaction: discord.Interaction, id: app_commands.Range[int, 1, 1_000_000_000]) -> None:
+    async def post(self, interaction: Interaction, id: app_commands.Range[int, 1, 1_000_000_000]) -> None:
         guild = interaction.guild
         assert guild is not None
         post = await posts.get_post_by_number(self.db, guild.id, id)
@@ -126,7 +130,7 @@ class Moderation(commands.Cog):
     @mod.command(name="unblock", description="Let a blocked member share posts again")
     @app_commands.describe(member="The member to unblock",
                            post="Or the number of a post by them, as in “Post #12” (for anonymous authors)")
-    async def unblock(self, interaction: discord.Interaction, member: discord.User | None = None,
+    async def unblock(self, interaction: Interaction, member: discord.User | None = None,
                       post: app_commands.Range[int, 1, 1_000_000_000] | None = None) -> None:
         guild = interaction.guild
         assert guild is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -16,9 +16,13 @@ from bot.guild_settings import GuildConfig
 from bot.posts import Post
 from cogs.moderation.render import http_problem, member_since, queue_embed, status_line
 from cogs.utils.checks import missing_permissions, require_moderator
+from cogs.utils.context import Interaction
 from cogs.utils.formats import clip
 from cogs.utils.logchannel import mirror_latest
 from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, form_values, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 log = logging.getLogger("fibrocircle.moderation")
 
@@ -42,12 +46,12 @@ def decision_view(post_id: int) -> discord.ui.View:
     return view
 
 
-async def edit_queue_message(bot: Any, post: Post) -> None:
+async def edit_queue_message(bot: FibroCircle, post: Post) -> None:
     """Show the post's state on its queue message, with the buttons while it is still pending."""
     await show_status(bot, post, view=decision_view(post.id) if post.state == "pending" else None)
 
 
-async def send_to_queue(bot: Any, guild: discord.Guild, post: Post, *, retry_in: float | None, member: Any = None,
+async def send_to_queue(bot: FibroCircle, guild: discord.Guild, post: Post, *, retry_in: float | None, member: Any = None,
                         scan: safety.SafetyScan | None = None) -> bool:
     """Post a pending post to the queue channel (urgent ones with an alert line): right after /share,
     and from the worker for a post that never got there. Returns whether this call put it there.
@@ -103,19 +107,19 @@ async def alert_log_channel(guild: discord.Guild, config: GuildConfig, post: Pos
         log.warning("guild %s: the urgent alert for %s could not be sent", guild.id, post.label)
 
 
-def bot_worker(bot: Any) -> Any:
+def bot_worker(bot: FibroCircle) -> Any:
     cog = bot.get_cog("Moderation")
     return None if cog is None else cog.worker
 
 
-async def decide_and_show(interaction: discord.Interaction, post_id: int, *, approve: bool,
+async def decide_and_show(interaction: Interaction, post_id: int, *, approve: bool,
                           reason: str | None = None) -> None:
     """Approve or reject, committed first; then the message is updated and the worker woken."""
     attempted = "approve" if approve else "reject"
     await require_moderator(interaction, attempted=attempted, post_id=post_id)
     assert interaction.guild is not None
     bot = interaction.client
-    post = await posts.decide(bot.db, post_id=post_id, guild_id=interaction.guild.id,  # type: ignore[attr-defined]
+    post = await posts.decide(bot.db, post_id=post_id, guild_id=interaction.guild.id,
                               moderator_id=interaction.user.id, approve=approve, reason=reason)
     worker = bot_worker(bot)
     if worker is not None and approve:
@@ -125,7 +129,7 @@ async def decide_and_show(interaction: discord.Interaction, post_id: int, *, app
     bot.dispatch("fibrocircle_work")
 
 
-async def show_decision(interaction: discord.Interaction, post: Post) -> None:
+async def show_decision(interaction: Interaction, post: Post) -> None:
     on_message = interaction.message is not None and not interaction.response.is_done()
     if on_message and interaction.message.id == post.queue_message_id:  # type: ignore[union-attr]
         await interaction.response.edit_message(content=status_line(post), view=None)
@@ -155,10 +159,10 @@ class QueueButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         self.action, self.post_id = action, post_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "QueueButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "QueueButton":
         return cls(match["action"], int(match["id"]))
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         if self.action == "approve":
             await decide_and_show(interaction, self.post_id, approve=True)
         elif self.action == "reject":
@@ -167,10 +171,10 @@ class QueueButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
             await block_author(interaction, self.post_id)
 
 
-async def ask_reason(interaction: discord.Interaction, post_id: int) -> None:
+async def ask_reason(interaction: Interaction, post_id: int) -> None:
     await require_moderator(interaction, attempted="reject", post_id=post_id)
     assert interaction.guild is not None
-    post = await posts.get_post(interaction.client.db, post_id, guild_id=interaction.guild.id)  # type: ignore[attr-defined]
+    post = await posts.get_post(interaction.client.db, post_id, guild_id=interaction.guild.id)
     if post is None:
         raise UserFacingError("That post does not exist in this server.")
     if post.state != "pending":
@@ -189,19 +193,19 @@ class RejectModal(BaseModal):
             component=discord.ui.TextInput(custom_id="reason", style=discord.TextStyle.paragraph, min_length=1,
                                            max_length=posts.MAX_REASON_LENGTH, required=True)))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    async def on_submit(self, interaction: Interaction) -> None:
         await submit_rejection(interaction, self.post_id)
 
 
-async def submit_rejection(interaction: discord.Interaction, post_id: int) -> None:
+async def submit_rejection(interaction: Interaction, post_id: int) -> None:
     await decide_and_show(interaction, post_id, approve=False, reason=form_values(interaction).get("reason"))
 
 
-async def block_author(interaction: discord.Interaction, post_id: int) -> None:
+async def block_author(interaction: Interaction, post_id: int) -> None:
     await require_moderator(interaction, attempted="block author", post_id=post_id)
     assert interaction.guild is not None
     bot = interaction.client
-    post, newly = await posts.block_author(bot.db, post_id=post_id, guild_id=interaction.guild.id,  # type: ignore[attr-defined]
+    post, newly = await posts.block_author(bot.db, post_id=post_id, guild_id=interaction.guild.id,
                                            moderator_id=interaction.user.id)
     who = "" if post.anonymous else f" (<@{post.author_id}>)"
     if newly:
@@ -223,19 +227,19 @@ class QueuePageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button]
         self.offset = offset
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any) -> "QueuePageButton":
+    async def from_custom_id(cls, interaction: Interaction, item: discord.ui.Item, match: Any) -> "QueuePageButton":
         return cls(match["kind"], int(match["offset"]))
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: Interaction) -> None:
         await require_moderator(interaction, attempted="mod queue")
         content, embed, view = await queue_page(interaction, self.offset)
         await interaction.response.edit_message(content=content, embed=embed, view=view)
 
 
-async def queue_page(interaction: discord.Interaction, offset: int) -> tuple[str, discord.Embed | None, discord.ui.View | None]:
+async def queue_page(interaction: Interaction, offset: int) -> tuple[str, discord.Embed | None, discord.ui.View | None]:
     guild = interaction.guild
     assert guild is not None
-    db = interaction.client.db  # type: ignore[attr-defined]
+    db = interaction.client.db
     total = await posts.pending_count(db, guild.id)
     if total == 0:
         return "No posts are waiting for review. Thank you for keeping up!", None, None
@@ -255,7 +259,7 @@ async def queue_page(interaction: discord.Interaction, offset: int) -> tuple[str
     return content, embed, view
 
 
-async def show_status(bot: Any, post: Post, *, view: discord.ui.View | None = None) -> None:
+async def show_status(bot: FibroCircle, post: Post, *, view: discord.ui.View | None = None) -> None:
     """Show the post's state on its queue message (if it has one). Never raises: the state is saved."""
     if post.queue_channel_id is None or post.queue_message_id is None:
         return

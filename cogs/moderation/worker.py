@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -33,7 +33,11 @@ from bot.posts import Post
 from cogs.moderation.queue import send_to_queue, show_status
 from cogs.moderation.render import http_problem, published_embeds
 from cogs.utils.checks import missing_permissions
+from cogs.utils.context import Interaction
 from cogs.utils.formats import CONTENT_MAX, clip, when
+
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
 
 log = logging.getLogger("fibrocircle.moderation")
 
@@ -41,7 +45,7 @@ log = logging.getLogger("fibrocircle.moderation")
 TOKEN_LIFETIME = 14 * 60
 
 
-async def open_dm(bot: Any, user_id: int) -> discord.PartialMessageable:
+async def open_dm(bot: FibroCircle, user_id: int) -> discord.PartialMessageable:
     """The DM channel with a member. The id is sent as text, the form in Discord's API description
     (discord.py's `create_dm` sends a number, which Discord accepts but the description does not)."""
     data = await bot.http.request(discord.http.Route("POST", "/users/@me/channels"), json={"recipient_id": str(user_id)})
@@ -57,11 +61,11 @@ class PostWorker:
     dm_retry_seconds = 60.0           # a DM that failed for a reason other than closed DMs
     prune_every = 6 * 3600.0          # forgetting old /quote history
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: FibroCircle) -> None:
         self.bot = bot
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self.deciders: dict[int, tuple[discord.Interaction, float]] = {}
+        self.deciders: dict[int, tuple[Interaction, float]] = {}
         self._dm_not_before: dict[int, float] = {}
         self._pruned_at: float | None = None
 

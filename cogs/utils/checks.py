@@ -9,6 +9,7 @@ from discord import app_commands
 from bot import audit, posts
 from bot.errors import NotAllowed
 from bot.guild_settings import NOTHING_CHANGED, GuildConfig
+from cogs.utils.context import Interaction
 from cogs.utils.logchannel import mirror_latest
 
 ACTION_REFUSED = "config.refused"
@@ -31,19 +32,19 @@ class NeedsManageServer(app_commands.CheckFailure, NotAllowed):
                          "settings." + (f" {NOTHING_CHANGED}" if would_change else ""))
 
 
-def has_manage_server(interaction: discord.Interaction) -> bool:
+def has_manage_server(interaction: Interaction) -> bool:
     # interaction.permissions are the member's permissions in this channel; Administrator implies all.
     return interaction.guild is not None and interaction.permissions.manage_guild
 
 
-async def require_manage_server(interaction: discord.Interaction) -> None:
+async def require_manage_server(interaction: Interaction) -> None:
     """Servers can override who sees /config, so the permission is checked again on every use."""
     if interaction.guild is None:
         raise app_commands.NoPrivateMessage()
     if has_manage_server(interaction):
         return
     what = interaction.command.qualified_name if interaction.command else "setup wizard"
-    await audit.record_now(interaction.client.db, guild_id=interaction.guild.id,  # type: ignore[attr-defined]
+    await audit.record_now(interaction.client.db, guild_id=interaction.guild.id,
                            actor_id=interaction.user.id, action=ACTION_REFUSED, target=what[:200])
     raise NeedsManageServer(would_change=what not in READ_ONLY_COMMANDS)
 
@@ -61,7 +62,7 @@ class NotModerator(app_commands.CheckFailure, NotAllowed):
                          "or with the Manage Server permission. Nothing was changed.")
 
 
-def is_moderator(interaction: discord.Interaction, config: GuildConfig) -> bool:
+def is_moderator(interaction: Interaction, config: GuildConfig) -> bool:
     """The server's moderator role, or Manage Server. The only place this is decided."""
     if has_manage_server(interaction):
         return True
@@ -70,16 +71,16 @@ def is_moderator(interaction: discord.Interaction, config: GuildConfig) -> bool:
     return role_id is not None and any(role.id == role_id for role in roles)
 
 
-async def require_moderator(interaction: discord.Interaction, *, attempted: str,
+async def require_moderator(interaction: Interaction, *, attempted: str,
                             post_id: int | None = None) -> GuildConfig:
     """The server's settings when the member is a moderator; otherwise audit the attempt and refuse."""
     if interaction.guild is None:
         raise app_commands.NoPrivateMessage()
     bot = interaction.client
-    config = await bot.guild_settings.get(interaction.guild.id)  # type: ignore[arg-type]
+    config = await bot.guild_settings.get(interaction.guild.id)
     if is_moderator(interaction, config):
         return config
-    await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,  # type: ignore[attr-defined]
+    await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,
                                attempted=attempted, post_id=post_id)
     await mirror_latest(bot, interaction.guild, "moderation.refused", None if post_id is None else f"post:{post_id}")
     raise NotModerator()

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import discord
-from discord.ext import commands
 
 from bot import audit
 from bot.audit import AuditEntry
 from bot.guild_settings import SETTINGS
 from cogs.utils.formats import CONTENT_MAX
 
+if TYPE_CHECKING:
+    from bot.app import FibroCircle
+
 log = logging.getLogger("fibrocircle.admin")
 
 
-async def mirror_to_log(bot: commands.Bot, guild: discord.Guild, entries: Iterable[AuditEntry | None]) -> None:
+async def mirror_to_log(bot: FibroCircle, guild: discord.Guild, entries: Iterable[AuditEntry | None]) -> None:
     """Post audit entries to the server's log channel, if it has one the bot can write in.
 
     Never raises: the change is already saved and audited; a log channel that fails is logged."""
@@ -47,7 +49,7 @@ async def mirror_to_log(bot: commands.Bot, guild: discord.Guild, entries: Iterab
             return
 
 
-async def mirror_latest(bot: Any, guild: discord.Guild, action: str, target: str | None) -> None:
+async def mirror_latest(bot: FibroCircle, guild: discord.Guild, action: str, target: str | None) -> None:
     """Mirror the newest audit row of this kind (just written by the core) to the log channel."""
     for entry in await audit.recent(bot.db, guild.id, limit=10, action=action):
         if entry.target == target:

@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import NotAllowed, UserFacingError
+from cogs.utils.context import Interaction
 
 log = logging.getLogger("fibrocircle.errors")
 T = TypeVar("T")
@@ -50,7 +51,7 @@ def describe_error(error: BaseException) -> tuple[str, bool]:
     return "", False
 
 
-async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+async def report_error(interaction: Interaction, error: BaseException) -> None:
     """The one error handler: a short, kind, ephemeral message; the traceback goes to the log."""
     message, expected = describe_error(error)
     if not expected:
@@ -63,14 +64,14 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     await send_ephemeral(interaction, message)
 
 
-def _where(interaction: discord.Interaction) -> str:
+def _where(interaction: Interaction) -> str:
     if interaction.command is not None:
         return f"/{interaction.command.qualified_name}"
     data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
     return f"component {data.get('custom_id', '?')!r}"
 
 
-async def send_ephemeral(interaction: discord.Interaction, content: str | None = None, **kwargs: Any) -> None:
+async def send_ephemeral(interaction: Interaction, content: str | None = None, **kwargs: Any) -> None:
     """Reply privately, whether or not the interaction was already answered or deferred."""
     if interaction.type is discord.InteractionType.autocomplete:
         return  # autocomplete cannot carry a message; an empty list is the answer
@@ -86,7 +87,7 @@ async def send_ephemeral(interaction: discord.Interaction, content: str | None =
 class BaseView(discord.ui.View):
     """A view whose callback errors go to the one error handler."""
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]) -> None:
+    async def on_error(self, interaction: Interaction, error: Exception, item: discord.ui.Item[Any]) -> None:
         await report_error(interaction, error)
 
 
@@ -103,7 +104,7 @@ class DynamicView(discord.ui.View):
 
 
 class BaseModal(discord.ui.Modal):
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    async def on_error(self, interaction: Interaction, error: Exception) -> None:
         await report_error(interaction, error)
 
 
@@ -111,17 +112,17 @@ class SafeDynamicItem:
     """Mixin for DynamicItem buttons: discord.py hands their errors to a throwaway View that only
     logs; wrapping `callback` sends them to the one error handler instead."""
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         try:
             await self.handle(interaction)
         except Exception as error:  # noqa: BLE001 - every error is reported, none swallowed
             await report_error(interaction, error)
 
-    async def handle(self, interaction: discord.Interaction) -> None:  # pragma: no cover - overridden
+    async def handle(self, interaction: Interaction) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
-def form_values(interaction: discord.Interaction) -> dict[str, str]:
+def form_values(interaction: Interaction) -> dict[str, str]:
     """Every text field of a submitted form by custom_id, read from the interaction itself (the same
     after a restart, when discord.py no longer knows the form)."""
     values: dict[str, str] = {}
@@ -143,7 +144,7 @@ def form_values(interaction: discord.Interaction) -> dict[str, str]:
 DEFER_AFTER = 1.5               # past this many seconds of work, defer so that Discord's 3 s are kept
 
 
-async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool, update: bool = False) -> T:
+async def in_time(interaction: Interaction, work: Awaitable[T], *, ephemeral: bool, update: bool = False) -> T:
     """Wait for `work`; if it runs long, defer first so that the interaction does not expire."""
     task = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
