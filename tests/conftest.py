@@ -14,10 +14,8 @@ async def db(tmp_path):
 
 
 # -- end-to-end: the real bot against the emulator ----------------------------------------
-from emulator.openapi import DEFAULT_OPENAPI_PATH  # noqa: E402
 from emulator.session import BotSession  # noqa: E402
-
-OPENAPI_PATH = DEFAULT_OPENAPI_PATH if DEFAULT_OPENAPI_PATH.is_file() else None
+from support import OPENAPI_PATH, OTHER_GUILD  # noqa: E402
 
 
 @pytest.fixture
@@ -28,10 +26,6 @@ async def session(tmp_path):
     async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08) as s:
         yield s
         assert s.errors == [], f"ERRORs were logged: {s.errors}"
-
-
-# A second server, for what must never leak from one server to another.
-OTHER_GUILD = 300_000_000_000_000_777
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -10,18 +9,9 @@ import pytest
 from bot import audit
 from emulator.server import PERSONAS, PERM
 from emulator.session import BotSession, StepResult
-from conftest import OTHER_GUILD
-from helpers import is_ephemeral, step
+from support import OTHER_GUILD, channel_id, choose, is_ephemeral, role_id, set_up_everything, step
 
 NEW_GUILD = 300_000_000_000_000_888
-
-
-def channel_id(session: BotSession, name: str, guild_id: int | None = None) -> int:
-    return int(session.emulator.find_channel(guild_id or session.guild_id, name)["id"])
-
-
-def role_id(session: BotSession, name: str, guild_id: int | None = None) -> int:
-    return int(session.emulator.find_role(guild_id or session.guild_id, name)["id"])
 
 
 async def config_of(session: BotSession, guild_id: int | None = None):
@@ -36,49 +26,6 @@ def sent_to(result: StepResult, channel: int) -> list[str]:
     """Text of the messages the bot posted in a channel during a step (not interaction replies)."""
     return [r.body.get("content") or "" for r in result.requests
             if r.method == "POST" and r.path == f"/channels/{channel}/messages" and r.status == 200]
-
-
-async def choose(session: BotSession, custom_id: str, value: str, *, user: str = "admin",
-                 guild_id: int | None = None) -> StepResult:
-    """Pick `value` (a channel or role name) in the select menu `custom_id` of the newest message
-    that has it, the way Discord sends a select-menu interaction."""
-    guild_id = guild_id or session.guild_id
-    emulator = session.emulator
-    for message in reversed(list(emulator.messages.values())):
-        comps = [c for row in message.get("components") or [] for c in row.get("components") or []]
-        menu = next((c for c in comps if c.get("custom_id") == custom_id), None)
-        if menu is not None:
-            break
-    else:
-        raise AssertionError(f"no message has the menu {custom_id}")
-    if menu["type"] == 8:
-        channel = emulator.find_channel(guild_id, value)
-        resolved = {"channels": {channel["id"]: {
-            k: channel[k] for k in ("id", "type", "name", "guild_id", "parent_id", "permission_overwrites", "position", "nsfw", "flags")
-        } | {"permissions": str(emulator.channel_permissions(int(channel["id"]), emulator.application_id))}}}
-        picked = channel["id"]
-    else:
-        role = emulator.find_role(guild_id, value)
-        resolved, picked = {"roles": {role["id"]: role}}, role["id"]
-    data = {"custom_id": custom_id, "component_type": menu["type"], "values": [picked], "resolved": resolved}
-    payload = emulator.interaction_payload(3, guild_id=guild_id, channel_id=int(message["channel_id"]),
-                                          user_id=PERSONAS[user], data=data, message=emulator.public(message))
-    start, errors = len(emulator.requests), len(session.errors)
-    record = await emulator.send_interaction(payload)
-    await asyncio.wait_for(record.done.wait(), 5)
-    await session.settle()
-    result = StepResult(step=f"choose {value} in {custom_id}", requests=emulator.requests[start:],
-                        answered=record.response_type is not None, errors=session.errors[errors:])
-    assert result.violations == [] and result.errors == [], (result.violations, result.errors)
-    return result
-
-
-async def set_up_everything(session: BotSession, guild_id: int | None = None) -> None:
-    for command in ("/config channel kind:posts channel:community-posts",
-                    "/config channel kind:queue channel:mod-queue",
-                    "/config channel kind:log channel:mod-log",
-                    "/config moderator-role role:Moderators"):
-        assert is_ephemeral(await step(session, f"@admin {command}", guild_id=guild_id))
 
 
 # -- an admin sets the server up ------------------------------------------------------------------

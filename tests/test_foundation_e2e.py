@@ -13,8 +13,7 @@ from discord import app_commands
 
 from emulator import rules
 from emulator.session import BotSession
-from conftest import OPENAPI_PATH
-from helpers import is_ephemeral, step
+from support import OPENAPI_PATH, is_ephemeral, step
 
 FIBRO = [sys.executable, "-m", "bot"]
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from emulator.server import PERSONAS
 from emulator.session import BotSession
-from conftest import OPENAPI_PATH
+from support import OPENAPI_PATH
 
 PINGS = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>")
 # Unicode of every category, control characters, markdown and mentions, up to very long.
@@ -69,7 +69,7 @@ def test_study_ask_survives_arbitrary_text(tmp_path):
 
 
 async def test_wrong_option_type_gets_a_clear_refusal(session):
-    from helpers import step
+    from support import step
     await step(session, "@admin /config moderator-role role:Moderators")
     before = await session.bot.guild_settings.get(session.guild_id)
     payload = command_payload(session, "config", [{"name": "posting", "type": 1, "options": [
@@ -100,7 +100,7 @@ async def test_a_member_claiming_admin_commands_is_refused_and_nothing_changes(s
 
 
 def test_share_survives_arbitrary_text_and_stores_it_defanged(tmp_path):
-    from test_reliability_e2e import share_form
+    from support import share_form
 
     def body(loop, session):
         counter = iter(range(10**9))

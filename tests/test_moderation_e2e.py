@@ -11,11 +11,7 @@ import pytest
 from bot import audit, posts
 from emulator.server import PERM, PERSONAS, Fault
 from emulator.session import BotSession
-from conftest import OTHER_GUILD
-from helpers import is_ephemeral, step
-from test_admin_e2e import channel_id
-from test_posts_e2e import (OTHER_GUILD, channel_messages, newest_post, press, ready_server, sent_in, share,
-                            wait_for)
+from support import OTHER_GUILD, channel_id, channel_messages, is_ephemeral, newest_post, press, ready_server, sent_in, share, step, wait_for
 
 
 pytestmark = pytest.mark.usefixtures("quick_worker")

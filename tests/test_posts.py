@@ -15,6 +15,7 @@ from bot import posts
 from bot.errors import UserFacingError
 from bot.guild_settings import GuildSettings
 from bot.posts import PostError
+from support import files_holding
 
 GUILD = 1000
 OTHER_GUILD = 2000
@@ -718,15 +719,6 @@ async def test_export_then_forget_leaves_no_text_of_the_member(db, settings):
 
 
 # -- load ---------------------------------------------------------------------------------------
-
-def files_holding(db, needle: str) -> list[str]:
-    """Which of the database's files on disk (.db, -wal, -shm) hold `needle`, read as raw bytes."""
-    found = []
-    for suffix in ("", "-wal", "-shm"):
-        path = Path(f"{db.path}{suffix}")
-        if path.exists() and needle.encode() in path.read_bytes():
-            found.append(path.name)
-    return found
 
 
 async def test_withdrawn_and_forgotten_text_is_gone_from_the_database_files_too(db, settings):

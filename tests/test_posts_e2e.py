@@ -8,13 +8,10 @@ import json
 
 import pytest
 
-from bot import posts, quotes, safety
+from bot import quotes, safety
 from emulator.server import PERSONAS
-from emulator.session import BotSession, StepResult
-from conftest import OTHER_GUILD
-from helpers import is_ephemeral, step
-from test_admin_e2e import channel_id, set_up_everything
-from test_posts import files_holding
+from emulator.session import BotSession
+from support import OTHER_GUILD, channel_id, channel_messages, files_holding, is_ephemeral, newest_post, press, ready_server, sent_in, set_up_everything, share, step, wait_for
 
 ZWSP = "\u200b"
 
@@ -22,75 +19,7 @@ ZWSP = "\u200b"
 pytestmark = pytest.mark.usefixtures("quick_worker")
 
 
-# -- helpers shared with test_moderation_e2e ----------------------------------------------------
-
-async def ready_server(session: BotSession, guild_id: int | None = None) -> None:
-    """Channels and moderator role set, and no cooldown, so that one member can post several times."""
-    await set_up_everything(session, guild_id)
-    await step(session, "@admin /config posting cooldown_seconds:0", guild_id=guild_id)
-
-
-async def share(session: BotSession, text: str, *, who: str = "member", guild_id: int | None = None,
-                extra: str = "") -> StepResult:
-    opened = await step(session, f"@{who} /share", guild_id=guild_id)
-    assert opened.requests[0].body["type"] == 9, "the first answer to /share is the form"
-    return await step(session, f"@{who} modal experience={text} {extra}".rstrip(), guild_id=guild_id)
-
-
-async def newest_post(session: BotSession, guild_id: int | None = None) -> posts.Post:
-    row = await session.bot.db.fetchone("SELECT id FROM posts WHERE guild_id = ? ORDER BY id DESC LIMIT 1",
-                                        (guild_id or session.guild_id,))
-    return await posts.get_post(session.bot.db, row["id"])
-
-
-def sent_in(result: StepResult, channel: int, method: str = "POST") -> list[dict]:
-    """Bodies of messages the bot sent (or edited, with method PATCH) in a channel during a step."""
-    return [r.body for r in result.requests
-            if r.method == method and r.path.startswith(f"/channels/{channel}/messages") and r.status == 200]
-
-
-def channel_messages(session: BotSession, channel: int) -> list[dict]:
-    """Messages the bot posted in a channel and that are still there (replies to commands left out)."""
-    return [m for m in session.emulator.messages.values()
-            if m["channel_id"] == str(channel) and not m["_meta"].get("interaction_id")]
-
-
-async def wait_for(condition, timeout: float = 15.0) -> None:
-    """Wait until `condition()` (sync or async) is true: the worker acts in the background."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if loop.time() > deadline:
-            raise AssertionError("timed out waiting for the background worker")
-        await asyncio.sleep(0.05)
-
-
-async def press(session: BotSession, custom_id: str, *, who: str, guild_id: int | None = None,
-                channel: str = "general", label: str = "Button") -> StepResult:
-    """Press a button with any custom_id, as if a message of the bot carried it (an old message, or
-    one edited by a tampering client): the bot must refuse what is not allowed."""
-    guild_id = guild_id or session.guild_id
-    emulator = session.emulator
-    channel_id_ = int(emulator.find_channel(guild_id, channel)["id"])
-    message = emulator._make_message(channel_id_, {"content": "", "components": [
-        {"type": 1, "components": [{"type": 2, "style": 2, "label": label, "custom_id": custom_id}]}]})
-    payload = emulator.interaction_payload(3, guild_id=guild_id, channel_id=channel_id_, user_id=PERSONAS[who],
-                                          data={"custom_id": custom_id, "component_type": 2},
-                                          message=emulator.public(message))
-    start, errors = len(emulator.requests), len(session.errors)
-    record = await emulator.send_interaction(payload)
-    await asyncio.wait_for(record.done.wait(), 5)
-    await session.settle()
-    result = StepResult(step=f"press {custom_id}", requests=emulator.requests[start:],
-                        answered=record.response_type is not None, errors=session.errors[errors:])
-    assert result.violations == [] and result.errors == [], (result.violations, result.errors)
-    return result
-
+# -- what the database holds ---------------------------------------------------------------------
 
 async def database_holds(session: BotSession, needle: str) -> list[str]:
     """Every table and column where `needle` appears, read through SQL."""

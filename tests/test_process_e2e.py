@@ -10,7 +10,7 @@ import pytest
 
 from emulator.server import DEFAULT_GUILD, PERSONAS, Emulator
 from emulator.session import FAKE_TOKEN
-from conftest import OPENAPI_PATH
+from support import OPENAPI_PATH
 
 
 async def start_bot_process(tmp_path, emulator: Emulator):

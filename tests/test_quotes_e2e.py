@@ -16,8 +16,7 @@ from emulator.server import PERSONAS
 from bot.safety import DEFAULT_CRISIS_RESOURCES, GUAIFENESIN_EVIDENCE_NOTE, NOT_MEDICAL_ADVICE
 from emulator.session import BotSession, StepResult
 from cogs.quotes import CONTENT_NOTE
-from conftest import OPENAPI_PATH
-from helpers import is_ephemeral, step
+from support import OPENAPI_PATH, is_ephemeral, step
 
 OTHER_GUILD = 300_000_000_000_000_777
 ORIGINS = (", in the article's comments", ", in this server's community")

@@ -13,20 +13,9 @@ import sys
 
 from emulator.server import DEFAULT_GUILD, Emulator
 from emulator.session import FAKE_TOKEN
-from conftest import OPENAPI_PATH
-from helpers import step
+from support import OPENAPI_PATH, share_form, step, wait_for
 
-SHARE_FORM_PREFIX = "fibrocircle:share:"
 THANKS = "Thank you for sharing"
-
-
-def share_form(emulator: Emulator, user_id: int, text: str, *, form: str, guild_id: int = DEFAULT_GUILD) -> dict:
-    """The modal-submit payload Discord sends when a member submits the /share form."""
-    channel = int(emulator.find_channel(guild_id, "general")["id"])
-    fields = [("experience", text), ("topic", ""), ("anonymous", "yes")]
-    data = {"custom_id": f"{SHARE_FORM_PREFIX}{form}",
-            "components": [{"type": 18, "component": {"type": 4, "custom_id": cid, "value": value}} for cid, value in fields]}
-    return emulator.interaction_payload(5, guild_id=guild_id, channel_id=channel, user_id=user_id, data=data)
 
 
 def thanks_by_interaction(emulator: Emulator) -> dict[int, int]:
@@ -49,9 +38,15 @@ async def test_a_thousand_members_submit_at_once(session):
     assert opened.answered and opened.violations == []
     payloads = [share_form(emu, uid, f"Member {uid % 10000} writes about sleep and flares, day {n}.",
                            form=str(900_000 + n)) for n, uid in enumerate(members)]
+    # What is asserted is that nothing is lost and nothing is done twice, however long this machine
+    # takes: Discord's 3 seconds for the first answer are a matter of speed, which the benchmark
+    # measures. The bot is waited for by what it has done, never by the clock (the long timeouts
+    # only keep a broken run from hanging).
+    emu.deadline = float("inf")
     records = await asyncio.gather(*(emu.send_interaction(p) for p in payloads))
-    await asyncio.wait_for(asyncio.gather(*(r.done.wait() for r in records)), 60)
-    await session.settle(cap=60)
+    await wait_for(lambda: all(r.done.is_set() for r in records), timeout=600)
+    await wait_for(lambda: len(thanks_by_interaction(emu)) == len(members), timeout=600)
+    await session.settle(cap=600)  # anything still on its way (a second thank-you would show here)
     assert all(r.response_type == 5 for r in records)  # each deferred once
     thanks = thanks_by_interaction(emu)
     assert len(thanks) == 1000 and set(thanks.values()) == {1}, "each acknowledged exactly once"

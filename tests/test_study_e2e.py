@@ -10,7 +10,7 @@ import pytest
 
 from bot.safety import NOT_MEDICAL_ADVICE
 from bot.study import GLOSSARY_PATH
-from helpers import is_ephemeral, step
+from support import is_ephemeral, step
 
 REFERENCE = "Loggia ML, Berna C, Kim J, et al."
 NO_ANSWER = "The article does not answer that question"
