@@ -304,7 +304,7 @@ def test_nothing_outside_the_core_calls_its_private_functions():
     """The cogs use the documented functions only: a private helper may change without notice."""
     root = Path(posts.__file__).resolve().parents[1]
     offenders = []
-    for path in sorted([*root.joinpath("cogs").glob("*.py"), *root.joinpath("bot").rglob("*.py")]):
+    for path in sorted([*root.joinpath("cogs").rglob("*.py"), *root.joinpath("bot").rglob("*.py")]):
         if path == Path(posts.__file__).resolve():
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -1,0 +1,217 @@
+"""Turning the card into embed-sized text parts (`RenderedCard`): the short and the full summary,
+with glosses for hard words and the study's reference."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from bot.safety import NOT_MEDICAL_ADVICE
+from bot.study.model import (
+    EMBED_DESCRIPTION,
+    EMBED_FIELDS,
+    EMBED_FOOTER,
+    EMBED_TITLE,
+    EMBED_TOTAL,
+    FIELD_NAME,
+    FIELD_VALUE,
+    SHORT_TARGET,
+    CardItem,
+    RenderedCard,
+    StudyCard,
+)
+from bot.study.terms import glossary_terms
+from bot.text import fold, trim_to
+
+
+def add_glosses(texts: Sequence[str], skip: Iterable[str] = ()) -> list[str]:
+    """Give each glossary term that has a gloss a short explanation in brackets, the first time it
+    appears across `texts` (in order). "ventral tegmental area (VTA)" becomes
+    "ventral tegmental area (VTA, <gloss>)"; a plain term gets " (<gloss>)" after it."""
+    done = set(skip)
+    out = []
+    for text in texts:
+        hits = []
+        for term in glossary_terms():
+            if not term.gloss or term.term in done:
+                continue
+            m = term.pattern.search(text)
+            if m:
+                hits.append((m.start(), m.end(), term))
+        taken: list[tuple[int, int]] = []
+        inserts = []
+        for start, end, term in sorted(hits, key=lambda h: h[0]):
+            if any(s <= start < e or s < end <= e for s, e in taken):
+                continue
+            taken.append((start, end))
+            done.add(term.term)
+            abbrev = re.match(r"\s*\(([A-Za-z]{2,6})\)", text[end:])
+            if abbrev:
+                close = end + abbrev.end() - 1
+                inserts.append((close, f", {term.gloss}"))
+            else:
+                inserts.append((end, f" ({term.gloss})"))
+        for at, piece in sorted(inserts, reverse=True):
+            text = text[:at] + piece + text[at:]
+        out.append(text)
+    return out
+
+
+def _say(item: CardItem) -> str:
+    return f"“{item.text}”" if item.quoted else item.text
+
+
+def _join(items: Sequence[CardItem]) -> str:
+    return " ".join(_say(i) for i in sorted(items, key=lambda i: i.position))
+
+
+def reference_line(ref: dict, short: bool = False) -> str:
+    """"Loggia ML, Berna C, Kim J, et al. Title. Journal 2014;66(1):203-212." (no DOI unless given)."""
+    authors = list(ref.get("authors") or [])
+    if short or len(authors) > 3:
+        who = f"{authors[0]} et al." if short and authors else ", ".join(authors[:3]) + ", et al."
+    else:
+        who = ", ".join(authors) + "."
+    where = f"{ref.get('journal', '')} {ref.get('year', '')}".strip()
+    if ref.get("volume"):
+        where += f";{ref['volume']}"
+        if ref.get("issue"):
+            where += f"({ref['issue']})"
+        if ref.get("pages"):
+            where += f":{ref['pages']}"
+    parts = [who] if authors else []
+    if not short and ref.get("title"):
+        parts.append(ref["title"].rstrip(".") + ".")
+    parts.append(where + ".")
+    if ref.get("doi"):
+        parts.append(f"doi:{ref['doi']}")
+    return " ".join(p for p in parts if p)
+
+
+def reference_matches(ref: dict, card: StudyCard) -> bool:
+    """A reference file applies only when the article names its lead author or its journal."""
+    names = [ref.get("journal", "")] + list(ref.get("journal_former_names") or [])
+    if card.journal and any(fold(card.journal) == fold(n) for n in names if n):
+        return True
+    first = (ref.get("authors") or [""])[0].split(" ")[0]
+    return bool(first and card.lead_author and first.lower() in card.lead_author.lower())
+
+
+def _published_line(card: StudyCard, ref: dict | None, with_team: bool = True) -> str:
+    """Where the study appeared, in the article's words, with today's journal name when the
+    verified reference says the article used a former one."""
+    if card.journal:
+        named = "journal" in card.journal.lower() or not with_team
+        line = card.journal if named else f"The journal {card.journal}"
+        if ref and fold(ref.get("journal", "")) != fold(card.journal):
+            former = [fold(n) for n in ref.get("journal_former_names") or []]
+            now = "now" if fold(card.journal) in former else "in the reference:"
+            line += f", as the article names it ({now} {ref['journal']})"
+        line += "."
+    elif ref:
+        line = f"The article does not name the journal; the reference gives {ref.get('journal')}."
+    else:
+        line = "The article does not name the journal."
+    team = []
+    if with_team and card.institutions:
+        places = [f"the {n}" if re.match(r"(?:University|Institute|College|School) of\b", n) else n for n in card.institutions]
+        team.append("Researchers from " + _and_list(places) + (f" in {card.city}" if card.city else ""))
+    if with_team and card.lead_author:
+        team.append(f"lead author {card.lead_author}")
+    if team:
+        line += " " + "; ".join(team) + "."
+    return line
+
+
+def _and_list(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _footer(card: StudyCard, ref: dict | None, short: bool) -> str:
+    if ref:
+        source = "Source: " + reference_line(ref, short=short)
+    elif card.journal:
+        source = f"Source: {card.journal}, as named in the article."
+    else:
+        source = f"Source: the article “{card.headline}”."
+    # Every study reply ends with the not-medical-advice note: the source line comes before it.
+    return f"{source}\n{NOT_MEDICAL_ADVICE}"
+
+
+def _limit(text: str, n: int) -> str:
+    return trim_to(text, n)
+
+
+@dataclass
+class _Plan:
+    """How much of each part the card shows; the short card gives parts up until it fits."""
+    question: bool
+    method: int
+    findings: int
+    interpretation: int
+    limitations: int
+    team: bool
+
+
+def render_card(card: StudyCard, length: str = "short", reference: dict | None = None) -> RenderedCard:
+    """The card as plain text parts. "short" aims at SHORT_TARGET characters in all (never more than
+    SHORT_LIMIT with every required part kept); "full" fits one
+    embed (title 256, description 4096, 25 fields of 256/1024, 6000 in all)."""
+    short = length != "full"
+    ref = reference if reference and reference_matches(reference, card) else None
+    if short:
+        plan = _Plan(question=True, method=2, findings=2, interpretation=1, limitations=3, team=True)
+        # Give up the least needed part first, one step at a time, until the card fits.
+        steps = [("question", False), ("method", 1), ("team", False), ("interpretation", 0),
+                 ("limitations", 2), ("findings", 1), ("limitations", 1)]
+        budget = SHORT_TARGET
+    else:
+        plan = _Plan(question=True, method=3, findings=3, interpretation=3, limitations=len(card.limitations), team=True)
+        steps = [("interpretation", 2), ("method", 2), ("findings", 2), ("interpretation", 1)]
+        budget = EMBED_TOTAL
+    rendered = _render(card, ref, plan, short)
+    for name, value in steps:
+        if rendered.total_chars() <= budget:
+            break
+        setattr(plan, name, value)
+        rendered = _render(card, ref, plan, short)
+    return rendered
+
+
+def _render(card: StudyCard, ref: dict | None, plan: _Plan, short: bool) -> RenderedCard:
+    sections: list[tuple[str, str]] = []
+    if card.participants:
+        sections.append(("Who took part", _and_list([g.phrase() for g in card.participants]) + "."))
+    elif card.participants_item:
+        sections.append(("Who took part", _say(card.participants_item)))
+    if card.method and plan.method:
+        # Method sentences read best in the order the article tells them, and a news story
+        # names the main procedure before its details: the first ones are kept when room is short.
+        chosen = sorted(card.method, key=lambda i: i.position)[:plan.method]
+        sections.append(("How it was done", _join(chosen)))
+    if card.findings and plan.findings:
+        sections.append(("What it found", _join(card.findings[:plan.findings])))
+    if card.interpretation and plan.interpretation:
+        name = "The researchers' interpretation" if short else "What the researchers think it may mean (their interpretation)"
+        sections.append((name, _join(card.interpretation[:plan.interpretation])))
+    if card.limitations and plan.limitations:
+        sections.append(("What it cannot tell us", " ".join(card.limitations[:plan.limitations])))
+    if not short and card.future:
+        sections.append(("What comes next, in the researchers' words", _join(card.future)))
+    sections.append(("Where it was published", _published_line(card, ref, with_team=plan.team)))
+    if plan.question and card.question:
+        question = "The question: " + _say(card.question)
+    elif not card.findings and card.lede:
+        question = "In brief: " + _say(card.lede)   # not a study report: say what the article opens with
+    else:
+        question = ""
+    glossed = add_glosses([question] + [v for _, v in sections])
+    fields = [(_limit(name, FIELD_NAME), _limit(v, FIELD_VALUE)) for (name, _), v in zip(sections, glossed[1:])]
+    return RenderedCard(
+        title=_limit(card.headline, EMBED_TITLE),
+        description=_limit(glossed[0], EMBED_DESCRIPTION),
+        fields=fields[:EMBED_FIELDS],
+        footer=_limit(_footer(card, ref, short), EMBED_FOOTER),
+    )
