@@ -19,7 +19,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage import Database, utcnow
+from bot.storage import Database, discord_id, utcnow
 
 # Every change of a server setting is written with this action (see bot/guild_settings.py).
 SETTING_CHANGED = "setting.changed"
@@ -251,3 +251,27 @@ def format_entry(entry: AuditEntry) -> str:
     who = "The bot" if entry.actor_id is None else f"<@{entry.actor_id}>"
     sentence = _setting_sentence(entry) if entry.action == SETTING_CHANGED else _generic_sentence(entry)
     return _clip(f"{_when(entry.created_at)} · {who} {sentence}", MAX_LINE)
+
+
+# -- a member's rows ("what the bot keeps about me", "forget me") ---------------------------------
+
+async def export_member_rows(conn: aiosqlite.Connection, user_id: int) -> list[dict[str, Any]]:
+    """What a member did, as the audit log recorded it, as JSON-ready data."""
+    rows = await conn.execute_fetchall(
+        "SELECT guild_id, action, target, detail, created_at FROM audit_log WHERE actor_id = ? ORDER BY id",
+        (user_id,),
+    )
+    return [{"server_id": discord_id(r["guild_id"]), "action": r["action"], "target": r["target"],
+             "detail": json.loads(r["detail"] or "{}"), "at": r["created_at"]} for r in rows]
+
+
+async def forget_actor(tx: aiosqlite.Connection, user_id: int) -> None:
+    """Delete the rows of what a member did, inside the caller's transaction."""
+    await tx.execute("DELETE FROM audit_log WHERE actor_id = ?", (user_id,))
+
+
+async def forget_targets(tx: aiosqlite.Connection, targets: list[str]) -> None:
+    """Delete the rows about these targets (at most 500 at once), inside the caller's transaction."""
+    if targets:
+        await tx.execute(f"DELETE FROM audit_log WHERE target IN ({','.join('?' * len(targets))})", targets)
+

@@ -36,7 +36,7 @@ from bot import audit
 from bot.audit import AuditEntry
 from bot.errors import UserFacingError
 from bot.safety import DEFAULT_CRISIS_RESOURCES
-from bot.storage import Database, utcnow
+from bot.storage import Database, discord_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -724,3 +724,21 @@ def _validate_import(data: Any) -> dict[str, Any]:
         raise UserFacingError("That file has settings this bot can't use:\n- " + "\n- ".join(shown)
                               + f"\n{NOTHING_CHANGED}")
     return clean
+
+
+# -- a member's rows ("what the bot keeps about me", "forget me") ---------------------------------
+
+async def export_member_changes(conn: Any, user_id: int) -> list[dict[str, Any]]:
+    """The settings a member changed (the newest value each), as JSON-ready data."""
+    rows = await conn.execute_fetchall(
+        "SELECT guild_id, key, value, updated_at FROM guild_settings WHERE updated_by = ? ORDER BY guild_id, key",
+        (user_id,),
+    )
+    return [{"server_id": discord_id(r["guild_id"]), "setting": r["key"], "value": json.loads(r["value"]),
+             "changed_at": r["updated_at"]} for r in rows]
+
+
+async def forget_member(tx: Any, user_id: int) -> None:
+    """The settings a member changed stay, but no longer name them (inside the caller's transaction)."""
+    await tx.execute("UPDATE guild_settings SET updated_by = NULL WHERE updated_by = ?", (user_id,))
+

@@ -28,12 +28,13 @@ import re
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import fuzz
 
 from bot import safety, topics
 from bot.errors import UserFacingError
-from bot.storage import Database, utcnow
+from bot.storage import Database, discord_id, utcnow
 from bot.text import fold, sentence_spans, trim_to, word_spans, words
 
 log = logging.getLogger(__name__)
@@ -952,6 +953,28 @@ async def _nearest(db: Database, guild_id: int, query: str, match: topics.QueryM
         if _n and name not in out:
             out.append(name)
     return out[:limit]
+
+
+async def export_member_rows(conn: Any, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """What /quote remembers about a member, as JSON-ready data: kept so that "Another" does not
+    repeat itself, and pruned after a few weeks."""
+    searches = await conn.execute_fetchall(
+        "SELECT DISTINCT guild_id, query_key FROM quote_seen WHERE user_id = ? ORDER BY guild_id, query_key",
+        (user_id,),
+    )
+    shown = await conn.execute_fetchall(
+        "SELECT guild_id, channel_id, source, item_id, shown_at FROM quote_history WHERE user_id = ? ORDER BY id",
+        (user_id,),
+    )
+    return {
+        "quote_searches_remembered": [{"server_id": discord_id(r["guild_id"]), "search": r["query_key"]}
+                                      for r in searches],
+        "quotes_shown_to_you": [
+            {"server_id": discord_id(r["guild_id"]), "channel_id": discord_id(r["channel_id"]), "source": r["source"],
+             "item_id": r["item_id"], "at": r["shown_at"]}
+            for r in shown
+        ],
+    }
 
 
 async def forget_member(tx, user_id: int) -> None:

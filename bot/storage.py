@@ -26,6 +26,12 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def discord_id(value: int | None) -> str | None:
+    """An id as text for exported JSON: Discord ids exceed what JavaScript numbers hold exactly, and
+    Discord itself sends them as text."""
+    return None if value is None else str(value)
+
+
 def list_migrations(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Path]]:
     found = []
     for path in sorted(folder.glob("*.sql")):

@@ -25,7 +25,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import posts, safety
+from bot import posts, privacy, safety
 from bot.posts import Post, PostError
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, brand_embed, clip, when
@@ -293,7 +293,7 @@ class ForgetButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
                         "stay. It can't be undone. Are you sure?", embed=None, view=view, attachments=[])
             return
         bot = interaction.client
-        report = await posts.forget_member(bot.db, interaction.user.id)
+        report = await privacy.forget_member(bot.db, interaction.user.id)
         bot.dispatch("fibrocircle_work")  # deletes the messages that showed the posts
         lines = [f"Done. {report.posts_deleted} post{'s' if report.posts_deleted != 1 else ''} and everything else "
                  "about you are deleted."]
@@ -369,7 +369,7 @@ class Posts(commands.Cog):
 
     @app_commands.command(name="mydata", description="What Fibro Circle keeps about you, a copy, and “forget me”")
     async def mydata(self, interaction: Interaction) -> None:
-        data = await posts.export_member_data(self.db, interaction.user.id)
+        data = await privacy.export_member_data(self.db, interaction.user.id)
         embed = brand_embed("What Fibro Circle keeps about you", data_summary(data))
         embed.add_field(name="Your copy", value="The attached file holds all of it, including the text of your posts.",
                         inline=False)

@@ -239,7 +239,7 @@ async def test_an_urgent_post_that_cannot_reach_the_queue_channel_alerts_the_log
 
 async def test_a_post_saved_just_before_a_restart_reaches_the_queue_channel_after_it(session, monkeypatch):
     await ready_server(session)
-    monkeypatch.setattr(posts, "QUEUE_LEASE_SECONDS", 1)  # the share's own try, cut short for the test
+    monkeypatch.setattr(posts.sharing, "QUEUE_LEASE_SECONDS", 1)  # the share's own try, cut short for the test
     # Saved through the core while the bot is away, as if it stopped between the commit and the message.
     await session.stop_bot()
     from bot.guild_settings import GuildSettings
@@ -268,7 +268,7 @@ async def test_a_post_saved_just_before_a_restart_reaches_the_queue_channel_afte
 
 
 async def test_posts_made_before_a_queue_channel_was_chosen_are_put_there_once_it_is(session, monkeypatch):
-    monkeypatch.setattr(posts, "QUEUE_LEASE_SECONDS", 1)
+    monkeypatch.setattr(posts.sharing, "QUEUE_LEASE_SECONDS", 1)
     await step(session, "@admin /config moderator-role role:Moderators")
     await step(session, "@admin /config posting cooldown_seconds:0")
     await share(session, "Before the queue channel: my hands ache in the mornings.")

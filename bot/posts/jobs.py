@@ -1,0 +1,274 @@
+"""What is still to happen in Discord, as jobs in the database: putting a post in the queue
+channel, publishing an approved post, telling the author, deleting messages that show withdrawn or
+forgotten text. Each job is handed out under a lease (so two workers never do it twice at once), and
+a failure is recorded and retried with growing pauses, never dropped."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.posts.model import (
+    PUBLISH_LEASE_SECONDS,
+    QUEUE_CHANNEL_SETTING,
+    QUEUE_LEASE_SECONDS,
+    Post,
+    StaleMessage,
+    _all,
+    _change,
+    _error_text,
+    _event,
+    _iso,
+    _mark_stale,
+    _next_try,
+    _now,
+    _one,
+    _post,
+    _posts,
+)
+from bot.storage import Database
+
+
+async def set_queue_message(db: Database, post_id: int, channel_id: int, message_id: int) -> bool:
+    """Remember the queue embed of a post; True only for the call that recorded it (exactly once).
+
+    False when the post already has a queue embed (another one was posted first: the member's
+    /share and the worker, say), or was withdrawn or deleted meanwhile. The message just sent is
+    then listed by `messages_to_remove`, so that no second set of buttons, and no withdrawn text,
+    stays behind. Recording the same message twice returns False and lists nothing.
+    """
+    when = _now(None)
+    async with db.transaction() as tx:
+        row = await _one(tx, "SELECT guild_id, state, queue_channel_id, queue_message_id FROM posts WHERE id = ?",
+                         (post_id,))
+        if row is not None and (row["queue_channel_id"], row["queue_message_id"]) == (channel_id, message_id):
+            return False
+        if row is None or row["state"] == "withdrawn" or row["queue_message_id"] is not None:
+            await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, "queue", when)
+            return False
+        await _change(
+            tx,
+            "UPDATE posts SET queue_channel_id = ?, queue_message_id = ?, queue_error = NULL, queue_next_at = NULL"
+            " WHERE id = ? AND queue_message_id IS NULL",
+            (channel_id, message_id, post_id),
+        )
+    return True
+
+
+async def posts_to_queue(
+    db: Database, now: datetime | str | None = None, *, limit: int = 20,
+    lease_seconds: int = QUEUE_LEASE_SECONDS,
+) -> list[Post]:
+    """Pending posts that should be in their server's queue channel but have no embed there yet.
+
+    Only servers with a queue channel set (the others review with /mod queue). Due posts only:
+    a new post is left to the member's own /share for `QUEUE_LEASE_SECONDS`, and one whose
+    posting failed waits for its retry time (`mark_queue_failed`). Urgent posts first, then the
+    oldest; at most `limit`. The posts returned are set aside for `lease_seconds`: call
+    `set_queue_message` or `mark_queue_failed` for each; one left without either (the bot stopped)
+    comes back after the lease.
+    """
+    when = _now(now)
+    async with db.transaction() as tx:
+        # A server has a queue channel when the setting is stored: only values other than the
+        # default (none) are kept, and setting it back to none removes the row. Ids first, so that
+        # only the chosen posts are read whole.
+        ids = [row["id"] for row in await _all(
+            tx,
+            "SELECT id FROM posts WHERE state = 'pending' AND queue_message_id IS NULL"
+            " AND (queue_next_at IS NULL OR queue_next_at <= ?)"
+            " AND guild_id IN (SELECT guild_id FROM guild_settings WHERE key = ? AND value NOT IN ('null', '\"\"'))"
+            " ORDER BY urgent DESC, id LIMIT ?",
+            (_iso(when), QUEUE_CHANNEL_SETTING, max(1, int(limit))),
+        )]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        found = {p.id: p for p in await _posts(tx, f"SELECT * FROM posts WHERE id IN ({marks})", ids)}
+        await _change(tx, f"UPDATE posts SET queue_next_at = ? WHERE id IN ({marks})",
+                      [_iso(when + timedelta(seconds=lease_seconds)), *ids])
+    return [found[i] for i in ids]
+
+
+async def mark_queue_failed(
+    db: Database, post_id: int, error: str, retry_in_seconds: float | None = None,
+    *, now: datetime | str | None = None,
+) -> Post | None:
+    """Posting a pending post's embed to the queue channel failed: note why and try again later.
+
+    The post stays pending (and in /mod queue). `retry_in_seconds` is Discord's retry_after on a
+    429; otherwise the pause grows with each attempt (30 s, 1 min, 2 min, ... at most an hour).
+    Returns the post, or None when it no longer waits for a queue embed (decided, withdrawn,
+    deleted, or its embed was posted meanwhile).
+    """
+    when = _now(now)
+    error = _error_text(error)
+    async with db.transaction() as tx:
+        row = await _one(
+            tx,
+            "SELECT guild_id, queue_attempts FROM posts WHERE id = ? AND state = 'pending'"
+            " AND queue_message_id IS NULL",
+            (post_id,),
+        )
+        if row is None:
+            return None
+        attempts = row["queue_attempts"] + 1
+        retry_at = _next_try(when, attempts, retry_in_seconds)
+        await _change(
+            tx, "UPDATE posts SET queue_attempts = ?, queue_error = ?, queue_next_at = ? WHERE id = ?",
+            (attempts, error, _iso(retry_at), post_id),
+        )
+        await _event(tx, post_id, row["guild_id"], "queue_failed", None, when,
+                     {"error": error, "attempt": attempts, "retry_at": _iso(retry_at)})
+        return await _post(tx, post_id)
+
+
+async def posts_to_publish(
+    db: Database, now: datetime | str | None = None, *, limit: int = 20,
+    lease_seconds: int = PUBLISH_LEASE_SECONDS,
+) -> list[Post]:
+    """Approved posts not yet in the posts channel whose retry time has come, oldest first.
+
+    The posts returned are set aside for `lease_seconds`: call `mark_published` or
+    `mark_publish_failed` for each. One left without either (the bot stopped) comes back after
+    the lease, so nothing is lost.
+    """
+    when = _now(now)
+    async with db.transaction() as tx:
+        due = await _posts(
+            tx,
+            "SELECT * FROM posts WHERE state = 'approved' AND publish_state IN ('unpublished', 'failed')"
+            " AND publish_next_at <= ? ORDER BY publish_next_at, id LIMIT ?",
+            (_iso(when), max(1, int(limit))),
+        )
+        if due:
+            marks = ",".join("?" * len(due))
+            await _change(
+                tx, f"UPDATE posts SET publish_next_at = ? WHERE id IN ({marks})",
+                [_iso(when + timedelta(seconds=lease_seconds)), *[p.id for p in due]],
+            )
+    return due
+
+
+async def mark_published(
+    db: Database, post_id: int, message_id: int, *, channel_id: int | None = None,
+    now: datetime | str | None = None,
+) -> bool:
+    """Record the published message; True only for the call that recorded it (exactly once).
+
+    False when the post was already published with another message, or was withdrawn or deleted
+    while it was being published: the message just sent is then listed by `messages_to_remove`
+    (pass `channel_id` so that it can be found).
+    """
+    when = _now(now)
+    async with db.transaction() as tx:
+        changed = await _change(
+            tx,
+            "UPDATE posts SET publish_state = 'published', published_channel_id = ?, published_message_id = ?,"
+            " published_at = ?, publish_error = NULL, publish_next_at = NULL"
+            " WHERE id = ? AND state = 'approved' AND publish_state IN ('unpublished', 'failed')",
+            (channel_id, message_id, _iso(when), post_id),
+        )
+        if changed:
+            row = await _one(tx, "SELECT guild_id, publish_attempts FROM posts WHERE id = ?", (post_id,))
+            await _event(tx, post_id, row["guild_id"], "published", None, when,
+                         {"message_id": message_id, "failed_attempts": row["publish_attempts"]})
+            return True
+        row = await _one(tx, "SELECT guild_id, published_message_id FROM posts WHERE id = ?", (post_id,))
+        if row is not None and row["published_message_id"] == message_id:
+            return False  # the same message recorded twice: nothing to undo
+        await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, "published", when)
+    return False
+
+
+async def mark_publish_failed(
+    db: Database, post_id: int, error: str, retry_in_seconds: float | None = None,
+    *, now: datetime | str | None = None,
+) -> Post | None:
+    """Publishing failed: keep the post approved and unpublished, note why, and retry later.
+
+    `retry_in_seconds` is Discord's retry_after on a 429; otherwise the pause grows with each
+    attempt (30 s, 1 min, 2 min, ... at most an hour). Returns the post (its `publish_error` and
+    `publish_attempts` tell the moderator why), or None when it no longer needs publishing.
+    """
+    when = _now(now)
+    error = _error_text(error)
+    async with db.transaction() as tx:
+        row = await _one(
+            tx,
+            "SELECT guild_id, publish_attempts FROM posts WHERE id = ? AND state = 'approved'"
+            " AND publish_state IN ('unpublished', 'failed')",
+            (post_id,),
+        )
+        if row is None:
+            return None
+        attempts = row["publish_attempts"] + 1
+        retry_at = _next_try(when, attempts, retry_in_seconds)
+        await _change(
+            tx,
+            "UPDATE posts SET publish_state = 'failed', publish_attempts = ?, publish_error = ?,"
+            " publish_next_at = ? WHERE id = ?",
+            (attempts, error, _iso(retry_at), post_id),
+        )
+        await _event(tx, post_id, row["guild_id"], "publish_failed", None, when,
+                     {"error": error, "attempt": attempts, "retry_at": _iso(retry_at)})
+        return await _post(tx, post_id)
+
+
+async def decisions_to_notify(db: Database, *, limit: int = 20) -> list[Post]:
+    """Decided posts whose author has not been told yet (say the bot restarted before the DM)."""
+    return await _posts(
+        db.conn,
+        "SELECT * FROM posts WHERE state IN ('approved', 'rejected') AND author_notified IS NULL"
+        " ORDER BY decided_at, id LIMIT ?",
+        (max(1, int(limit)),),
+    )
+
+
+async def mark_author_notified(
+    db: Database, post_id: int, ok: bool, *, now: datetime | str | None = None
+) -> bool:
+    """Record whether the decision DM reached the author (False: DMs closed; /myposts shows it)."""
+    when = _now(now)
+    result = "dm_sent" if ok else "dm_failed"
+    async with db.transaction() as tx:
+        row = await _one(tx, "SELECT guild_id FROM posts WHERE id = ?", (post_id,))
+        if row is None:
+            return False
+        await _change(tx, "UPDATE posts SET author_notified = ?, author_notified_at = ? WHERE id = ?",
+                      (result, _iso(when), post_id))
+        await _event(tx, post_id, row["guild_id"], result, None, when)
+    return True
+
+
+async def messages_to_remove(
+    db: Database, now: datetime | str | None = None, *, limit: int = 20
+) -> list[StaleMessage]:
+    """Queue embeds and published copies of withdrawn or forgotten posts, to delete in Discord."""
+    rows = await db.fetchall(
+        "SELECT * FROM stale_messages WHERE next_at <= ? ORDER BY id LIMIT ?",
+        (_iso(_now(now)), max(1, int(limit))),
+    )
+    return [StaleMessage(r["id"], r["guild_id"], r["channel_id"], r["message_id"], r["kind"], r["attempts"])
+            for r in rows]
+
+
+async def mark_message_removed(db: Database, stale_id: int) -> None:
+    """The message is gone (deleted now, or Discord says it no longer exists)."""
+    async with db.transaction() as tx:
+        await _change(tx, "DELETE FROM stale_messages WHERE id = ?", (stale_id,))
+
+
+async def mark_message_removal_failed(
+    db: Database, stale_id: int, error: str, retry_in_seconds: float | None = None,
+    *, now: datetime | str | None = None,
+) -> None:
+    when = _now(now)
+    async with db.transaction() as tx:
+        row = await _one(tx, "SELECT attempts FROM stale_messages WHERE id = ?", (stale_id,))
+        if row is None:
+            return
+        attempts = row["attempts"] + 1
+        await _change(
+            tx, "UPDATE stale_messages SET attempts = ?, last_error = ?, next_at = ? WHERE id = ?",
+            (attempts, _error_text(error), _iso(_next_try(when, attempts, retry_in_seconds)), stale_id),
+        )

@@ -1,0 +1,304 @@
+"""What a post is: its states, the records the functions return, the limits, and the small time and
+SQL helpers the rest of the package shares."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+import aiosqlite
+
+from bot import safety
+from bot.errors import UserFacingError
+from bot.guild_settings import setting
+
+# Text limits, the same as the /share modal's.
+MIN_POST_LENGTH = 10
+MAX_POST_LENGTH = 4000
+MAX_TOPIC_HINT_LENGTH = 100
+MAX_REASON_LENGTH = 1000
+
+# The daily cap counts posts in the last 24 hours (a rolling window: servers span time zones).
+DAILY_WINDOW = timedelta(hours=24)
+
+# Publishing and message clean-up retry with growing pauses, never giving up.
+FIRST_RETRY_SECONDS = 30
+LONGEST_RETRY_SECONDS = 3600
+# A post handed to the publisher is not handed out again for this long, so two publishers (or a
+# publisher that crashed mid-way) do not post it twice at once; after it, it is retried.
+PUBLISH_LEASE_SECONDS = 120
+# A new post's embed is posted to the queue channel by the member's own /share, at once. For this
+# long nobody else posts it; after it (the bot stopped in between, say) the worker does.
+QUEUE_LEASE_SECONDS = 60
+# Errors from Discord are stored for the moderator; they are short, but never trust a length.
+MAX_ERROR_LENGTH = 500
+
+ANONYMOUS_NAME = "Anonymous member"
+# The server setting naming the queue channel (looked up so that a rename fails loudly here).
+QUEUE_CHANNEL_SETTING = setting("queue_channel").name
+
+
+class PostError(UserFacingError):
+    """A refusal a member or moderator sees; `kind` names the reason for code and tests."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+# -- what the functions return --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Post:
+    id: int
+    guild_id: int
+    number: int                       # shown to moderators as "Post #12"; per server, never reused
+    author_id: int
+    author_name: str | None           # only when the member chose to post under their name
+    anonymous: bool
+    text: str                         # '' once withdrawn
+    topic_hint: str | None
+    state: str                        # pending, approved, rejected, withdrawn
+    urgent: bool
+    flags: tuple[str, ...]            # safety and cleaning flags for the moderator
+    created_at: str
+    decided_by: int | None
+    decided_at: str | None
+    reason: str | None
+    queue_channel_id: int | None
+    queue_message_id: int | None
+    publish_state: str | None         # None until approved; unpublished, published, failed
+    publish_attempts: int
+    publish_error: str | None
+    publish_next_at: str | None
+    published_channel_id: int | None
+    published_message_id: int | None
+    published_at: str | None
+    author_notified: str | None       # None (not yet), dm_sent, dm_failed
+    topics: tuple[str, ...] = ()      # detected topics
+    queue_attempts: int = 0           # failed tries to post the embed to the queue channel
+    queue_error: str | None = None    # why the last try failed
+    queue_next_at: str | None = None  # not tried again before this time
+
+    @property
+    def label(self) -> str:
+        return f"Post #{self.number}"
+
+    @property
+    def shown_name(self) -> str:
+        """The name the community sees: nobody's for an anonymous post."""
+        if self.anonymous or not self.author_name:
+            return ANONYMOUS_NAME
+        return self.author_name
+
+    @property
+    def is_decided(self) -> bool:
+        return self.state in ("approved", "rejected")
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    post: Post
+    created: bool                     # False: this interaction had already made this post
+    scan: safety.SafetyScan           # crisis -> show the member the server's crisis resources
+
+
+@dataclass(frozen=True)
+class PostEvent:
+    id: int
+    post_id: int
+    event: str
+    actor_id: int | None
+    detail: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class StaleMessage:
+    """A message in Discord that still shows text the database no longer keeps: delete it."""
+    id: int
+    guild_id: int | None
+    channel_id: int
+    message_id: int
+    kind: str                         # 'queue' (the moderators' embed) or 'published'
+    attempts: int
+
+
+@dataclass(frozen=True)
+class BlockedMember:
+    guild_id: int
+    user_id: int
+    blocked_by: int
+    blocked_at: str
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    posts_deleted: int
+    guild_ids: tuple[int, ...]        # servers where the member had posts
+    messages_to_remove: int           # queue and published messages queued for deletion in Discord
+    still_blocked_in: tuple[int, ...] # blocks stay: they hold no text and are the moderators' call
+
+
+# -- time -----------------------------------------------------------------------------------
+
+def _as_datetime(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:  # naive times are UTC throughout the bot
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _now(now: datetime | str | None) -> datetime:
+    return datetime.now(timezone.utc) if now is None else _as_datetime(now)
+
+
+def _iso(moment: datetime) -> str:
+    # The same shape as storage.utcnow(), so stored times compare correctly as text.
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def format_wait(seconds: float) -> str:
+    """'45 seconds', '4 minutes', '3 hours 20 minutes': rounded up, never '0'."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours, minutes = divmod(minutes, 60)
+    text = f"{hours} hour{'s' if hours != 1 else ''}"
+    if minutes:
+        text += f" {minutes} minute{'s' if minutes != 1 else ''}"
+    return text
+
+
+def _backoff(attempts: int) -> int:
+    """30 s, 1 min, 2 min, ... at most an hour: Discord outages end, and nothing is dropped."""
+    return min(LONGEST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** max(0, attempts - 1))
+
+
+def _next_try(when: datetime, attempts: int, retry_in_seconds: float | None) -> datetime:
+    """When a failed send is tried again: Discord's retry_after on a 429, else the growing pause."""
+    pause = _backoff(attempts) if retry_in_seconds is None else max(1.0, float(retry_in_seconds))
+    return when + timedelta(seconds=math.ceil(pause))
+
+
+def _error_text(error: object) -> str:
+    """Discord's error on one line, bounded: what moderators are told, never post text."""
+    return " ".join(str(error).split())[:MAX_ERROR_LENGTH] or "unknown error"
+
+
+# -- small SQL helpers that work on the Database's connection, inside a transaction or not ----
+
+# Each call is one trip to SQLite's worker thread; those trips, not SQLite, are most of what a
+# submission costs, so every helper makes exactly one.
+
+async def _all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    return list(await conn.execute_fetchall(sql, tuple(params)))
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
+    rows = await _all(conn, sql, params)  # all rows read: a RETURNING statement is finished
+    return rows[0] if rows else None
+
+
+async def _change(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
+    """Run an INSERT/UPDATE/DELETE; return how many rows it changed."""
+    cur = await conn.execute(sql, tuple(params))
+    return cur.rowcount  # a finished statement holds nothing: no need to close the cursor
+
+
+def _row_to_post(row: Any, post_topics: Iterable[str] = ()) -> Post:
+    return Post(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        number=row["number"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        anonymous=bool(row["anonymous"]),
+        text=row["text"],
+        topic_hint=row["topic_hint"],
+        state=row["state"],
+        urgent=bool(row["urgent"]),
+        flags=tuple(json.loads(row["flags"] or "[]")),
+        created_at=row["created_at"],
+        decided_by=row["decided_by"],
+        decided_at=row["decided_at"],
+        reason=row["reason"],
+        queue_channel_id=row["queue_channel_id"],
+        queue_message_id=row["queue_message_id"],
+        publish_state=row["publish_state"],
+        publish_attempts=row["publish_attempts"],
+        publish_error=row["publish_error"],
+        publish_next_at=row["publish_next_at"],
+        published_channel_id=row["published_channel_id"],
+        published_message_id=row["published_message_id"],
+        published_at=row["published_at"],
+        author_notified=row["author_notified"],
+        topics=tuple(post_topics),
+        queue_attempts=row["queue_attempts"],
+        queue_error=row["queue_error"],
+        queue_next_at=row["queue_next_at"],
+    )
+
+
+async def _topics_of(conn: aiosqlite.Connection, post_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {pid: [] for pid in post_ids}
+    if not post_ids:
+        return found
+    marks = ",".join("?" * len(post_ids))
+    rows = await _all(
+        conn,
+        f"SELECT item_id, topic FROM topic_tags WHERE source = 'post' AND item_id IN ({marks})"
+        " ORDER BY item_id, score DESC, topic",
+        post_ids,
+    )
+    for row in rows:
+        found[row["item_id"]].append(row["topic"])
+    return found
+
+
+async def _posts(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Post]:
+    rows = await _all(conn, sql, params)
+    tags = await _topics_of(conn, [r["id"] for r in rows])
+    return [_row_to_post(r, tags[r["id"]]) for r in rows]
+
+
+async def _post(conn: aiosqlite.Connection, post_id: int, post_topics: Iterable[str] | None = None) -> Post | None:
+    if post_topics is None:
+        found = await _posts(conn, "SELECT * FROM posts WHERE id = ?", (post_id,))
+        return found[0] if found else None
+    row = await _one(conn, "SELECT * FROM posts WHERE id = ?", (post_id,))
+    return None if row is None else _row_to_post(row, post_topics)
+
+
+async def _event(
+    conn: aiosqlite.Connection, post_id: int, guild_id: int, event: str, actor_id: int | None,
+    when: datetime, detail: dict[str, Any] | None = None,
+) -> None:
+    await _change(
+        conn,
+        "INSERT INTO post_events(post_id, guild_id, event, actor_id, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (post_id, guild_id, event, actor_id, json.dumps(detail or {}, sort_keys=True), _iso(when)),
+    )
+
+
+async def _mark_stale(
+    conn: aiosqlite.Connection, guild_id: int | None, channel_id: int | None, message_id: int | None,
+    kind: str, when: datetime,
+) -> bool:
+    if channel_id is None or message_id is None:
+        return False
+    changed = await _change(
+        conn,
+        "INSERT INTO stale_messages(guild_id, channel_id, message_id, kind, next_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel_id, message_id) DO NOTHING",
+        (guild_id, channel_id, message_id, kind, _iso(when), _iso(when)),
+    )
+    return changed > 0
+
+

@@ -1,0 +1,190 @@
+"""A post's review: reading pending posts and a post's history, the moderator's decision
+(pending -> approved or rejected), refusals, and blocking members from sharing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot import audit, sanitize
+from bot.errors import UserFacingError
+from bot.posts.model import (
+    MAX_REASON_LENGTH,
+    BlockedMember,
+    Post,
+    PostError,
+    PostEvent,
+    _change,
+    _event,
+    _iso,
+    _now,
+    _one,
+    _post,
+    _posts,
+)
+from bot.storage import Database
+
+
+async def get_post(db: Database, post_id: int, *, guild_id: int | None = None) -> Post | None:
+    """One post, or None; with `guild_id`, None also when it belongs to another server."""
+    post = await _post(db.conn, post_id)
+    if post is None or (guild_id is not None and post.guild_id != guild_id):
+        return None
+    return post
+
+
+async def get_post_by_number(db: Database, guild_id: int, number: int) -> Post | None:
+    """The post moderators call "Post #number" in this server."""
+    found = await _posts(db.conn, "SELECT * FROM posts WHERE guild_id = ? AND number = ?", (guild_id, number))
+    return found[0] if found else None
+
+
+async def pending(db: Database, guild_id: int, *, limit: int = 10, offset: int = 0) -> list[Post]:
+    """Pending posts of one server: urgent ones first, then the oldest first."""
+    return await _posts(
+        db.conn,
+        "SELECT * FROM posts WHERE guild_id = ? AND state = 'pending' ORDER BY urgent DESC, id LIMIT ? OFFSET ?",
+        (guild_id, max(1, int(limit)), max(0, int(offset))),
+    )
+
+
+async def pending_count(db: Database, guild_id: int) -> int:
+    return int(await db.fetchval(
+        "SELECT COUNT(*) FROM posts WHERE guild_id = ? AND state = 'pending'", (guild_id,)
+    ))
+
+
+async def post_history(db: Database, post_id: int) -> list[PostEvent]:
+    rows = await db.fetchall("SELECT * FROM post_events WHERE post_id = ? ORDER BY id", (post_id,))
+    return [
+        PostEvent(r["id"], r["post_id"], r["event"], r["actor_id"], json.loads(r["detail"] or "{}"), r["created_at"])
+        for r in rows
+    ]
+
+
+def _already_decided_message(row: Any) -> str:
+    label = f"Post #{row['number']}"
+    if row["state"] == "withdrawn":
+        return f"{label} was withdrawn by its author."
+    return f"{label} was already {row['state']}."
+
+
+def _clean_reason(reason: str | None) -> str | None:
+    """A moderator's reason, cleaned like a post; None when there is nothing visible in it."""
+    if reason is None or not sanitize.remove_hidden_characters(reason).strip():
+        return None
+    try:
+        return sanitize.clean_post_text(reason, min_len=1, max_len=MAX_REASON_LENGTH, what="reason").text
+    except UserFacingError as error:
+        raise PostError("bad_reason", str(error)) from error
+
+
+async def decide(
+    db: Database,
+    *,
+    post_id: int,
+    guild_id: int,
+    moderator_id: int,
+    approve: bool,
+    reason: str | None = None,
+    now: datetime | str | None = None,
+) -> Post:
+    """Approve or reject a pending post; committed before this returns.
+
+    Refused when the post does not exist in this server or is no longer pending (two moderators
+    clicking at once: exactly one wins). A rejection needs a reason, which the author is shown.
+    Approval makes the post quotable and due for publishing.
+    """
+    when = _now(now)
+    cleaned_reason = _clean_reason(reason)
+    if not approve and cleaned_reason is None:
+        raise PostError("reason_required", "Please give the author a short reason for rejecting their post.")
+    state = "approved" if approve else "rejected"
+
+    async with db.transaction() as tx:
+        row = await _one(tx, "SELECT guild_id, number, state FROM posts WHERE id = ?", (post_id,))
+        if row is None or row["guild_id"] != guild_id:
+            # The same answer for both: a forged id learns nothing about other servers.
+            raise PostError("not_found", "That post does not exist in this server.")
+        changed = await _change(
+            tx,
+            "UPDATE posts SET state = ?, decided_by = ?, decided_at = ?, reason = ?,"
+            " publish_state = CASE WHEN ? = 'approved' THEN 'unpublished' END,"
+            " publish_next_at = CASE WHEN ? = 'approved' THEN ? END"
+            " WHERE id = ? AND guild_id = ? AND state = 'pending'",
+            (state, moderator_id, _iso(when), cleaned_reason, state, state, _iso(when), post_id, guild_id),
+        )
+        if changed == 0:
+            raise PostError("already_decided", _already_decided_message(row))
+        await _event(tx, post_id, guild_id, state, moderator_id, when)
+        await audit.record(
+            tx, guild_id=guild_id, actor_id=moderator_id, action=f"post.{state}", target=f"post:{post_id}",
+            detail={"number": row["number"]},
+        )
+        post = await _post(tx, post_id)
+    return post
+
+
+async def record_refusal(
+    db: Database, *, guild_id: int | None, actor_id: int, attempted: str, post_id: int | None = None
+) -> None:
+    """Audit a member without the moderator role pressing a moderation button or command."""
+    async with db.transaction() as tx:
+        await audit.record(
+            tx, guild_id=guild_id, actor_id=actor_id, action="moderation.refused",
+            target=None if post_id is None else f"post:{post_id}", detail={"attempted": str(attempted)[:100]},
+        )
+
+
+async def block(db: Database, guild_id: int, user_id: int, moderator_id: int) -> bool:
+    """Stop a member from posting in this server. False when they were already blocked."""
+    if user_id == moderator_id:
+        raise PostError("block_self", "You cannot block yourself.")
+    async with db.transaction() as tx:
+        changed = await _change(
+            tx,
+            "INSERT INTO blocked_members(guild_id, user_id, blocked_by, blocked_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(guild_id, user_id) DO NOTHING",
+            (guild_id, user_id, moderator_id, _iso(_now(None))),
+        )
+        if changed:
+            await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.blocked",
+                               target=f"user:{user_id}")
+    return bool(changed)
+
+
+async def block_author(db: Database, *, post_id: int, guild_id: int, moderator_id: int) -> tuple[Post, bool]:
+    """The queue's "Block author" button: block whoever wrote this post (their name may be hidden).
+
+    Returns the post and whether the author was newly blocked; the post itself is left for a
+    decision. Refused like `decide` when the post is not in this server.
+    """
+    post = await get_post(db, post_id, guild_id=guild_id)
+    if post is None:
+        raise PostError("not_found", "That post does not exist in this server.")
+    return post, await block(db, guild_id, post.author_id, moderator_id)
+
+
+async def unblock(db: Database, guild_id: int, user_id: int, moderator_id: int) -> bool:
+    """Let a blocked member post again. False when they were not blocked."""
+    async with db.transaction() as tx:
+        changed = await _change(tx, "DELETE FROM blocked_members WHERE guild_id = ? AND user_id = ?",
+                                (guild_id, user_id))
+        if changed:
+            await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.unblocked",
+                               target=f"user:{user_id}")
+    return bool(changed)
+
+
+async def is_blocked(db: Database, guild_id: int, user_id: int) -> bool:
+    return bool(await db.fetchval(
+        "SELECT 1 FROM blocked_members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ))
+
+
+async def blocked_members(db: Database, guild_id: int) -> list[BlockedMember]:
+    rows = await db.fetchall(
+        "SELECT * FROM blocked_members WHERE guild_id = ? ORDER BY blocked_at, user_id", (guild_id,)
+    )
+    return [BlockedMember(r["guild_id"], r["user_id"], r["blocked_by"], r["blocked_at"]) for r in rows]

@@ -1,0 +1,261 @@
+"""Sharing a post: the checks a member must pass (posting on, not blocked, cooldown, daily cap,
+member age), then the cleaned and scanned post committed as pending, once per interaction."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+import aiosqlite
+
+from bot import audit, safety, sanitize, topics
+from bot.errors import UserFacingError
+from bot.guild_settings import GuildConfig
+from bot.posts.model import (
+    DAILY_WINDOW,
+    MAX_POST_LENGTH,
+    MAX_TOPIC_HINT_LENGTH,
+    MIN_POST_LENGTH,
+    QUEUE_LEASE_SECONDS,
+    Post,
+    PostError,
+    SubmitResult,
+    _as_datetime,
+    _event,
+    _iso,
+    _now,
+    _one,
+    _post,
+    format_wait,
+)
+from bot.storage import Database
+
+
+async def _check_may_post(
+    conn: aiosqlite.Connection, config: Any, *, guild_id: int, author_id: int, anonymous: bool,
+    member_joined_at: datetime | str | None, now: datetime,
+) -> None:
+    """Refuse with a PostError when the member may not post now; in the order members meet them."""
+    if not config.posting_enabled:
+        raise PostError("posting_disabled", "Sharing posts is turned off in this server.")
+
+    cap = int(config.daily_cap or 0)
+    row = await _one(
+        conn,
+        "SELECT"
+        " (SELECT 1 FROM blocked_members WHERE guild_id = ? AND user_id = ?) AS blocked,"
+        " (SELECT MAX(created_at) FROM posts WHERE guild_id = ? AND author_id = ?) AS last_at,"
+        " (SELECT created_at FROM posts WHERE guild_id = ? AND author_id = ? AND created_at > ?"
+        "  ORDER BY created_at DESC LIMIT 1 OFFSET ?) AS cap_at",
+        (guild_id, author_id, guild_id, author_id, guild_id, author_id,
+         _iso(now - DAILY_WINDOW), max(cap - 1, 0)),
+    )
+    if row["blocked"]:
+        raise PostError(
+            "blocked",
+            "The moderators of this server have paused your posting here, so this post was not saved. "
+            "If you think this is a mistake, please talk to a moderator.",
+        )
+
+    min_hours = float(config.min_member_age_hours or 0)
+    # An unknown join time (Discord did not send it) is not held against the member.
+    if min_hours > 0 and member_joined_at is not None:
+        allowed_at = _as_datetime(member_joined_at) + timedelta(hours=min_hours)
+        if now < allowed_at:
+            hours = f"{min_hours:g} hour{'s' if min_hours != 1 else ''}"
+            raise PostError(
+                "too_new",
+                f"New members can share once they have been in this server for {hours}. "
+                f"You can share in {format_wait((allowed_at - now).total_seconds())}.",
+            )
+
+    cooldown = int(config.cooldown_seconds or 0)
+    if cooldown > 0 and row["last_at"] is not None:
+        ready_at = _as_datetime(row["last_at"]) + timedelta(seconds=cooldown)
+        if now < ready_at:
+            raise PostError(
+                "cooldown", f"You can share again in {format_wait((ready_at - now).total_seconds())}."
+            )
+
+    if cap > 0 and row["cap_at"] is not None:
+        # The cap-th newest post in the window has to leave it before another fits.
+        ready_at = _as_datetime(row["cap_at"]) + DAILY_WINDOW
+        shared = "1 post" if cap == 1 else f"{cap} posts"
+        raise PostError(
+            "daily_cap",
+            f"You have shared {shared} in the last 24 hours, the most this server allows. "
+            f"You can share again in {format_wait((ready_at - now).total_seconds())}.",
+        )
+
+    if anonymous and not config.anonymous_allowed:
+        raise PostError(
+            "anonymous_not_allowed",
+            "This server does not allow anonymous posts. You can share under your name instead.",
+        )
+
+
+async def check_may_post(
+    db: Database,
+    config: GuildConfig,
+    *,
+    guild_id: int,
+    author_id: int,
+    anonymous: bool = False,
+    member_joined_at: datetime | str | None = None,
+    now: datetime | str | None = None,
+) -> None:
+    """Refuse with a PostError when this member may not share in this server right now.
+
+    The same checks `submit` makes, in the same order: posting turned off, blocked by the
+    moderators, too new to the server, cooldown, daily cap, and (only when `anonymous` is True)
+    anonymous posts not allowed. Call it before showing the /share form, so that a member who
+    cannot post is told at once instead of after typing; `submit` checks again when the form
+    arrives, because things can change meanwhile. Reads only; changes nothing.
+
+    `config` is the server's settings (`GuildSettings.get(guild_id)`); `member_joined_at` is when
+    the member joined the server, or None when unknown (then the minimum membership age is not
+    held against them); `now` is for tests.
+    """
+    await _check_may_post(
+        db.conn, config, guild_id=guild_id, author_id=author_id, anonymous=anonymous,
+        member_joined_at=member_joined_at, now=_now(now),
+    )
+
+
+def _clean_texts(text: str, topic_hint: str | None) -> tuple[sanitize.CleanedText, str | None]:
+    try:
+        cleaned = sanitize.clean_post_text(text, min_len=MIN_POST_LENGTH, max_len=MAX_POST_LENGTH)
+    except PostError:
+        raise
+    except UserFacingError as error:
+        raise PostError("bad_text", str(error)) from error
+    hint = None
+    if topic_hint is not None and sanitize.remove_hidden_characters(topic_hint).strip():
+        try:
+            hint = sanitize.clean_post_text(
+                topic_hint, min_len=1, max_len=MAX_TOPIC_HINT_LENGTH, what="topic hint"
+            ).text
+        except UserFacingError as error:
+            raise PostError("bad_topic_hint", str(error)) from error
+    return cleaned, hint
+
+
+def _prepare(text: str, topic_hint: str | None) -> tuple[sanitize.CleanedText, str | None, safety.SafetyScan]:
+    """Clean and scan a submission: CPU only (a few ms for a long post), run in a worker thread."""
+    cleaned, hint = _clean_texts(text, topic_hint)
+    return cleaned, hint, safety.scan(cleaned.text)
+
+
+def _merged_flags(*groups: Iterable[str]) -> list[str]:
+    merged: list[str] = []
+    for group in groups:
+        for flag in group:
+            if flag not in merged:
+                merged.append(flag)
+    return merged
+
+
+async def submit(
+    db: Database,
+    settings: Any,
+    *,
+    guild_id: int,
+    author_id: int,
+    author_name: str | None,
+    anonymous: bool,
+    text: str,
+    topic_hint: str | None = None,
+    interaction_id: int | None,
+    member_joined_at: datetime | str | None = None,
+    now: datetime | str | None = None,
+) -> SubmitResult:
+    """Store a member's post as pending, committed before this returns.
+
+    Refusals (posting off, blocked, too new, cooldown, daily cap, anonymity not allowed, bad text)
+    raise PostError and change nothing. The same `interaction_id` twice returns the first post with
+    `created=False`: Discord may deliver an interaction again, and the member is thanked only once.
+    """
+    when = _now(now)
+    config = await settings.get(guild_id)
+
+    # A quick refusal without taking the write lock; checked again under it below. Skipped when
+    # this interaction already made a post: a second delivery must not meet its own cooldown.
+    seen = interaction_id is not None and await _one(
+        db.conn, "SELECT 1 FROM posts WHERE interaction_id = ?", (interaction_id,)
+    )
+    cleaned = hint = scan = None
+    if not seen:
+        await _check_may_post(
+            db.conn, config, guild_id=guild_id, author_id=author_id, anonymous=anonymous,
+            member_joined_at=member_joined_at, now=when,
+        )
+        cleaned, hint, scan = await asyncio.to_thread(_prepare, text, topic_hint)
+
+    async with db.transaction() as tx:
+        existing = await _post_of_interaction(tx, interaction_id, guild_id=guild_id, author_id=author_id)
+        if existing is None:
+            # The authoritative check: nothing else can write between it and the insert.
+            await _check_may_post(
+                tx, config, guild_id=guild_id, author_id=author_id, anonymous=anonymous,
+                member_joined_at=member_joined_at, now=when,
+            )
+            if cleaned is None:  # a post for this interaction was being written, and then was not
+                cleaned, hint, scan = _prepare(text, topic_hint)
+            post = await _insert_post(
+                tx, guild_id=guild_id, author_id=author_id, author_name=author_name, anonymous=anonymous,
+                cleaned=cleaned, hint=hint, scan=scan, interaction_id=interaction_id, when=when,
+            )
+    if existing is not None:
+        return SubmitResult(existing, created=False, scan=await asyncio.to_thread(safety.scan, existing.text))
+    return SubmitResult(post, created=True, scan=scan)
+
+
+async def _post_of_interaction(
+    tx: aiosqlite.Connection, interaction_id: int | None, *, guild_id: int, author_id: int
+) -> Post | None:
+    if interaction_id is None:
+        return None
+    row = await _one(tx, "SELECT id FROM posts WHERE interaction_id = ?", (interaction_id,))
+    if row is None:
+        return None
+    existing = await _post(tx, row["id"])
+    if existing.author_id != author_id or existing.guild_id != guild_id:
+        # Interaction ids are unique in Discord; a mismatch is a forged or broken request.
+        raise PostError("bad_request", "That request could not be matched to your post.")
+    return existing
+
+
+async def _insert_post(
+    tx: aiosqlite.Connection, *, guild_id: int, author_id: int, author_name: str | None, anonymous: bool,
+    cleaned: sanitize.CleanedText, hint: str | None, scan: safety.SafetyScan, interaction_id: int | None,
+    when: datetime,
+) -> Post:
+    flags = _merged_flags(scan.flags, cleaned.flags)
+    number_row = await _one(
+        tx,
+        "INSERT INTO guild_post_counters(guild_id, last_number) VALUES (?, 1) "
+        "ON CONFLICT(guild_id) DO UPDATE SET last_number = last_number + 1 RETURNING last_number",
+        (guild_id,),
+    )
+    number = number_row["last_number"]
+    name = None if anonymous else ((author_name or "").strip()[:100] or None)
+    row = await _one(
+        tx,
+        "INSERT INTO posts(guild_id, number, author_id, author_name, anonymous, text, topic_hint,"
+        " state, urgent, flags, interaction_id, created_at, queue_next_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id",
+        (guild_id, number, author_id, name, int(bool(anonymous)), cleaned.text, hint,
+         int(bool(scan.crisis)), json.dumps(flags), interaction_id, _iso(when),
+         _iso(when + timedelta(seconds=QUEUE_LEASE_SECONDS))),
+    )
+    post_id = row["id"]
+    post_topics = await topics.tag_post(tx, post_id, guild_id, cleaned.text, approved=False)
+    await _event(tx, post_id, guild_id, "created", author_id, when,
+                 {"urgent": bool(scan.crisis), "flags": flags, "anonymous": bool(anonymous)})
+    await audit.record(
+        tx, guild_id=guild_id, actor_id=author_id, action="post.submitted", target=f"post:{post_id}",
+        detail={"number": number, "urgent": bool(scan.crisis), "flags": flags},
+    )
+    return await _post(tx, post_id, post_topics)

@@ -1,0 +1,46 @@
+"""What the bot keeps about a member, in every server: a copy of it (`export_member_data`) and its
+deletion (`forget_member`). Each module exports and deletes its own rows (posts, the audit log,
+server settings, /quote's memory); this one combines them, and is the only place that does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot import audit, guild_settings, quotes
+from bot.posts.members import export_member_posts, forget_member_posts
+from bot.posts.model import ForgetReport
+from bot.storage import Database, discord_id, utcnow
+
+
+async def export_member_data(db: Database, user_id: int) -> dict[str, Any]:
+    """Everything the bot keeps about one member, in every server, as JSON-ready data."""
+    conn = db.conn
+    own_posts = await export_member_posts(conn, user_id)
+    return {
+        "user_id": discord_id(user_id),
+        "generated_at": utcnow(),
+        **own_posts,
+        "server_settings_you_changed": await guild_settings.export_member_changes(conn, user_id),
+        "your_actions_in_the_audit_log": await audit.export_member_rows(conn, user_id),
+        **await quotes.export_member_rows(conn, user_id),
+    }
+
+
+async def forget_member(db: Database, user_id: int, *, now: datetime | str | None = None) -> ForgetReport:
+    """Delete a member's posts and personal data in every server, in one transaction.
+
+    Goes: their posts (text, name, hints, topic tags, history), the audit rows they caused and
+    those about their posts, their /quote searches and history, and their id on settings they
+    changed or decisions they made as a moderator. Stays: blocks placed on them (ids only, lifting them is the moderators' call),
+    and one audit row saying that a deletion happened, with no counts and no text. After the
+    commit the write-ahead log is emptied, so that no copy of what was deleted stays in the files.
+    """
+    async with db.transaction() as tx:
+        forgotten = await forget_member_posts(tx, user_id, now=now)
+        await audit.forget_actor(tx, user_id)
+        await guild_settings.forget_member(tx, user_id)
+        await quotes.forget_member(tx, user_id)  # the searches they made and the quotes they were shown
+        await audit.record(tx, guild_id=None, actor_id=user_id, action="member.forgotten", target=f"user:{user_id}")
+    await db.checkpoint()  # the text goes from the database files too, not only from what SQL sees
+    return forgotten
