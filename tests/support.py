@@ -46,6 +46,20 @@ def role_id(session: BotSession, name: str, guild_id: int | None = None) -> int:
     return int(session.emulator.find_role(guild_id or session.guild_id, name)["id"])
 
 
+async def send_component(session: BotSession, payload: dict, label: str) -> StepResult:
+    """Send a button or menu interaction and collect what the bot did: no rule broken, no ERROR logged.
+    The timeout only keeps a broken test from hanging."""
+    emulator = session.emulator
+    start, errors = len(emulator.requests), len(session.errors)
+    record = await emulator.send_interaction(payload)
+    await asyncio.wait_for(record.done.wait(), 120)
+    await session.settle()
+    result = StepResult(step=label, requests=emulator.requests[start:],
+                        answered=record.response_type is not None, errors=session.errors[errors:])
+    assert result.violations == [] and result.errors == [], (result.violations, result.errors)
+    return result
+
+
 async def choose(session: BotSession, custom_id: str, value: str, *, user: str = "admin",
                  guild_id: int | None = None) -> StepResult:
     """Pick `value` (a channel or role name) in the select menu `custom_id` of the newest message
@@ -71,14 +85,7 @@ async def choose(session: BotSession, custom_id: str, value: str, *, user: str =
     data = {"custom_id": custom_id, "component_type": menu["type"], "values": [picked], "resolved": resolved}
     payload = emulator.interaction_payload(3, guild_id=guild_id, channel_id=int(message["channel_id"]),
                                           user_id=PERSONAS[user], data=data, message=emulator.public(message))
-    start, errors = len(emulator.requests), len(session.errors)
-    record = await emulator.send_interaction(payload)
-    await asyncio.wait_for(record.done.wait(), 5)
-    await session.settle()
-    result = StepResult(step=f"choose {value} in {custom_id}", requests=emulator.requests[start:],
-                        answered=record.response_type is not None, errors=session.errors[errors:])
-    assert result.violations == [] and result.errors == [], (result.violations, result.errors)
-    return result
+    return await send_component(session, payload, f"choose {value} in {custom_id}")
 
 
 async def set_up_everything(session: BotSession, guild_id: int | None = None) -> None:
@@ -148,14 +155,7 @@ async def press(session: BotSession, custom_id: str, *, who: str, guild_id: int 
     payload = emulator.interaction_payload(3, guild_id=guild_id, channel_id=channel_id_, user_id=PERSONAS[who],
                                           data={"custom_id": custom_id, "component_type": 2},
                                           message=emulator.public(message))
-    start, errors = len(emulator.requests), len(session.errors)
-    record = await emulator.send_interaction(payload)
-    await asyncio.wait_for(record.done.wait(), 5)
-    await session.settle()
-    result = StepResult(step=f"press {custom_id}", requests=emulator.requests[start:],
-                        answered=record.response_type is not None, errors=session.errors[errors:])
-    assert result.violations == [] and result.errors == [], (result.violations, result.errors)
-    return result
+    return await send_component(session, payload, f"press {custom_id}")
 
 
 def files_holding(db, needle: str) -> list[str]:
