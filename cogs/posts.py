@@ -26,7 +26,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import posts, privacy, safety
-from bot.posts import Post, PostError
+from bot.posts import AuthorNotified, Post, PostError, PostState, PublishState
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, brand_embed, clip, when
 from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, form_values, send_ephemeral
@@ -43,8 +43,8 @@ ALREADY_ANSWERED = 40060  # Discord's code when the same interaction is answered
 YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "sure", "ok", "true", "anonymous", "anon", "anonymously"})
 NO_WORDS = frozenset({"no", "n", "nope", "false", "name", "my name", "named", "public"})
 
-STATE_TEXT = {"pending": "⏳ waiting for review", "approved": "✅ approved", "rejected": "❌ not approved",
-              "withdrawn": "↩️ withdrawn"}
+STATE_TEXT = {PostState.PENDING: "⏳ waiting for review", PostState.APPROVED: "✅ approved",
+              PostState.REJECTED: "❌ not approved", PostState.WITHDRAWN: "↩️ withdrawn"}
 
 
 # -- /share -----------------------------------------------------------------------------------
@@ -145,21 +145,21 @@ def your_text(text: str) -> list[discord.Embed]:
 
 def post_summary(post: Post) -> str:
     lines = []
-    if post.state == "withdrawn":
+    if post.state == PostState.WITHDRAWN:
         lines.append("*You withdrew it: its text is deleted.*")
     else:
         lines.append(clip(post.text, 300))
-    if post.state == "rejected":
+    if post.state == PostState.REJECTED:
         lines.append(f"**Reason:** {clip(post.reason or 'none given', 400)}")
-    if post.state == "approved":
-        if post.publish_state == "published":
+    if post.state == PostState.APPROVED:
+        if post.publish_state == PublishState.PUBLISHED:
             lines.append(f"Shared in <#{post.published_channel_id}>"
                          + (" without your name." if post.anonymous else " under your name."))
         else:
             lines.append("Approved; it will appear in the posts channel shortly.")
     if post.decided_at:
-        told = {"dm_sent": " You were told by DM.",
-                "dm_failed": " Your DMs were closed, so this is where you can see the decision."}
+        told = {AuthorNotified.DM_SENT: " You were told by DM.",
+                AuthorNotified.DM_FAILED: " Your DMs were closed, so this is where you can see the decision."}
         lines.append(f"Decided {when(post.decided_at)}.{told.get(post.author_notified or '', '')}")
     else:
         lines.append(f"Shared {when(post.created_at)}" + (", anonymously." if post.anonymous else ", under your name."))
@@ -182,7 +182,7 @@ async def myposts_page(interaction: Interaction, offset: int) -> tuple[discord.E
     for post in shown:
         embed.add_field(name=f"{post.label} · {STATE_TEXT.get(post.state, post.state)}", value=post_summary(post),
                         inline=False)
-        if post.state != "withdrawn":
+        if post.state != PostState.WITHDRAWN:
             view.add_item(WithdrawButton(post.id, post.number, confirm=False))
     if offset > 0 or more:
         view.add_item(MyPostsPageButton("prev", max(offset - MYPOSTS_PAGE, 0), disabled=offset == 0))

@@ -19,24 +19,57 @@ bot/privacy.py combines with the other modules' parts).
 
 from __future__ import annotations
 
-from bot.posts.model import (  # noqa: F401
-    MIN_POST_LENGTH, MAX_POST_LENGTH, MAX_TOPIC_HINT_LENGTH, MAX_REASON_LENGTH, DAILY_WINDOW,
-    FIRST_RETRY_SECONDS, LONGEST_RETRY_SECONDS, PUBLISH_LEASE_SECONDS, QUEUE_LEASE_SECONDS, MAX_ERROR_LENGTH,
-    ANONYMOUS_NAME, QUEUE_CHANNEL_SETTING, PostError, Post, SubmitResult, PostEvent, StaleMessage,
-    BlockedMember, ForgetReport, format_wait,
+from bot.posts.jobs import (  # noqa: F401
+    decisions_to_notify,
+    mark_author_notified,
+    mark_message_removal_failed,
+    mark_message_removed,
+    mark_publish_failed,
+    mark_published,
+    mark_queue_failed,
+    messages_to_remove,
+    posts_to_publish,
+    posts_to_queue,
+    set_queue_message,
 )
-from bot.posts.sharing import (  # noqa: F401
-    check_may_post, submit,
+from bot.posts.members import export_member_posts, forget_member_posts, my_posts, withdraw  # noqa: F401
+from bot.posts.model import (  # noqa: F401
+    ANONYMOUS_NAME,
+    DAILY_WINDOW,
+    FIRST_RETRY_SECONDS,
+    LONGEST_RETRY_SECONDS,
+    MAX_ERROR_LENGTH,
+    MAX_POST_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_TOPIC_HINT_LENGTH,
+    MIN_POST_LENGTH,
+    PUBLISH_LEASE_SECONDS,
+    QUEUE_CHANNEL_SETTING,
+    QUEUE_LEASE_SECONDS,
+    AuthorNotified,
+    BlockedMember,
+    ForgetReport,
+    format_wait,
+    Post,
+    PostError,
+    PostEvent,
+    PostState,
+    PublishState,
+    StaleMessage,
+    SubmitResult,
 )
 from bot.posts.review import (  # noqa: F401
-    get_post, get_post_by_number, pending, pending_count, post_history, decide, record_refusal, block,
-    block_author, unblock, is_blocked, blocked_members,
+    block,
+    block_author,
+    blocked_members,
+    decide,
+    get_post,
+    get_post_by_number,
+    is_blocked,
+    pending,
+    pending_count,
+    post_history,
+    record_refusal,
+    unblock,
 )
-from bot.posts.jobs import (  # noqa: F401
-    set_queue_message, posts_to_queue, mark_queue_failed, posts_to_publish, mark_published,
-    mark_publish_failed, decisions_to_notify, mark_author_notified, messages_to_remove, mark_message_removed,
-    mark_message_removal_failed,
-)
-from bot.posts.members import (  # noqa: F401
-    my_posts, withdraw, export_member_posts, forget_member_posts,
-)
+from bot.posts.sharing import check_may_post, submit  # noqa: F401

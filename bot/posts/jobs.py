@@ -11,7 +11,9 @@ from bot.posts.model import (
     PUBLISH_LEASE_SECONDS,
     QUEUE_CHANNEL_SETTING,
     QUEUE_LEASE_SECONDS,
+    AuthorNotified,
     Post,
+    PostState,
     StaleMessage,
     _all,
     _change,
@@ -42,7 +44,7 @@ async def set_queue_message(db: Database, post_id: int, channel_id: int, message
                          (post_id,))
         if row is not None and (row["queue_channel_id"], row["queue_message_id"]) == (channel_id, message_id):
             return False
-        if row is None or row["state"] == "withdrawn" or row["queue_message_id"] is not None:
+        if row is None or row["state"] == PostState.WITHDRAWN or row["queue_message_id"] is not None:
             await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, "queue", when)
             return False
         await _change(
@@ -229,7 +231,7 @@ async def mark_author_notified(
 ) -> bool:
     """Record whether the decision DM reached the author (False: DMs closed; /myposts shows it)."""
     when = _now(now)
-    result = "dm_sent" if ok else "dm_failed"
+    result = AuthorNotified.DM_SENT if ok else AuthorNotified.DM_FAILED
     async with db.transaction() as tx:
         row = await _one(tx, "SELECT guild_id FROM posts WHERE id = ?", (post_id,))
         if row is None:

@@ -9,7 +9,22 @@ from typing import Any
 import aiosqlite
 
 from bot import audit, topics
-from bot.posts.model import ForgetReport, Post, PostError, _all, _change, _event, _mark_stale, _now, _one, _post, _posts
+from bot.posts.model import (
+    AuthorNotified,
+    ForgetReport,
+    Post,
+    PostError,
+    PostState,
+    PublishState,
+    _all,
+    _change,
+    _event,
+    _mark_stale,
+    _now,
+    _one,
+    _post,
+    _posts,
+)
 from bot.storage import Database, discord_id
 
 
@@ -36,7 +51,7 @@ async def withdraw(
         row = await _one(tx, "SELECT * FROM posts WHERE id = ?", (post_id,))
         if row is None or row["author_id"] != author_id or (guild_id is not None and row["guild_id"] != guild_id):
             raise PostError("not_found", "You have no such post here.")
-        if row["state"] == "withdrawn":
+        if row["state"] == PostState.WITHDRAWN:
             raise PostError("already_withdrawn", f"Post #{row['number']} was already withdrawn.")
         await _mark_stale(tx, row["guild_id"], row["queue_channel_id"], row["queue_message_id"], "queue", when)
         await _mark_stale(tx, row["guild_id"], row["published_channel_id"], row["published_message_id"],
@@ -87,8 +102,8 @@ async def export_member_posts(conn: aiosqlite.Connection, user_id: int) -> dict[
                 "topics": list(p.topics),
                 "created_at": p.created_at,
                 "decided_at": p.decided_at,
-                "published": p.publish_state == "published",
-                "you_were_told": {None: "not yet", "dm_sent": "by DM", "dm_failed": "DMs closed"}[p.author_notified],
+                "published": p.publish_state == PublishState.PUBLISHED,
+                "you_were_told": {None: "not yet", AuthorNotified.DM_SENT: "by DM", AuthorNotified.DM_FAILED: "DMs closed"}[p.author_notified],
                 "history": history[p.id],
             }
             for p in posts

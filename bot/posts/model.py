@@ -7,6 +7,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 from typing import Any, Iterable
 
 import aiosqlite
@@ -49,6 +50,30 @@ class PostError(UserFacingError):
         self.kind = kind
 
 
+class PostState(StrEnum):
+    """Where a post stands: pending -> approved or rejected; any of those -> withdrawn by its author."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class PublishState(StrEnum):
+    """An approved post's copy in the posts channel (None on a post that was never approved)."""
+
+    UNPUBLISHED = "unpublished"
+    PUBLISHED = "published"
+    FAILED = "failed"
+
+
+class AuthorNotified(StrEnum):
+    """How the author was told of the decision (None: not yet)."""
+
+    DM_SENT = "dm_sent"
+    DM_FAILED = "dm_failed"
+
+
 # -- what the functions return --------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -61,7 +86,7 @@ class Post:
     anonymous: bool
     text: str                         # '' once withdrawn
     topic_hint: str | None
-    state: str                        # pending, approved, rejected, withdrawn
+    state: PostState
     urgent: bool
     flags: tuple[str, ...]            # safety and cleaning flags for the moderator
     created_at: str
@@ -70,14 +95,14 @@ class Post:
     reason: str | None
     queue_channel_id: int | None
     queue_message_id: int | None
-    publish_state: str | None         # None until approved; unpublished, published, failed
+    publish_state: PublishState | None  # None until approved
     publish_attempts: int
     publish_error: str | None
     publish_next_at: str | None
     published_channel_id: int | None
     published_message_id: int | None
     published_at: str | None
-    author_notified: str | None       # None (not yet), dm_sent, dm_failed
+    author_notified: AuthorNotified | None  # None: not yet
     topics: tuple[str, ...] = ()      # detected topics
     queue_attempts: int = 0           # failed tries to post the embed to the queue channel
     queue_error: str | None = None    # why the last try failed
@@ -96,7 +121,7 @@ class Post:
 
     @property
     def is_decided(self) -> bool:
-        return self.state in ("approved", "rejected")
+        return self.state in (PostState.APPROVED, PostState.REJECTED)
 
 
 @dataclass(frozen=True)
@@ -222,7 +247,7 @@ def _row_to_post(row: Any, post_topics: Iterable[str] = ()) -> Post:
         anonymous=bool(row["anonymous"]),
         text=row["text"],
         topic_hint=row["topic_hint"],
-        state=row["state"],
+        state=PostState(row["state"]),
         urgent=bool(row["urgent"]),
         flags=tuple(json.loads(row["flags"] or "[]")),
         created_at=row["created_at"],
@@ -231,14 +256,14 @@ def _row_to_post(row: Any, post_topics: Iterable[str] = ()) -> Post:
         reason=row["reason"],
         queue_channel_id=row["queue_channel_id"],
         queue_message_id=row["queue_message_id"],
-        publish_state=row["publish_state"],
+        publish_state=None if row["publish_state"] is None else PublishState(row["publish_state"]),
         publish_attempts=row["publish_attempts"],
         publish_error=row["publish_error"],
         publish_next_at=row["publish_next_at"],
         published_channel_id=row["published_channel_id"],
         published_message_id=row["published_message_id"],
         published_at=row["published_at"],
-        author_notified=row["author_notified"],
+        author_notified=None if row["author_notified"] is None else AuthorNotified(row["author_notified"]),
         topics=tuple(post_topics),
         queue_attempts=row["queue_attempts"],
         queue_error=row["queue_error"],

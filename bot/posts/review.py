@@ -15,6 +15,7 @@ from bot.posts.model import (
     Post,
     PostError,
     PostEvent,
+    PostState,
     _change,
     _event,
     _iso,
@@ -65,7 +66,7 @@ async def post_history(db: Database, post_id: int) -> list[PostEvent]:
 
 def _already_decided_message(row: Any) -> str:
     label = f"Post #{row['number']}"
-    if row["state"] == "withdrawn":
+    if row["state"] == PostState.WITHDRAWN:
         return f"{label} was withdrawn by its author."
     return f"{label} was already {row['state']}."
 
@@ -100,7 +101,7 @@ async def decide(
     cleaned_reason = _clean_reason(reason)
     if not approve and cleaned_reason is None:
         raise PostError("reason_required", "Please give the author a short reason for rejecting their post.")
-    state = "approved" if approve else "rejected"
+    state = PostState.APPROVED if approve else PostState.REJECTED
 
     async with db.transaction() as tx:
         row = await _one(tx, "SELECT guild_id, number, state FROM posts WHERE id = ?", (post_id,))

@@ -15,7 +15,17 @@ from discord.ext import commands
 from bot import audit
 from bot.audit import AuditEntry
 from bot.errors import UserFacingError
-from bot.guild_settings import MAX_IMPORT_BYTES, NOTHING_CHANGED, SETTINGS, SettingChange, admin_settings, lookup, read_settings_file, setup_gaps, value_text
+from bot.guild_settings import (
+    MAX_IMPORT_BYTES,
+    NOTHING_CHANGED,
+    SETTINGS,
+    SettingChange,
+    admin_settings,
+    lookup,
+    read_settings_file,
+    setup_gaps,
+    value_text,
+)
 from cogs.config.channels import (
     CHANNEL_KINDS,
     TextChannelOption,

@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot import posts, safety
 from bot.errors import UserFacingError
-from bot.posts import Post
+from bot.posts import Post, PostState
 from cogs.moderation.queue import (
     QueueButton,
     QueuePageButton,
@@ -123,7 +123,7 @@ class Moderation(commands.Cog):
         if history and room > 50:
             embed.add_field(name="History", value=clip(history, room), inline=False)
         kwargs: dict[str, Any] = {"embed": embed}
-        if post.state == "pending":
+        if post.state == PostState.PENDING:
             kwargs["view"] = decision_view(post.id)
         await send_ephemeral(interaction, status_line(post) or None, **kwargs)
 

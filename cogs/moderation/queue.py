@@ -13,7 +13,7 @@ import discord
 from bot import posts, safety
 from bot.errors import UserFacingError
 from bot.guild_settings import GuildConfig
-from bot.posts import Post
+from bot.posts import Post, PostState
 from cogs.moderation.render import http_problem, member_since, queue_embed, status_line
 from cogs.utils.checks import missing_permissions, require_moderator
 from cogs.utils.context import Interaction
@@ -48,7 +48,7 @@ def decision_view(post_id: int) -> discord.ui.View:
 
 async def edit_queue_message(bot: FibroCircle, post: Post) -> None:
     """Show the post's state on its queue message, with the buttons while it is still pending."""
-    await show_status(bot, post, view=decision_view(post.id) if post.state == "pending" else None)
+    await show_status(bot, post, view=decision_view(post.id) if post.state == PostState.PENDING else None)
 
 
 async def send_to_queue(bot: FibroCircle, guild: discord.Guild, post: Post, *, retry_in: float | None, member: Any = None,
@@ -91,7 +91,7 @@ async def send_to_queue(bot: FibroCircle, guild: discord.Guild, post: Post, *, r
         bot.dispatch("fibrocircle_work")
         return False
     fresh = await posts.get_post(bot.db, post.id)
-    if fresh is not None and fresh.state != "pending":  # decided from /mod queue while this was sent
+    if fresh is not None and fresh.state != PostState.PENDING:  # decided from /mod queue while this was sent
         await edit_queue_message(bot, fresh)
     return True
 
@@ -177,7 +177,7 @@ async def ask_reason(interaction: Interaction, post_id: int) -> None:
     post = await posts.get_post(interaction.client.db, post_id, guild_id=interaction.guild.id)
     if post is None:
         raise UserFacingError("That post does not exist in this server.")
-    if post.state != "pending":
+    if post.state != PostState.PENDING:
         raise UserFacingError(f"{post.label} was already {post.state}.")
     await interaction.response.send_modal(RejectModal(post))
 

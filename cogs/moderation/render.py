@@ -10,7 +10,7 @@ from typing import Any
 import discord
 
 from bot import posts, safety, sanitize
-from bot.posts import Post
+from bot.posts import AuthorNotified, Post, PostState, PublishState
 from cogs.utils.formats import (
     BRAND_COLOUR,
     CONTENT_MAX,
@@ -95,7 +95,7 @@ def history_line(post: Post, event: posts.PostEvent) -> str:
     extra = ""
     if event.event in ("publish_failed", "queue_failed"):
         extra = f": {clip(str(event.detail.get('error', '')), 150)}"
-    described = {"dm_sent": "author told by DM", "dm_failed": "author's DMs closed: the decision is in their /myposts",
+    described = {AuthorNotified.DM_SENT: "author told by DM", AuthorNotified.DM_FAILED: "author's DMs closed: the decision is in their /myposts",
                  "created": "shared", "queue_failed": "not posted to the queue channel yet"
                  }.get(event.event, event.event.replace("_", " "))
     return f"{when(event.created_at, 'f')} · {described}{who}{extra}"
@@ -119,21 +119,21 @@ def published_embeds(post: Post) -> list[discord.Embed]:
 def status_line(post: Post) -> str:
     """The queue message's content: where the post stands, for the moderators."""
     urgent = "🚨 **Urgent** · " if post.urgent else ""
-    if post.state == "pending":
+    if post.state == PostState.PENDING:
         if post.urgent:
             return ("🚨 **Urgent: this post may come from someone in crisis.** They were shown the server's crisis "
                     "resources at once. Please look at it soon.")
         return ""
     who = f" by <@{post.decided_by}>" if post.decided_by else ""
-    if post.state == "rejected":
+    if post.state == PostState.REJECTED:
         return clip(f"{urgent}❌ **Rejected**{who} {when(post.decided_at)}. Reason shown to the author: "
                     f"{post.reason or '(none)'}", CONTENT_MAX)
-    if post.state == "withdrawn":
+    if post.state == PostState.WITHDRAWN:
         return f"{urgent}↩️ **Withdrawn by its author**: the text is deleted."
     line = f"{urgent}✅ **Approved**{who} {when(post.decided_at)}"
-    if post.publish_state == "published":
+    if post.publish_state == PublishState.PUBLISHED:
         line += f" · published in <#{post.published_channel_id}>"
-    elif post.publish_state == "failed":
+    elif post.publish_state == PublishState.FAILED:
         line += (f" · ⚠️ **not published yet**: {post.publish_error} Next try {when(post.publish_next_at)}; "
                  "nothing is lost.")
     else:

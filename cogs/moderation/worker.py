@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import posts, quotes
-from bot.posts import Post
+from bot.posts import Post, PostState, PublishState
 from cogs.moderation.queue import send_to_queue, show_status
 from cogs.moderation.render import http_problem, published_embeds
 from cogs.utils.checks import missing_permissions
@@ -178,8 +178,8 @@ class PostWorker:
         guild = self.bot.get_guild(post.guild_id)
         where = f"**{guild.name}**" if guild is not None else "a server you're in"
         by = "" if config.decisions_anonymous or not post.decided_by else f" by <@{post.decided_by}>"
-        if post.state == "approved":
-            if post.publish_state == "published":
+        if post.state == PostState.APPROVED:
+            if post.publish_state == PublishState.PUBLISHED:
                 shown = f"It's now in <#{post.published_channel_id}>."
             else:
                 shown = "It will appear in the server's posts channel shortly."
