@@ -320,8 +320,10 @@ async def test_approve_makes_the_post_quotable_and_due_for_publishing(db, settin
     post = (await share(db, settings)).post
     assert await db.fetchval("SELECT MAX(quotable) FROM topic_tags WHERE source = 'post' AND item_id = ?",
                              (post.id,)) == 0
-    approved = await posts.decide(db, post_id=post.id, guild_id=GUILD, moderator_id=MOD, approve=True,
+    decision = await posts.decide(db, post_id=post.id, guild_id=GUILD, moderator_id=MOD, approve=True,
                                   now=T0 + timedelta(minutes=5))
+    approved = decision.post
+    assert (decision.audit.action, decision.audit.target, decision.audit.actor_id) == ("post.approved", f"post:{post.id}", MOD)
     assert approved.state == "approved" and approved.decided_by == MOD
     assert approved.decided_at == (T0 + timedelta(minutes=5)).isoformat()
     assert approved.publish_state == "unpublished"
@@ -345,8 +347,8 @@ async def test_reject_needs_and_keeps_a_reason(db, settings):
     assert await snapshot(db) == before
     assert (await posts.get_post(db, post.id)).state == "pending"
 
-    rejected = await posts.decide(db, post_id=post.id, guild_id=GUILD, moderator_id=MOD, approve=False,
-                                  reason="Please leave out the doctor's full name.")
+    rejected = (await posts.decide(db, post_id=post.id, guild_id=GUILD, moderator_id=MOD, approve=False,
+                                   reason="Please leave out the doctor's full name.")).post
     assert rejected.state == "rejected" and rejected.reason == "Please leave out the doctor's full name."
     assert rejected.publish_state is None
     mine = await posts.my_posts(db, GUILD, 1)
@@ -386,7 +388,7 @@ async def test_two_moderators_clicking_at_once_one_wins(db, settings):
         for i in range(6)
     ]
     results = await asyncio.gather(*attempts, return_exceptions=True)
-    wins = [r for r in results if isinstance(r, posts.Post)]
+    wins = [r.post for r in results if isinstance(r, posts.Decision)]
     losses = [r for r in results if isinstance(r, PostError)]
     assert len(wins) == 1 and len(losses) == 5
     assert all(e.kind == "already_decided" for e in losses)
@@ -408,7 +410,7 @@ async def test_refusal_of_a_non_moderator_is_audited(db, settings):
 
 async def approved_post(db, settings, author=1, when=T0):
     post = (await share(db, settings, author=author, now=when)).post
-    return await posts.decide(db, post_id=post.id, guild_id=GUILD, moderator_id=MOD, approve=True, now=when)
+    return (await posts.decide(db, post_id=post.id, guild_id=GUILD, moderator_id=MOD, approve=True, now=when)).post
 
 
 async def test_publishing_is_recorded_exactly_once(db, settings):
@@ -422,7 +424,7 @@ async def test_publishing_is_recorded_exactly_once(db, settings):
         posts.mark_published(db, post.id, 5001, channel_id=77),
         posts.mark_published(db, post.id, 5002, channel_id=77),
     )
-    assert sorted(results) == [False, True]
+    assert sorted(r is not None for r in results) == [False, True]
     stored = await posts.get_post(db, post.id)
     assert stored.publish_state == "published" and stored.published_channel_id == 77
     winner = stored.published_message_id
@@ -431,7 +433,7 @@ async def test_publishing_is_recorded_exactly_once(db, settings):
     stale = await posts.messages_to_remove(db)
     assert [(m.channel_id, m.message_id, m.kind) for m in stale] == [(77, loser, "published")]
     # Recording the winner again changes nothing and lists nothing.
-    assert await posts.mark_published(db, post.id, winner, channel_id=77) is False
+    assert await posts.mark_published(db, post.id, winner, channel_id=77) is None
     assert len(await posts.messages_to_remove(db)) == 1
     assert await posts.posts_to_publish(db, T0 + timedelta(days=1)) == []
     assert [e.event for e in await posts.post_history(db, post.id)].count("published") == 1
@@ -458,7 +460,7 @@ async def test_failed_publishing_is_retried_with_growing_pauses(db, settings):
         latest = await posts.mark_publish_failed(db, post.id, "500", now=T0)
     assert latest.publish_next_at == (T0 + timedelta(hours=1)).isoformat()
     assert [p.id for p in await posts.posts_to_publish(db, T0 + timedelta(hours=1))] == [post.id]
-    assert await posts.mark_published(db, post.id, 6000, channel_id=77) is True
+    assert (await posts.mark_published(db, post.id, 6000, channel_id=77)).publish_state == "published"
     assert (await posts.get_post(db, post.id)).publish_error is None
     history = [e for e in await posts.post_history(db, post.id) if e.event == "publish_failed"]
     assert len(history) == 23 and history[0].detail["error"] == "403 Missing Permissions"
@@ -475,7 +477,7 @@ async def test_withdrawn_while_publishing_removes_the_new_message(db, settings):
     post = await approved_post(db, settings)
     assert await posts.posts_to_publish(db, T0)
     await posts.withdraw(db, post.id, author_id=1)
-    assert await posts.mark_published(db, post.id, 7000, channel_id=77) is False
+    assert await posts.mark_published(db, post.id, 7000, channel_id=77) is None
     assert [(m.message_id, m.kind) for m in await posts.messages_to_remove(db)] == [(7000, "published")]
     assert await posts.mark_publish_failed(db, post.id, "500") is None
 

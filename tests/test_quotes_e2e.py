@@ -469,8 +469,8 @@ async def approved_post(session: BotSession, guild_id: int, text: str, *, author
     db = session.bot.db
     submitted = await posts.submit(db, session.bot.guild_settings, guild_id=guild_id, author_id=author,
                                    author_name=name, anonymous=anonymous, text=text, interaction_id=None)
-    return await posts.decide(db, post_id=submitted.post.id, guild_id=guild_id,
-                              moderator_id=PERSONAS["moderator"], approve=True)
+    return (await posts.decide(db, post_id=submitted.post.id, guild_id=guild_id,
+                               moderator_id=PERSONAS["moderator"], approve=True)).post
 
 
 @pytest.fixture

@@ -48,8 +48,8 @@ from bot.posts.model import (  # noqa: F401
     QUEUE_LEASE_SECONDS,
     AuthorNotified,
     BlockedMember,
+    Decision,
     ForgetReport,
-    format_wait,
     Post,
     PostError,
     PostEvent,
@@ -57,6 +57,7 @@ from bot.posts.model import (  # noqa: F401
     PublishState,
     StaleMessage,
     SubmitResult,
+    format_wait,
 )
 from bot.posts.review import (  # noqa: F401
     block,

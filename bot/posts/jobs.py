@@ -154,10 +154,10 @@ async def posts_to_publish(
 async def mark_published(
     db: Database, post_id: int, message_id: int, *, channel_id: int | None = None,
     now: datetime | str | None = None,
-) -> bool:
-    """Record the published message; True only for the call that recorded it (exactly once).
+) -> Post | None:
+    """Record the published message; the fresh post only for the call that recorded it (exactly once).
 
-    False when the post was already published with another message, or was withdrawn or deleted
+    None when the post was already published with another message, or was withdrawn or deleted
     while it was being published: the message just sent is then listed by `messages_to_remove`
     (pass `channel_id` so that it can be found).
     """
@@ -174,12 +174,12 @@ async def mark_published(
             row = await _one(tx, "SELECT guild_id, publish_attempts FROM posts WHERE id = ?", (post_id,))
             await _event(tx, post_id, row["guild_id"], "published", None, when,
                          {"message_id": message_id, "failed_attempts": row["publish_attempts"]})
-            return True
+            return await _post(tx, post_id)
         row = await _one(tx, "SELECT guild_id, published_message_id FROM posts WHERE id = ?", (post_id,))
         if row is not None and row["published_message_id"] == message_id:
-            return False  # the same message recorded twice: nothing to undo
+            return None  # the same message recorded twice: nothing to undo
         await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, "published", when)
-    return False
+    return None
 
 
 async def mark_publish_failed(

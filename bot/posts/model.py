@@ -13,8 +13,10 @@ from typing import Any, Iterable
 import aiosqlite
 
 from bot import safety
+from bot.audit import AuditEntry
 from bot.errors import UserFacingError
 from bot.guild_settings import setting
+from bot.quotes import ANONYMOUS_MEMBER
 
 # Text limits, the same as the /share modal's.
 MIN_POST_LENGTH = 10
@@ -37,7 +39,8 @@ QUEUE_LEASE_SECONDS = 60
 # Errors from Discord are stored for the moderator; they are short, but never trust a length.
 MAX_ERROR_LENGTH = 500
 
-ANONYMOUS_NAME = "Anonymous member"
+# The one spelling of the anonymous label (quotes say it mid-sentence), capitalised as a name.
+ANONYMOUS_NAME = ANONYMOUS_MEMBER.capitalize()
 # The server setting naming the queue channel (looked up so that a rename fails loudly here).
 QUEUE_CHANNEL_SETTING = setting("queue_channel").name
 
@@ -122,6 +125,12 @@ class Post:
     @property
     def is_decided(self) -> bool:
         return self.state in (PostState.APPROVED, PostState.REJECTED)
+
+
+@dataclass(frozen=True)
+class Decision:
+    post: Post                        # the decided post, as committed
+    audit: AuditEntry                 # the audit row the decision wrote, for the log channel
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from bot import audit, sanitize
+from bot.audit import AuditEntry
 from bot.errors import UserFacingError
 from bot.posts.model import (
     MAX_REASON_LENGTH,
     BlockedMember,
+    Decision,
     Post,
     PostError,
     PostEvent,
@@ -90,8 +92,8 @@ async def decide(
     approve: bool,
     reason: str | None = None,
     now: datetime | str | None = None,
-) -> Post:
-    """Approve or reject a pending post; committed before this returns.
+) -> Decision:
+    """Approve or reject a pending post; committed before this returns, with the audit row it wrote.
 
     Refused when the post does not exist in this server or is no longer pending (two moderators
     clicking at once: exactly one wins). A rejection needs a reason, which the author is shown.
@@ -119,20 +121,21 @@ async def decide(
         if changed == 0:
             raise PostError("already_decided", _already_decided_message(row))
         await _event(tx, post_id, guild_id, state, moderator_id, when)
-        await audit.record(
+        entry = await audit.record(
             tx, guild_id=guild_id, actor_id=moderator_id, action=f"post.{state}", target=f"post:{post_id}",
             detail={"number": row["number"]},
         )
         post = await _post(tx, post_id)
-    return post
+    return Decision(post, entry)
 
 
 async def record_refusal(
     db: Database, *, guild_id: int | None, actor_id: int, attempted: str, post_id: int | None = None
-) -> None:
-    """Audit a member without the moderator role pressing a moderation button or command."""
+) -> AuditEntry:
+    """Audit a member without the moderator role pressing a moderation button or command; returns
+    the audit row."""
     async with db.transaction() as tx:
-        await audit.record(
+        return await audit.record(
             tx, guild_id=guild_id, actor_id=actor_id, action="moderation.refused",
             target=None if post_id is None else f"post:{post_id}", detail={"attempted": str(attempted)[:100]},
         )

@@ -18,7 +18,7 @@ from cogs.moderation.render import http_problem, member_since, queue_embed, stat
 from cogs.utils.checks import missing_permissions, require_moderator
 from cogs.utils.context import Interaction
 from cogs.utils.formats import clip
-from cogs.utils.logchannel import mirror_latest
+from cogs.utils.logchannel import mirror_latest, mirror_to_log
 from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, form_values, send_ephemeral
 
 if TYPE_CHECKING:
@@ -119,13 +119,14 @@ async def decide_and_show(interaction: Interaction, post_id: int, *, approve: bo
     await require_moderator(interaction, attempted=attempted, post_id=post_id)
     assert interaction.guild is not None
     bot = interaction.client
-    post = await posts.decide(bot.db, post_id=post_id, guild_id=interaction.guild.id,
-                              moderator_id=interaction.user.id, approve=approve, reason=reason)
+    decision = await posts.decide(bot.db, post_id=post_id, guild_id=interaction.guild.id,
+                                  moderator_id=interaction.user.id, approve=approve, reason=reason)
+    post = decision.post
     worker = bot_worker(bot)
     if worker is not None and approve:
         worker.deciders[post.id] = (interaction, time.monotonic())  # told if publishing fails
     await show_decision(interaction, post)
-    await mirror_latest(bot, interaction.guild, f"post.{post.state}", f"post:{post.id}")
+    await mirror_to_log(bot, interaction.guild, [decision.audit])
     bot.dispatch("fibrocircle_work")
 
 

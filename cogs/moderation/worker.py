@@ -152,11 +152,10 @@ class PostWorker:
                 problem = http_problem(error, channel.mention)  # type: ignore[union-attr]
                 retry_in = getattr(error, "retry_after", None) or retry_in
         if message is not None:
-            if await posts.mark_published(self.bot.db, post.id, message.id, channel_id=message.channel.id):
+            published = await posts.mark_published(self.bot.db, post.id, message.id, channel_id=message.channel.id)
+            if published is not None:
                 self.deciders.pop(post.id, None)
-                fresh = await posts.get_post(self.bot.db, post.id)
-                if fresh is not None:
-                    await show_status(self.bot, fresh)
+                await show_status(self.bot, published)
             return
         log.info("guild %s: publishing %s failed: %s", post.guild_id, post.label, problem)
         failed = await posts.mark_publish_failed(self.bot.db, post.id, problem or "unknown", retry_in)

@@ -10,7 +10,7 @@ from bot import audit, posts
 from bot.errors import NotAllowed
 from bot.guild_settings import NOTHING_CHANGED, GuildConfig
 from cogs.utils.context import Interaction
-from cogs.utils.logchannel import mirror_latest
+from cogs.utils.logchannel import mirror_to_log
 
 ACTION_REFUSED = "config.refused"
 
@@ -80,7 +80,7 @@ async def require_moderator(interaction: Interaction, *, attempted: str,
     config = await bot.guild_settings.get(interaction.guild.id)
     if is_moderator(interaction, config):
         return config
-    await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,
-                               attempted=attempted, post_id=post_id)
-    await mirror_latest(bot, interaction.guild, "moderation.refused", None if post_id is None else f"post:{post_id}")
+    refusal = await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,
+                                         attempted=attempted, post_id=post_id)
+    await mirror_to_log(bot, interaction.guild, [refusal])
     raise NotModerator()
