@@ -111,7 +111,7 @@ async def share_submitted(interaction: Interaction) -> None:
     anonymous, note = read_anonymity(values.get("anonymous"))
     try:
         result = await posts.submit(
-            bot.db, bot.guild_settings, guild_id=guild.id, author_id=interaction.user.id,
+            bot.db, config, guild_id=guild.id, author_id=interaction.user.id,
             author_name=interaction.user.display_name, anonymous=anonymous, text=text,
             topic_hint=values.get("topic") or None, interaction_id=interaction.id,
             member_joined_at=getattr(interaction.user, "joined_at", None))
@@ -129,7 +129,7 @@ async def share_submitted(interaction: Interaction) -> None:
         reply += "\n" + note
     await interaction.followup.send(clip(reply, 2000), ephemeral=True)
     if result.created:  # the moderation cog puts it in the queue channel
-        bot.dispatch("fibrocircle_post_shared", guild, post, interaction.user, result.scan)
+        bot.dispatch("fibrocircle_post_shared", guild, post, interaction.user, result.scan, config)
 
 
 def your_text(text: str) -> list[discord.Embed]:

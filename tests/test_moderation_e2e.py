@@ -246,7 +246,7 @@ async def test_a_post_saved_just_before_a_restart_reaches_the_queue_channel_afte
     from bot.storage import Database
     db = Database(session.db_path)
     await db.open()
-    result = await posts.submit(db, GuildSettings(db), guild_id=session.guild_id, author_id=PERSONAS["member"],
+    result = await posts.submit(db, await GuildSettings(db).get(session.guild_id), guild_id=session.guild_id, author_id=PERSONAS["member"],
                                 author_name="Member", anonymous=True, interaction_id=None,
                                 text="Saved, and then the bot stopped before the moderators heard of it.")
     await db.close()

@@ -36,7 +36,7 @@ async def settings(db):
 async def share(db, settings, *, author=1, guild=GUILD, text=SLEEP_TEXT, anonymous=True, name="Robin",
                 interaction=None, now=T0, joined=None, hint=None):
     return await posts.submit(
-        db, settings, guild_id=guild, author_id=author, author_name=name, anonymous=anonymous, text=text,
+        db, await settings.get(guild), guild_id=guild, author_id=author, author_name=name, anonymous=anonymous, text=text,
         topic_hint=hint, interaction_id=next(_next_interaction) if interaction is None else interaction,
         member_joined_at=joined, now=now,
     )

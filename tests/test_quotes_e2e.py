@@ -467,7 +467,7 @@ async def test_replies_leave_no_view_behind(session):
 async def approved_post(session: BotSession, guild_id: int, text: str, *, author: int, name: str | None,
                         anonymous: bool = False) -> posts.Post:
     db = session.bot.db
-    submitted = await posts.submit(db, session.bot.guild_settings, guild_id=guild_id, author_id=author,
+    submitted = await posts.submit(db, await session.bot.guild_settings.get(guild_id), guild_id=guild_id, author_id=author,
                                    author_name=name, anonymous=anonymous, text=text, interaction_id=None)
     return (await posts.decide(db, post_id=submitted.post.id, guild_id=guild_id,
                                moderator_id=PERSONAS["moderator"], approve=True)).post

@@ -159,7 +159,7 @@ def _merged_flags(*groups: Iterable[str]) -> list[str]:
 
 async def submit(
     db: Database,
-    settings: Any,
+    config: GuildConfig,
     *,
     guild_id: int,
     author_id: int,
@@ -176,9 +176,9 @@ async def submit(
     Refusals (posting off, blocked, too new, cooldown, daily cap, anonymity not allowed, bad text)
     raise PostError and change nothing. The same `interaction_id` twice returns the first post with
     `created=False`: Discord may deliver an interaction again, and the member is thanked only once.
+    `config` is the server's settings, read once by the caller for the whole interaction.
     """
     when = _now(now)
-    config = await settings.get(guild_id)
 
     # A quick refusal without taking the write lock; checked again under it below. Skipped when
     # this interaction already made a post: a second delivery must not meet its own cooldown.

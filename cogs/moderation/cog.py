@@ -29,6 +29,7 @@ from cogs.utils.context import Interaction
 from cogs.utils.formats import EMBED_TOTAL, FIELD_MAX, clip
 from cogs.utils.logchannel import mirror_latest
 from cogs.utils.replies import send_ephemeral
+from bot.guild_settings import GuildConfig
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -89,10 +90,12 @@ class Moderation(commands.Cog):
 
     @commands.Cog.listener()
     async def on_fibrocircle_post_shared(self, guild: discord.Guild, post: Post, member: Any,
-                                         scan: safety.SafetyScan) -> None:
+                                         scan: safety.SafetyScan, config: GuildConfig) -> None:
         """A member shared a post (the posts cog dispatches this once it is committed): put it in the
-        queue channel now; the worker tries again later if that fails."""
-        await send_to_queue(self.bot, guild, post, retry_in=self.worker.retry_seconds, member=member, scan=scan)
+        queue channel now (with the server's settings the share read); the worker tries again later if
+        that fails."""
+        await send_to_queue(self.bot, guild, post, retry_in=self.worker.retry_seconds, member=member, scan=scan,
+                            config=config)
 
     async def answer_orphan(self, interaction: Interaction) -> bool:
         """A reject form submitted after a restart: the reason the moderator typed is still used."""

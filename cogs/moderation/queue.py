@@ -52,7 +52,7 @@ async def edit_queue_message(bot: FibroCircle, post: Post) -> None:
 
 
 async def send_to_queue(bot: FibroCircle, guild: discord.Guild, post: Post, *, retry_in: float | None, member: Any = None,
-                        scan: safety.SafetyScan | None = None) -> bool:
+                        scan: safety.SafetyScan | None = None, config: GuildConfig | None = None) -> bool:
     """Post a pending post to the queue channel (urgent ones with an alert line): right after /share,
     and from the worker for a post that never got there. Returns whether this call put it there.
 
@@ -60,7 +60,7 @@ async def send_to_queue(bot: FibroCircle, guild: discord.Guild, post: Post, *, r
     permission, 5xx, 429) is recorded and the worker tries again with growing pauses. The first time
     an urgent post cannot be put in the queue channel, the log channel is alerted instead.
     """
-    config = await bot.guild_settings.get(guild.id)
+    config = config or await bot.guild_settings.get(guild.id)
     if config.queue_channel is None:
         if post.urgent and post.queue_attempts == 0:
             await alert_log_channel(guild, config, post)
