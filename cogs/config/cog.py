@@ -61,18 +61,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("fibrocircle.admin")
 
 
-# -- who may change settings ------------------------------------------------------------------
-
-
-# -- checks that need Discord: channels, roles, permissions -----------------------------------
-
-
-# -- replies ------------------------------------------------------------------------------------
-
-
-# -- the setup wizard ---------------------------------------------------------------------------
-
-
 # -- the crisis-resources modal, for text with line breaks --------------------------------------
 
 class CrisisResourcesModal(BaseModal, title="Crisis resources text"):
@@ -87,8 +75,6 @@ class CrisisResourcesModal(BaseModal, title="Crisis resources text"):
     async def on_submit(self, interaction: Interaction) -> None:
         await self.cog.set_and_reply(interaction, {"crisis_resources": self.text.value})
 
-
-# -- the cog ------------------------------------------------------------------------------------
 
 class Admin(commands.Cog):
     config = app_commands.Group(

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot import posts, safety
 from bot.errors import UserFacingError
+from bot.guild_settings import GuildConfig
 from bot.posts import Post, PostState
 from cogs.moderation.queue import (
     QueueButton,
@@ -29,7 +30,6 @@ from cogs.utils.context import Interaction
 from cogs.utils.formats import EMBED_TOTAL, FIELD_MAX, clip
 from cogs.utils.logchannel import mirror_latest
 from cogs.utils.replies import send_ephemeral
-from bot.guild_settings import GuildConfig
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -37,27 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("fibrocircle.moderation")
 
 
-# -- who is a moderator ---------------------------------------------------------------------
-
-
-# -- showing a post -------------------------------------------------------------------------
-
-
-# -- reading forms --------------------------------------------------------------------------
-
-
-# -- deciding -------------------------------------------------------------------------------
-
-
+# A reject form that arrives after a restart, when discord.py no longer knows it.
 REJECT_FORM = re.compile(r"fibrocircle:reject:(?P<id>[0-9]{1,18})")
 
-
-# -- /mod queue pages -------------------------------------------------------------------------
-
-
-# -- the worker: publishing, telling authors, removing withdrawn text -------------------------
-
-# -- the cog ----------------------------------------------------------------------------------
 
 class Moderation(commands.Cog):
     mod = app_commands.Group(name="mod", description="Review members' posts (moderators)", guild_only=True)
