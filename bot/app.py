@@ -1,4 +1,9 @@
-"""The running bot: a `commands.Bot` that opens the database, loads the article and every cog.
+"""The running bot: an `AutoShardedBot` that opens the database, loads the article and every cog.
+
+It runs every shard Discord recommends, or the shards named by `FIBRO_SHARD_COUNT` and
+`FIBRO_SHARD_IDS` when several processes share the servers (`own_shards` says which servers are
+this process's). Sessions take their identify turns through the database (`bot.shards`), so that
+processes sharing it keep to Discord's `max_concurrency` together.
 
 Command sync never happens in `on_ready` (it fires on every reconnect): the command set is hashed
 and synced only when it changed since the last sync, or on `fibrocircle sync`.
@@ -22,10 +27,13 @@ import cogs
 from bot.config import DEFAULT_ARTICLE_PATH, Config
 from bot.guild_settings import GuildSettings
 from bot.ingest import load_seed_if_empty
+from bot.shards import IDENTIFY_INTERVAL, OwnShards, reserve_identify
 from bot.storage import Database
 from bot.topics import retag_all_if_taxonomy_changed
 
 log = logging.getLogger("fibrocircle")
+
+EMULATOR_IDENTIFY_INTERVAL = 0.2
 
 
 def use_local_discord(root_url: str) -> tuple[str, object]:
@@ -82,10 +90,13 @@ class LoopLagProbe:
             self._task = None
 
 
-class FibroCircle(commands.Bot):
+class FibroCircle(commands.AutoShardedBot):
     def __init__(self, config: Config, *, article_path: Path = DEFAULT_ARTICLE_PATH,
-                 guild_ready_timeout: float = 2.0, sync_commands: bool = True):
+                 guild_ready_timeout: float = 2.0, sync_commands: bool = True,
+                 identify_interval: float | None = None):
         super().__init__(
+            shard_count=config.shard_count,
+            shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,
             command_prefix=commands.when_mentioned,  # slash commands only; no message content needed
             intents=discord.Intents.default(),
             # Member-written text is quoted back: no message the bot sends may ever ping anyone.
@@ -104,6 +115,11 @@ class FibroCircle(commands.Bot):
             use_local_discord(config.emulator_url)
         self.synced_now = False
         self.loop_probe = LoopLagProbe()
+        # Discord's 5 seconds between identifies of a bucket; the emulator has no such limit, and
+        # a short gap still keeps the turns in order.
+        self.identify_interval = identify_interval if identify_interval is not None else (
+            EMULATOR_IDENTIFY_INTERVAL if config.emulator_url else IDENTIFY_INTERVAL)
+        self._max_concurrency: int | None = None
 
     async def setup_hook(self) -> None:
         await self.db.open()
@@ -142,6 +158,26 @@ class FibroCircle(commands.Bot):
         self.synced_now = True
         log.info("synced %d commands (%s)", len(self.command_payload()), scope)
         return True
+
+    # -- shards -------------------------------------------------------------------
+    def own_shards(self) -> OwnShards:
+        """The shards this process runs (all of them until the shard count is known)."""
+        return OwnShards.of(self.shard_count, self.shard_ids)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for this shard's identify turn: one session per `max_concurrency` bucket every 5
+        seconds, counted in the database so that every process sharing it keeps to it."""
+        if self._max_concurrency is None:
+            try:
+                _, _, limits = await self.http.get_bot_gateway()
+                self._max_concurrency = max(1, int(limits.get("max_concurrency", 1)))
+            except (discord.HTTPException, discord.GatewayNotFound, KeyError, TypeError, ValueError):
+                self._max_concurrency = 1
+        bucket = (shard_id or 0) % self._max_concurrency
+        delay = await reserve_identify(self.db, bucket, self.identify_interval)
+        if delay > 0:
+            log.info("shard %s waits %.1f s for its identify turn (bucket %d)", shard_id, delay, bucket)
+            await asyncio.sleep(delay)
 
     async def on_ready(self) -> None:
         # Start-up objects (the taxonomy, caches, discord.py's state) live as long as the process:

@@ -214,7 +214,7 @@ async def _check(config: Config) -> int:
         if integrity != "ok":
             problems.append(f"database integrity: {integrity}")
     finally:
-        await bot.close()
+        await bot.db.close()  # the bot never connected: there is nothing else to close
     for problem in problems:
         print(f"  problem: {problem}")
     print("check passed" if not problems else f"check failed: {len(problems)} problem(s)")

@@ -15,6 +15,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot.errors import SettingError
+from bot.shards import parse_shard_ids
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
@@ -38,6 +39,14 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
         "the bot then talks to it instead of Discord.",
         None,
     ),
+    "FIBRO_SHARD_COUNT": (
+        "Optional: how many shards the bot runs in all, over every process (unset: what Discord recommends).",
+        None,
+    ),
+    "FIBRO_SHARD_IDS": (
+        "Optional: the shards this process runs, such as 0-3 or 0-3,8 (needs FIBRO_SHARD_COUNT; unset: all of them).",
+        None,
+    ),
     "FIBRO_OPENAPI_PATH": (
         "Optional: Discord's openapi.json, used by `try` and `check` to validate requests.",
         "../shared/discord-api-spec/openapi.json",
@@ -58,6 +67,8 @@ class Config:
     openapi_path: Path | None
     token: str | None = field(default=None, repr=False)
     emulator_url: str | None = None
+    shard_count: int | None = None          # None: as many as Discord recommends
+    shard_ids: tuple[int, ...] | None = None  # None: every shard
 
     def __repr__(self) -> str:  # never show the token
         return (
@@ -114,8 +125,29 @@ def load_config(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Co
             "(the emulator only ever runs on this machine), or left empty to use Discord."
         )
 
+    shard_count, shard_ids = _shards(env)
     return Config(db_path=db_path, dev_guild_id=dev_guild_id, log_level=level,
-                  openapi_path=openapi_path, token=token, emulator_url=emulator_url)
+                  openapi_path=openapi_path, token=token, emulator_url=emulator_url,
+                  shard_count=shard_count, shard_ids=shard_ids)
+
+
+def _shards(env: dict[str, str]) -> tuple[int | None, tuple[int, ...] | None]:
+    raw_count = (env.get("FIBRO_SHARD_COUNT") or "").strip()
+    raw_ids = (env.get("FIBRO_SHARD_IDS") or "").strip()
+    if not raw_count:
+        if raw_ids:
+            raise SettingError("FIBRO_SHARD_IDS needs FIBRO_SHARD_COUNT too (the number of shards over every process).")
+        return None, None
+    if not raw_count.isdigit() or not (1 <= int(raw_count) <= 4096):
+        raise SettingError("FIBRO_SHARD_COUNT must be a whole number from 1 to 4096, or left empty "
+                           "to run as many shards as Discord recommends.")
+    count = int(raw_count)
+    if not raw_ids:
+        return count, None
+    try:
+        return count, parse_shard_ids(raw_ids, count)
+    except ValueError as exc:
+        raise SettingError(f"FIBRO_SHARD_IDS: {exc}; give shard numbers or ranges such as 0-3 or 0-3,8.") from None
 
 
 class TokenFilter(logging.Filter):

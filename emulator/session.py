@@ -161,7 +161,8 @@ class BotSession:
                       openapi_path=self.openapi_path, token=FAKE_TOKEN)
 
     async def start_bot(self, timeout: float = 20.0) -> FibroCircle:
-        bot = FibroCircle(self.make_config(), article_path=self.article_path, guild_ready_timeout=0.05)
+        bot = FibroCircle(self.make_config(), article_path=self.article_path, guild_ready_timeout=0.05,
+                          identify_interval=0.05)
         self.bot = bot
         self._bot_task = asyncio.create_task(bot.start(FAKE_TOKEN), name="fibrocircle-bot")
         ready = asyncio.create_task(bot.wait_until_ready())

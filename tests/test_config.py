@@ -21,6 +21,12 @@ def test_defaults():
     ({"FIBRO_DEV_GUILD_ID": "12"}, "FIBRO_DEV_GUILD_ID"),
     ({"FIBRO_LOG_LEVEL": "LOUD"}, "FIBRO_LOG_LEVEL"),
     ({"FIBRO_DB_PATH": "/"}, "FIBRO_DB_PATH"),
+    ({"FIBRO_SHARD_COUNT": "0"}, "FIBRO_SHARD_COUNT"),
+    ({"FIBRO_SHARD_COUNT": "eight"}, "FIBRO_SHARD_COUNT"),
+    ({"FIBRO_SHARD_IDS": "0-3"}, "FIBRO_SHARD_IDS"),
+    ({"FIBRO_SHARD_COUNT": "4", "FIBRO_SHARD_IDS": "2-5"}, "FIBRO_SHARD_IDS"),
+    ({"FIBRO_SHARD_COUNT": "4", "FIBRO_SHARD_IDS": "3-1"}, "FIBRO_SHARD_IDS"),
+    ({"FIBRO_SHARD_COUNT": "4", "FIBRO_SHARD_IDS": "one"}, "FIBRO_SHARD_IDS"),
 ])
 def test_malformed_settings_are_one_line_errors_naming_the_setting(env, named):
     with pytest.raises(SettingError) as err:
@@ -29,6 +35,15 @@ def test_malformed_settings_are_one_line_errors_naming_the_setting(env, named):
     assert message.startswith(named) and "\n" not in message
     if "DISCORD_TOKEN" in env:
         assert env["DISCORD_TOKEN"] not in message
+
+
+def test_shards_default_to_what_discord_recommends_and_take_ranges():
+    config = load_config({}, dotenv=False)
+    assert (config.shard_count, config.shard_ids) == (None, None)
+    config = load_config({"FIBRO_SHARD_COUNT": "16", "FIBRO_SHARD_IDS": "0-3, 8,10-11"}, dotenv=False)
+    assert config.shard_count == 16 and config.shard_ids == (0, 1, 2, 3, 8, 10, 11)
+    config = load_config({"FIBRO_SHARD_COUNT": "4"}, dotenv=False)
+    assert (config.shard_count, config.shard_ids) == (4, None)
 
 
 def test_token_is_never_shown():
