@@ -27,6 +27,7 @@ from bot.posts.model import (
     _post,
     _posts,
 )
+from bot.shards import OwnShards
 from bot.storage import Database
 
 
@@ -58,7 +59,7 @@ async def set_queue_message(db: Database, post_id: int, channel_id: int, message
 
 async def posts_to_queue(
     db: Database, now: datetime | str | None = None, *, limit: int = 20,
-    lease_seconds: int = QUEUE_LEASE_SECONDS,
+    lease_seconds: int = QUEUE_LEASE_SECONDS, shards: OwnShards | None = None,
 ) -> list[Post]:
     """Pending posts that should be in their server's queue channel but have no embed there yet.
 
@@ -67,9 +68,10 @@ async def posts_to_queue(
     posting failed waits for its retry time (`mark_queue_failed`). Urgent posts first, then the
     oldest; at most `limit`. The posts returned are set aside for `lease_seconds`: call
     `set_queue_message` or `mark_queue_failed` for each; one left without either (the bot stopped)
-    comes back after the lease.
+    comes back after the lease. With `shards`, only the servers of those shards.
     """
     when = _now(now)
+    own, own_params = shards.where() if shards is not None else ("", [])
     async with db.transaction() as tx:
         # A server has a queue channel when the setting is stored: only values other than the
         # default (none) are kept, and setting it back to none removes the row. Ids first, so that
@@ -79,8 +81,8 @@ async def posts_to_queue(
             "SELECT id FROM posts WHERE state = 'pending' AND queue_message_id IS NULL"
             " AND (queue_next_at IS NULL OR queue_next_at <= ?)"
             " AND guild_id IN (SELECT guild_id FROM guild_settings WHERE key = ? AND value NOT IN ('null', '\"\"'))"
-            " ORDER BY urgent DESC, id LIMIT ?",
-            (_iso(when), QUEUE_CHANNEL_SETTING, max(1, int(limit))),
+            f"{own} ORDER BY urgent DESC, id LIMIT ?",
+            (_iso(when), QUEUE_CHANNEL_SETTING, *own_params, max(1, int(limit))),
         )]
         if not ids:
             return []
@@ -126,21 +128,22 @@ async def mark_queue_failed(
 
 async def posts_to_publish(
     db: Database, now: datetime | str | None = None, *, limit: int = 20,
-    lease_seconds: int = PUBLISH_LEASE_SECONDS,
+    lease_seconds: int = PUBLISH_LEASE_SECONDS, shards: OwnShards | None = None,
 ) -> list[Post]:
     """Approved posts not yet in the posts channel whose retry time has come, oldest first.
 
     The posts returned are set aside for `lease_seconds`: call `mark_published` or
     `mark_publish_failed` for each. One left without either (the bot stopped) comes back after
-    the lease, so nothing is lost.
+    the lease, so nothing is lost. With `shards`, only the servers of those shards.
     """
     when = _now(now)
+    own, own_params = shards.where() if shards is not None else ("", [])
     async with db.transaction() as tx:
         due = await _posts(
             tx,
             "SELECT * FROM posts WHERE state = 'approved' AND publish_state IN ('unpublished', 'failed')"
-            " AND publish_next_at <= ? ORDER BY publish_next_at, id LIMIT ?",
-            (_iso(when), max(1, int(limit))),
+            f" AND publish_next_at <= ?{own} ORDER BY publish_next_at, id LIMIT ?",
+            (_iso(when), *own_params, max(1, int(limit))),
         )
         if due:
             marks = ",".join("?" * len(due))
@@ -216,13 +219,15 @@ async def mark_publish_failed(
         return await _post(tx, post_id)
 
 
-async def decisions_to_notify(db: Database, *, limit: int = 20) -> list[Post]:
-    """Decided posts whose author has not been told yet (say the bot restarted before the DM)."""
+async def decisions_to_notify(db: Database, *, limit: int = 20, shards: OwnShards | None = None) -> list[Post]:
+    """Decided posts whose author has not been told yet (say the bot restarted before the DM);
+    with `shards`, only the servers of those shards."""
+    own, own_params = shards.where() if shards is not None else ("", [])
     return await _posts(
         db.conn,
         "SELECT * FROM posts WHERE state IN ('approved', 'rejected') AND author_notified IS NULL"
-        " ORDER BY decided_at, id LIMIT ?",
-        (max(1, int(limit)),),
+        f"{own} ORDER BY decided_at, id LIMIT ?",
+        (*own_params, max(1, int(limit))),
     )
 
 
@@ -243,12 +248,14 @@ async def mark_author_notified(
 
 
 async def messages_to_remove(
-    db: Database, now: datetime | str | None = None, *, limit: int = 20
+    db: Database, now: datetime | str | None = None, *, limit: int = 20, shards: OwnShards | None = None,
 ) -> list[StaleMessage]:
-    """Queue embeds and published copies of withdrawn or forgotten posts, to delete in Discord."""
+    """Queue embeds and published copies of withdrawn or forgotten posts, to delete in Discord;
+    with `shards`, only those in the servers of those shards (and those of no known server on shard 0's)."""
+    own, own_params = shards.where() if shards is not None else ("", [])
     rows = await db.fetchall(
-        "SELECT * FROM stale_messages WHERE next_at <= ? ORDER BY id LIMIT ?",
-        (_iso(_now(now)), max(1, int(limit))),
+        f"SELECT * FROM stale_messages WHERE next_at <= ?{own} ORDER BY id LIMIT ?",
+        (_iso(_now(now)), *own_params, max(1, int(limit))),
     )
     return [StaleMessage(r["id"], r["guild_id"], r["channel_id"], r["message_id"], r["kind"], r["attempts"])
             for r in rows]

@@ -14,6 +14,9 @@ says is still to do, so that a restart or a Discord outage only delays it:
 - delete messages that still show withdrawn or forgotten text (`messages_to_remove`);
 - forget /quote history older than a few weeks (`quotes.prune_history`), as /privacy says.
 
+Each process takes only the jobs of its own shards' servers (`FibroCircle.own_shards`), so that
+with several processes every job is done by the one connected to its server.
+
 It is a module of the moderation package, not of the extension's `__init__`, because discord.py
 executes an extension's own file afresh on every load: a class here is the same object for the bot
 and for tests, which lower its pace (`interval`, `retry_seconds`).
@@ -102,17 +105,20 @@ class PostWorker:
 
     async def run_once(self) -> None:
         db = self.bot.db
-        for post in await posts.posts_to_queue(db):
+        # Only this process's servers: another process runs the other shards and their jobs.
+        shards = self.bot.own_shards()
+        for post in await posts.posts_to_queue(db, shards=shards):
             await self.queue(post)
-        for post in await posts.posts_to_publish(db):
+        for post in await posts.posts_to_publish(db, shards=shards):
             await self.publish(post)
         now = time.monotonic()
-        for post in await posts.decisions_to_notify(db, limit=100):
+        for post in await posts.decisions_to_notify(db, limit=100, shards=shards):
             if self._dm_not_before.get(post.id, 0) <= now:
                 await self.notify(post)
-        for stale in await posts.messages_to_remove(db):
+        for stale in await posts.messages_to_remove(db, shards=shards):
             await self.remove(stale)
-        if self._pruned_at is None or now - self._pruned_at >= self.prune_every:
+        # Forgetting old /quote history concerns every server: shard 0's process does it.
+        if 0 in shards.ids and (self._pruned_at is None or now - self._pruned_at >= self.prune_every):
             self._pruned_at = now
             await quotes.prune_history(db)
 

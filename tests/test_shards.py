@@ -1,0 +1,81 @@
+"""Shards: which servers a process serves, and identify turns shared through the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot import posts
+from bot.guild_settings import GuildSettings
+from bot.shards import OwnShards, parse_shard_ids, reserve_identify, shard_of
+
+T = 1_800_000_000.0
+
+
+def guild_on(shard: int, count: int, n: int = 1) -> int:
+    """A server id that Discord's formula puts on `shard`."""
+    return ((1000 + n) * count + shard) << 22 | 77
+
+
+def test_discords_formula_and_ranges():
+    assert shard_of(guild_on(3, 8), 8) == 3 and shard_of(guild_on(0, 8, 5), 8) == 0
+    assert parse_shard_ids("0-2,5", 8) == (0, 1, 2, 5)
+    with pytest.raises(ValueError, match="does not exist"):
+        parse_shard_ids("7-8", 8)
+
+
+def test_a_process_owns_only_its_shards_and_shard_0_owns_jobs_of_no_server():
+    low, high = OwnShards.of(4, [0, 1]), OwnShards.of(4, [2, 3])
+    for g in (guild_on(s, 4, n) for s in range(4) for n in range(3)):
+        assert low.owns(g) != high.owns(g)
+    assert low.owns(None) and not high.owns(None)
+    assert OwnShards.of(None).everything and OwnShards.of(1).where() == ("", [])
+
+
+async def test_worker_queries_return_only_the_processs_own_servers(db):
+    settings = GuildSettings(db)
+    mine, theirs = guild_on(1, 4), guild_on(2, 4)
+    decided = {}
+    for guild in (mine, theirs):
+        config = await settings.get(guild)
+        shared = await posts.submit(
+            db, config, guild_id=guild, author_id=5, author_name="Robin", anonymous=True,
+            text="Warm baths in the evening help my legs more than anything else I have tried.",
+            topic_hint=None, interaction_id=guild % 100_000, member_joined_at=None)
+        decided[guild] = (await posts.decide(db, post_id=shared.post.id, guild_id=guild, moderator_id=9,
+                                             approve=True)).post
+    own = OwnShards.of(4, [0, 1])
+    later = decided[mine].decided_at
+    due = await posts.posts_to_publish(db, later, shards=own)
+    assert [p.guild_id for p in due] == [mine]
+    assert [p.guild_id for p in await posts.decisions_to_notify(db, shards=own)] == [mine]
+    other = OwnShards.of(4, [2, 3])
+    assert [p.guild_id for p in await posts.decisions_to_notify(db, shards=other)] == [theirs]
+    # The other process still finds its own post due: the first one's lease did not take it.
+    assert [p.guild_id for p in await posts.posts_to_publish(db, later, shards=other)] == [theirs]
+    # Withdrawn text in a published message is removed by the process of that server only.
+    await posts.mark_published(db, decided[theirs].id, 4242, channel_id=99)
+    await posts.withdraw(db, post_id=decided[theirs].id, guild_id=theirs, author_id=5)
+    far = (await posts.get_post(db, decided[theirs].id)).decided_at
+    assert await posts.messages_to_remove(db, shards=own, now=_later(far)) == []
+    assert [m.message_id for m in await posts.messages_to_remove(db, shards=other, now=_later(far))] == [4242]
+
+
+def _later(iso: str):
+    from datetime import datetime
+    return datetime.fromisoformat(iso) + timedelta(days=1)
+
+
+async def test_identify_turns_are_shared_by_everyone_on_the_database(db, tmp_path):
+    from bot.storage import Database
+
+    # Two processes on one file: the second sees the first one's turn and waits for the next.
+    async with Database(db.path) as other:
+        assert await reserve_identify(db, 0, 5.0, now=T) == 0
+        assert await reserve_identify(other, 0, 5.0, now=T + 1) == pytest.approx(4.0)
+        assert await reserve_identify(db, 0, 5.0, now=T + 1) == pytest.approx(9.0)
+        # Another bucket (max_concurrency > 1) has its own turns.
+        assert await reserve_identify(other, 1, 5.0, now=T + 1) == 0
+        # Once the turns are past, no wait.
+        assert await reserve_identify(db, 0, 5.0, now=T + 60) == 0
