@@ -74,14 +74,20 @@ _HEDGE = re.compile(
 _FINDING = re.compile(
     r"\b(?:show(?:ed|s|n)?|found|revealed?|displayed|demonstrat\w+|reported|had (?:a |an )?(?:less|more|lower|higher|"
     r"weaker|stronger|greater|smaller|bigger)|(?:significantly\s+)?(?:reduced|increased|decreased|improved|inhibited|"
-    r"deactivated|activated)|did not change|no difference|differ(?:ed|ence|ent)|compared with)\b", re.I)
+    r"deactivated|activated)|did not change|no difference|differ(?:ed|ence|ent)|compared with|"
+    r"(?:more|fewer|less|longer|shorter|further)(?: [\w,]+){0,9} than (?:before|at the start|those|the others?|people|patients)|"
+    r"(?:about )?the same as before)\b", re.I)
 _METHOD = re.compile(
     r"\b(?:MRI|fMRI|scan\w*|imag(?:e|es|ing)|stimulation|stimul\w+|cuff|pressure|heat(?:ed)?|probe|questionnaires?|"
     r"measured|measure|randomi[sz]ed|placebo|cues?|tasks?|underwent|performed|received|attended|sessions?|assigned|"
-    r"tested|test|recorded|samples?|interview\w*|wore|monitors?|rated|diar(?:y|ies)|tracked)\b", re.I)
+    r"tested|test|recorded|samples?|interview\w*|wore|monitors?|rated|diar(?:y|ies)|tracked|counted|followed \d[\d,]*)\b", re.I)
 _AIM = re.compile(
     r"\b(?:examines?|examined|investigat(?:e|es|ed|ing)|looked at|set out|aim(?:s|ed)? to|sought to|"
     r"wanted to (?:know|see|find out|learn|test)|whether|tested whether)\b", re.I)
+# "We wanted to see whether it could...": the aim, even though it says "could".
+_WANTED = re.compile(r"\bwanted to (?:know|see|find out|learn|test)\b", re.I)
+# "It is not known whether the effect lasts": what the study leaves open, not what it asked.
+_UNKNOWN = re.compile(r"\b(?:not known|unknown|cannot say|can't say|cannot tell|unclear) whether\b", re.I)
 _FUTURE = re.compile(
     r"\b(?:future (?:studies|research|work|trials)|further research|more research|larger (?:studies|trials)|"
     r"are needed|is needed|should further)\b", re.I)
@@ -210,7 +216,7 @@ def _role(text: str) -> str:
         return "future"
     if _BACKGROUND.search(text) and not _FINDING.search(text):
         return "background"
-    if _AIM.search(text) and not _HEDGE.search(text):
+    if _AIM.search(text) and (not _HEDGE.search(text) or _WANTED.search(text)) and not _UNKNOWN.search(text):
         return "question"
     if _HEDGE.search(text):
         return "interpretation"

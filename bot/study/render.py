@@ -121,6 +121,8 @@ def _published_line(card: StudyCard, ref: dict | None, with_team: bool = True) -
         team.append(f"lead author {card.lead_author}")
     if team:
         line += " " + "; ".join(team) + "."
+    elif with_team and _is_study(card):
+        line += " Who led it, and where: not stated in the article."
     return line
 
 
@@ -180,12 +182,26 @@ def render_card(card: StudyCard, length: str = "short", reference: dict | None =
     return rendered
 
 
+# What a card says where its article is silent: never a fact of another article, never a guess.
+NOT_STATED = "Not stated in the article."
+
+
+def _is_study(card: StudyCard) -> bool:
+    """The article reports a study: it names people taking part, a procedure, a finding or a journal."""
+    return bool(card.participants or card.participants_item or card.method or card.findings or card.journal)
+
+
 def _render(card: StudyCard, ref: dict | None, plan: _Plan, short: bool) -> RenderedCard:
     sections: list[tuple[str, str]] = []
+    silent = _is_study(card)  # an article that reports no study gets no list of what it leaves out
     if card.participants:
         sections.append(("Who took part", _and_list([g.phrase() for g in card.participants]) + "."))
     elif card.participants_item:
         sections.append(("Who took part", _say(card.participants_item)))
+    elif silent:
+        sections.append(("Who took part", NOT_STATED))
+    if not card.method and silent and not short:
+        sections.append(("How it was done", NOT_STATED))
     if card.method and plan.method:
         # Method sentences read best in the order the article tells them, and a news story
         # names the main procedure before its details: the first ones are kept when room is short.
@@ -193,11 +209,15 @@ def _render(card: StudyCard, ref: dict | None, plan: _Plan, short: bool) -> Rend
         sections.append(("How it was done", _join(chosen)))
     if card.findings and plan.findings:
         sections.append(("What it found", _join(card.findings[:plan.findings])))
+    elif not card.findings and silent:
+        sections.append(("What it found", NOT_STATED))
     if card.interpretation and plan.interpretation:
         name = "The researchers' interpretation" if short else "What the researchers think it may mean (their interpretation)"
         sections.append((name, _join(card.interpretation[:plan.interpretation])))
     if card.limitations and plan.limitations:
         sections.append(("What it cannot tell us", " ".join(card.limitations[:plan.limitations])))
+    elif not card.limitations and silent and not short:
+        sections.append(("What it cannot tell us", NOT_STATED))
     if not short and card.future:
         sections.append(("What comes next, in the researchers' words", _join(card.future)))
     sections.append(("Where it was published", _published_line(card, ref, with_team=plan.team)))
