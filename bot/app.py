@@ -24,9 +24,9 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
-from bot.config import DEFAULT_ARTICLE_PATH, Config
+from bot.config import DEFAULT_ARTICLE_PATH, DEFAULT_ARTICLES_DIR, Config
 from bot.guild_settings import GuildSettings
-from bot.ingest import load_seed_if_empty
+from bot.ingest import load_folder, load_seed_if_empty
 from bot.shards import IDENTIFY_INTERVAL, OwnShards, reserve_identify
 from bot.storage import Database
 from bot.topics import retag_all_if_taxonomy_changed
@@ -92,6 +92,7 @@ class LoopLagProbe:
 
 class FibroCircle(commands.AutoShardedBot):
     def __init__(self, config: Config, *, article_path: Path = DEFAULT_ARTICLE_PATH,
+                 articles_folder: Path = DEFAULT_ARTICLES_DIR,
                  guild_ready_timeout: float = 2.0, sync_commands: bool = True,
                  identify_interval: float | None = None):
         super().__init__(
@@ -107,6 +108,7 @@ class FibroCircle(commands.AutoShardedBot):
         )
         self.config = config
         self.article_path = article_path
+        self.articles_folder = articles_folder
         self.sync_commands = sync_commands
         self.db = Database(config.db_path)
         # The one per-server settings object every cog reads (cached, invalidated on write).
@@ -126,6 +128,10 @@ class FibroCircle(commands.AutoShardedBot):
         report = await load_seed_if_empty(self.db, self.article_path)
         if report is not None:
             log.info("loaded %s: %d paragraphs, %d comments", report.source, report.paragraphs, report.comments)
+        for report in await load_folder(self.db, self.articles_folder):
+            if report.loaded:
+                log.info("loaded %s into the library: %d paragraphs, %d comments",
+                         report.source, report.paragraphs, report.comments)
         if await retag_all_if_taxonomy_changed(self.db):  # the topic list changed since the tags were made
             log.info("topic tags recomputed for the new topic list")
         for name in extension_names():

@@ -1,4 +1,4 @@
-"""The `fibrocircle` command (also `python -m bot`): run, try, ingest, check, sync."""
+"""The `fibrocircle` command (also `python -m bot`): run, try, ingest, articles, check, sync."""
 
 from __future__ import annotations
 
@@ -37,10 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--user", type=int, default=None, help="user id of the default actor")
     tr.add_argument("--role", choices=("member", "moderator", "admin"), default="member", help="role of the default actor")
 
-    ing = sub.add_parser("ingest", help="load an article file into the database and report what was found")
-    ing.add_argument("file", nargs="?", type=Path, default=DEFAULT_ARTICLE_PATH)
+    ing = sub.add_parser("ingest", help="load article files into the library and report what was found")
+    ing.add_argument("files", nargs="*", type=Path, metavar="FILE", help=f"plain text or Markdown (default: {DEFAULT_ARTICLE_PATH})")
     ing.add_argument("--json", action="store_true")
     ing.add_argument("--db", type=Path, help="database to load into (default: FIBRO_DB_PATH)")
+
+    arts = sub.add_parser("articles", help="list the articles in the library")
+    arts.add_argument("--json", action="store_true")
+    arts.add_argument("--db", type=Path, help="database to read (default: FIBRO_DB_PATH)")
 
     chk = sub.add_parser("check", help="validate commands, settings and the database without any network")
     chk.add_argument("--db", type=Path, help="database to check (default: FIBRO_DB_PATH)")
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as exc:
         print(f"fibrocircle: {exc}", file=sys.stderr)
         return 2
-    handlers = {"run": cmd_run, "try": cmd_try, "ingest": cmd_ingest, "check": cmd_check, "sync": cmd_sync}
+    handlers = {"run": cmd_run, "try": cmd_try, "ingest": cmd_ingest, "articles": cmd_articles, "check": cmd_check, "sync": cmd_sync}
     return handlers[args.command](args, config)
 
 
@@ -158,28 +162,68 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     from bot.ingest import load_file
     from bot.storage import Database
 
-    if not args.file.is_file():
-        print(f"fibrocircle: no file at {args.file}", file=sys.stderr)
+    files = args.files or [DEFAULT_ARTICLE_PATH]
+    missing = [f for f in files if not f.is_file()]
+    for f in missing:
+        print(f"fibrocircle: no file at {f}", file=sys.stderr)
+    if missing:
         return 2
+    config = _with_db(config, args.db)
+
+    async def go() -> tuple[list, list[str]]:
+        reports, problems = [], []
+        async with Database(config.db_path) as db:
+            for path in files:  # each file in its own transaction: a bad one leaves the others loaded
+                try:
+                    reports.append(await load_file(db, path))
+                except (ArticleFormatError, UnicodeDecodeError) as exc:
+                    problems.append(f"{path} is not an article in the expected form: {exc}; nothing was loaded from it")
+        return reports, problems
+
+    reports, problems = asyncio.run(go())
+    for problem in problems:
+        print(f"fibrocircle: {problem}", file=sys.stderr)
+    if args.json:
+        data = [r.as_dict() for r in reports]
+        print(json.dumps(data[0] if len(files) == 1 and data else data, indent=2, ensure_ascii=False))
+    else:
+        for report in reports:
+            state = (f"loaded as article #{report.article_id}" if report.loaded else
+                     f"already loaded as article #{report.article_id}, nothing changed")
+            removed = "; ".join(f"{text} ({report.why.get(text, 'not part of the article')})" for text in report.removed)
+            print(f"{report.source}: {state}\n  title: {report.title}\n"
+                  f"  byline: {report.byline}\n"
+                  f"  {report.paragraphs} paragraphs, {report.comments} comments ({report.named_comments} named, "
+                  f"{report.replies} replies)\n  reference: {'stored' if report.reference else 'none beside the file'}\n"
+                  f"  removed: {removed or 'nothing'}\n"
+                  f"  articles in {config.db_path.name}: {report.articles}")
+    return 2 if problems else 0
+
+
+def cmd_articles(args: argparse.Namespace, config: Config) -> int:
+    from bot.library import library
+    from bot.storage import Database
+
     config = _with_db(config, args.db)
 
     async def go():
         async with Database(config.db_path) as db:
-            return await load_file(db, args.file)
+            return await library(db, every_server=True)
 
-    try:
-        report = asyncio.run(go())
-    except (ArticleFormatError, UnicodeDecodeError) as exc:
-        print(f"fibrocircle: {args.file} is not an article in the expected form: {exc}", file=sys.stderr)
-        return 2
+    articles = asyncio.run(go())
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
-    else:
-        state = "loaded" if report.loaded else "already loaded, nothing changed"
-        print(f"{report.source}: {state}\n  title: {report.title}\n  byline: {report.byline}\n"
-              f"  {report.paragraphs} paragraphs, {report.comments} comments ({report.named_comments} named, "
-              f"{report.replies} replies)\n  removed: {', '.join(report.removed) or 'nothing'}\n"
-              f"  articles in {config.db_path.name}: {report.articles}")
+        print(json.dumps([{"id": a.id, "title": a.title, "byline": a.byline, "source": a.source_name,
+                           "server_id": None if a.guild_id is None else str(a.guild_id), "paragraphs": a.paragraphs,
+                           "comments": a.comments, "reference": a.has_reference, "loaded_at": a.loaded_at}
+                          for a in articles], indent=2, ensure_ascii=False))
+        return 0
+    if not articles:
+        print(f"No articles in {config.db_path.name} yet: load one with fibrocircle ingest FILE.")
+        return 0
+    for a in articles:
+        owner = "shared" if a.guild_id is None else f"uploaded in server {a.guild_id}"
+        print(f"#{a.id} {a.title}\n   {a.byline or 'no byline'} · {a.paragraphs} paragraphs, {a.comments} comments · "
+              f"{'reference' if a.has_reference else 'no reference'} · {owner} · {a.source_name}, loaded {a.loaded_at}")
     return 0
 
 

@@ -21,6 +21,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_DB_PATH = DATA_DIR / "fibrocircle.db"
 DEFAULT_ARTICLE_PATH = DATA_DIR / "article.txt"
+# More articles for the library, loaded at start-up (plain text or Markdown, each with its
+# NAME.reference.json beside it when there is one); a file already loaded changes nothing.
+DEFAULT_ARTICLES_DIR = DATA_DIR / "articles"
 
 # name -> (description for .env.example and the README, default or None)
 SETTINGS: dict[str, tuple[str, str | None]] = {

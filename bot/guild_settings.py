@@ -40,7 +40,7 @@ from bot.storage import Database, discord_id, utcnow
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["channel", "role", "bool", "int", "text"]
+Kind = Literal["channel", "role", "bool", "int", "text", "article", "articles"]
 NOTHING_CHANGED = "Nothing was changed."
 # Discord ids are 64-bit; SQLite integers are signed 64-bit.
 MAX_ID = 2**63 - 1
@@ -127,7 +127,30 @@ def _check_text(setting: "Setting", value: Any) -> str:
     return text
 
 
+# Articles are numbered by the library (bot/library.py); ids that are not (or no longer) in it are
+# ignored where the library is read, so a deleted article never breaks a server's settings.
+MAX_HIDDEN_ARTICLES = 500
+
+
+def _check_article(setting: "Setting", value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise UserFacingError(f"{setting.label} must be an article's number; you gave {_shown(value)}. {NOTHING_CHANGED}")
+    return value
+
+
+def _check_articles(setting: "Setting", value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_HIDDEN_ARTICLES or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_ID for v in value):
+        raise UserFacingError(f"{setting.label} must be a list of article numbers; you gave {_shown(value)}. "
+                              f"{NOTHING_CHANGED}")
+    return tuple(sorted(set(value)))
+
+
 _VALIDATORS: dict[str, Callable[["Setting", Any], Any]] = {
+    "article": _check_article,
+    "articles": _check_articles,
     "channel": _check_id,
     "role": _check_id,
     "bool": _check_bool,
@@ -198,6 +221,12 @@ _DECLARED = (
     # On by default: moderators can be targeted for their decisions (safety guide).
     Setting("decisions_anonymous", "bool", True, "Anonymous decisions",
             "Authors are told a decision without the moderator's name."),
+    # Unset by default: the server's first article (the seed) is featured until an admin chooses.
+    Setting("featured_article", "article", None, "Featured article",
+            "The article /study shows when a member names none (/config articles)."),
+    # Empty by default: a server shows every article of the library and its own uploads.
+    Setting("hidden_articles", "articles", (), "Articles turned off",
+            "Library articles this server does not show (/config articles)."),
     # Internal: remembers that the setup wizard was offered, so it is offered once.
     Setting("setup_offered", "bool", False, "Setup offered",
             "The setup wizard was offered to this server.", internal=True),
@@ -274,6 +303,8 @@ def to_json(s: Setting, value: Any) -> Any:
     # Ids are written as strings: JSON readers in other languages lose digits past 2**53.
     if s.kind in ("channel", "role") and value is not None:
         return str(value)
+    if s.kind == "articles":
+        return list(value)
     return value
 
 
@@ -306,6 +337,8 @@ class GuildConfig:
     daily_cap: int
     min_member_age_hours: int
     decisions_anonymous: bool
+    featured_article: int | None
+    hidden_articles: tuple[int, ...]
     setup_offered: bool
 
     @classmethod
@@ -377,8 +410,12 @@ def _duration(amount: int, unit: str) -> str:
 
 def value_text(s: Setting, value: Any) -> str:
     """A value as admins read it. Ids become mentions (`<#id>`, `<@&id>`), which embeds show as names."""
+    if s.kind == "articles":
+        return ", ".join(f"#{v}" for v in value) if value else "none"
     if value is None:
-        return "not set"
+        return "the first article" if s.kind == "article" else "not set"
+    if s.kind == "article":
+        return f"#{value}"
     if s.kind == "channel":
         return f"<#{value}>"
     if s.kind == "role":

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot import audit, guild_settings, quotes
+from bot import audit, guild_settings, library, quotes
 from bot.posts.members import export_member_posts, forget_member_posts
 from bot.posts.model import ForgetReport
 from bot.storage import Database, discord_id, utcnow
@@ -24,6 +24,7 @@ async def export_member_data(db: Database, user_id: int) -> dict[str, Any]:
         "server_settings_you_changed": await guild_settings.export_member_changes(conn, user_id),
         "your_actions_in_the_audit_log": await audit.export_member_rows(conn, user_id),
         **await quotes.export_member_rows(conn, user_id),
+        **await library.export_member_rows(conn, user_id),
     }
 
 
@@ -41,6 +42,7 @@ async def forget_member(db: Database, user_id: int, *, now: datetime | str | Non
         await audit.forget_actor(tx, user_id)
         await guild_settings.forget_member(tx, user_id)
         await quotes.forget_member(tx, user_id)  # the searches they made and the quotes they were shown
+        await library.forget_member(tx, user_id)  # article files waiting for their confirmation
         await audit.record(tx, guild_id=None, actor_id=user_id, action="member.forgotten", target=f"user:{user_id}")
     await db.checkpoint()  # the text goes from the database files too, not only from what SQL sees
     return forgotten

@@ -105,7 +105,7 @@ async def test_reset_puts_a_setting_back_and_autocomplete_names_the_settings(ses
     assert choices == [{"name": "Cooldown (cooldown_seconds)", "value": "cooldown_seconds"}]
     everything = await step(session, "@admin ?/config reset setting:")
     names = [c["value"] for c in next(r.body["data"]["choices"] for r in everything.requests if r.path.endswith("/callback"))]
-    assert "setup_offered" not in names and len(names) == 11
+    assert "setup_offered" not in names and len(names) == 13  # with featured_article and hidden_articles
 
     await step(session, "@admin /config posting cooldown_seconds:60")
     reset = await step(session, "@admin /config reset setting:cooldown_seconds")
