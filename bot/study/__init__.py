@@ -10,7 +10,7 @@ Work is split by cost:
   sentences, ranks them with TextRank and builds the card; `store_study` writes both in the loading
   transaction.
 - `ask`, `glossary_choices`, `glossary_entry`, `source` and `study_summary` only read: one or two
-  small queries and work already done, cached per article. They use the most recently loaded
+  small queries and work already done, cached per article. They use the library's first shared
   article unless given an `article_id`. `render_answer`, `render_glossary` and `render_source` turn
   their results into embed-sized text parts (`RenderedCard`), each with the not-medical-advice note.
 

@@ -81,7 +81,8 @@ async def _read(db: Any, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.R
 
 async def _study_index(db: Any, article_id: int | None = None) -> _StudyIndex:
     if article_id is None:
-        rows = await _read(db, "SELECT id, content_hash FROM articles ORDER BY id DESC LIMIT 1")
+        # The library's first shared article: an article one server uploaded is never another's default.
+        rows = await _read(db, "SELECT id, content_hash FROM articles WHERE guild_id IS NULL ORDER BY id LIMIT 1")
     else:
         rows = await _read(db, "SELECT id, content_hash FROM articles WHERE id = ?", (article_id,))
     row = rows[0] if rows else None
