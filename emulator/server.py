@@ -103,6 +103,8 @@ class InteractionRecord:
     original_message: dict[str, Any] | None = None
     modal: dict[str, Any] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when the bot follows a deferred response up (a follow-up message or an edit of the original).
+    followed_up: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def latency(self) -> float | None:
@@ -792,6 +794,7 @@ class Emulator:
         rec.interaction_id = record.id
         message = self._make_message(int(record.payload["channel_id"]), rec.body or {}, interaction=record,
                                      files=rec.files, ephemeral_for=record.user_id)
+        record.followed_up.set()
         return json_response(self.public(message))
 
     async def _webhook_message(self, rec: RecordedRequest, token: str, ref: str) -> web.Response:
@@ -813,5 +816,6 @@ class Emulator:
         if rec.method == "PATCH":
             self._apply_edit(message, rec.body or {}, rec.files)
             message["_meta"]["loading"] = False
+            record.followed_up.set()
             return json_response(self.public(message))
         return discord_error(405, 0, "405: Method Not Allowed")

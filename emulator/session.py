@@ -27,6 +27,8 @@ from emulator.server import DEFAULT_GUILD, PERSONA_ROLES, PERSONAS, Emulator, Re
 FAKE_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.emulat.or-token-not-a-real-discord-token"
 
 OPTION_TYPES = discord.AppCommandOptionType
+DEFERRED = (5, 6)  # "thinking..." and a deferred update of the message a component was on
+FOLLOW_UP_HANG_GUARD = 60.0
 
 
 class StepError(Exception):
@@ -214,6 +216,13 @@ class BotSession:
             await asyncio.wait_for(record.done.wait(), timeout)
         except asyncio.TimeoutError:
             pass
+        if record.response_type in DEFERRED:
+            # The answer itself comes later: wait for it, however long this machine takes (the
+            # timeout only keeps a bot that never answers from hanging the step).
+            try:
+                await asyncio.wait_for(record.followed_up.wait(), FOLLOW_UP_HANG_GUARD)
+            except asyncio.TimeoutError:
+                pass
         await self.settle()
         result.answered = record.response_type is not None
         result.latency = record.latency
