@@ -13,7 +13,9 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.safety import NOT_MEDICAL_ADVICE
+from bot.study.facts import _BACKGROUND, _FUTURE, _HEDGE, _SIZE, _TREATMENT
 from bot.study.index import _read, _study_index, _StudyIndex
+from bot.study.intents import FILLER, KINDS, defined_term, kinds_of, member_words
 from bot.study.model import EMBED_DESCRIPTION, EMBED_TITLE, Answer, Passage, RenderedCard
 from bot.study.render import _limit
 from bot.study.terms import glossary_terms
@@ -76,6 +78,10 @@ _SYNONYM_SETS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("different", "differently", "differ", "difference", "differences", "altered", "changed"),
      ("differ", "different", "altered", "reduced", "less")),
     (("pressure", "squeeze", "squeezed", "cuff", "cuffs"), ("cuff", "pressure")),
+    (("hurt", "hurts", "hurting", "ache", "aches", "aching", "painful", "sore"), ("pain", "painful")),
+    (("stop", "stops", "stopped", "end", "ends", "ended"), ("offset", "relief", "deactivated")),
+    (("everywhere", "widespread"), ("widespread",)),
+    (("cream", "creams", "gel", "gels", "ointment", "ointments", "rub", "rubs", "lotion", "lotions", "patch"), ("topical",)),
     (("leg", "legs", "limb"), ("leg", "legs")),
     (("warm", "warmth", "hot", "cold", "temperature", "heated", "heat", "degrees"),
      ("temperature", "degrees", "heated", "warm", "hot", "cold")),
@@ -118,7 +124,7 @@ needed more less extra higher mix mixing combine combining manage managing hospi
 # ones members of fibromyalgia and chronic-pain groups often mention; a name the article never uses
 # is left out of the search (the article can only speak about what it covers).
 _MEDICINE_NAMES = frozenset("""
-lyrica pregabalin gabapentin neurontin cymbalta duloxetine savella milnacipran amitriptyline elavil
+ldn magnesium turmeric lyrica pregabalin gabapentin neurontin cymbalta duloxetine savella milnacipran amitriptyline elavil
 cyclobenzaprine flexeril tizanidine baclofen tramadol ultram morphine oxycodone oxycontin percocet hydrocodone
 norco vicodin codeine fentanyl methadone buprenorphine suboxone naltrexone ibuprofen advil motrin naproxen
 aleve acetaminophen paracetamol tylenol excedrin celebrex aspirin cbd cannabis marijuana guaifenesin melatonin
@@ -195,11 +201,18 @@ MAX_QUESTION_CHARS = 300
 MAX_GROUPS = 8
 
 
+# "what dose of ...", "how many mg of ...": a dose is always someone's own.
+_DOSE = re.compile(r"\b(?:what|which|how much|how many|right|best|max|maximum|starting) (?:dose|doses|dosage|mg|milligrams)\b"
+                   r"|\bhow (?:much|many) (?:mg|milligrams|pills|tablets|capsules)\b|\bhow much \w+(?: \w+)? should (?:i|you|we)\b")
+
+
 def is_personal_medical(question: str) -> bool:
     """Is the member asking about their own treatment, medicines, dose, doctor or the management of
-    their own symptoms ("should I stop my meds", "can I take opioids with Lyrica")? Any other "do I"
-    or "can I" question ("how do I read this study?") is not."""
+    their own symptoms ("should I stop my meds", "can I take opioids with Lyrica", "what dose of
+    CBD oil")? Any other "do I" or "can I" question ("how do I read this study?") is not."""
     q = fold(question or "")[:MAX_QUESTION_CHARS].replace("’", "'")
+    if _DOSE.search(q):
+        return True
     if not _FIRST_PERSON.search(q):
         return False
     if any(rx.search(q) for rx in _OWN_TREATMENT) or _OWN_SYMPTOMS.search(q):
@@ -293,6 +306,330 @@ def _plan(question: str, index: _StudyIndex, personal: bool) -> list[_Group]:
     return groups
 
 
+# -- questions in members' words -----------------------------------------------------------------
+
+BYLINE = -1      # the sentence id that stands for the article's byline
+_DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:january|february|march|april|june|july|august|september|october|"
+                   r"november|december)\b|\b(?:yesterday|last (?:week|month|year)|this (?:week|month|year))\b", re.I)
+_CURE = re.compile(r"\bcur(?:e|es|ed|able)\b", re.I)
+_NEW_TREATMENT = re.compile(r"\bnew (?:treatments?|drugs?|medications?|medicines?|therap(?:y|ies))\b", re.I)
+_BRAIN_CHANGE = re.compile(r"\b(?:brain|nervous system|neur\w+)\b.*\b(?:alter\w*|disrupt\w*|dysfunction\w*|abnormal\w*)\b"
+                           r"|\b(?:alter\w*|disrupt\w*|dysfunction\w*|abnormal\w*)\b.*\b(?:brain|nervous system|neur\w+)\b", re.I)
+_EXPLAINS = re.compile(r"\bexplain\b", re.I)
+_EXPLANATION = re.compile(r"\bexplanation\b|\bexplain\w*\b", re.I)
+_DESCRIBES = re.compile(r"\b(?:characteri[sz]ed by|disorder|condition|syndrome|understood)\b", re.I)
+_EFFECT = re.compile(r"\b(?:effective\w*|ineffective|response|respond\w*|benefit\w*|help\w*|work\w*|relie\w+)\b", re.I)
+_CAUSE = re.compile(r"\b(?:caus\w+|contribut\w+|lead\w* to|trigger\w*)\b", re.I)
+
+
+def _kind_candidates(index: _StudyIndex, kind: str, question: str = "") -> list[int]:
+    """The sentences (ids, in the order they should answer) that a kind of question points at."""
+    card = index.card
+    by_pos = {index.sentences[sid].position: sid for sid in index.order}
+    sents = [(sid, index.sentences[sid].text) for sid in index.order]
+
+    def items(card_items: list) -> list[int]:
+        return [by_pos[i.position] for i in card_items if i and i.position in by_pos]
+
+    def where(rx: re.Pattern[str]) -> list[int]:
+        return [sid for sid, t in sents if rx.search(t)]
+
+    if kind == "byline":
+        # "is the writer a doctor?": only if the byline says so.
+        attribute = re.search(r"\b(?:writer|author|journalist|reporter|he|she)\b.*\b(?:a|an) (\w+)$", question)
+        if attribute and attribute.group(1) not in fold(index.byline or ""):
+            return []
+        return [BYLINE] if index.byline else []
+    if kind == "when":
+        return where(_DATE)
+    if kind == "journal":
+        return items([card.journal_item])
+    if kind == "new_treatment":
+        return where(_NEW_TREATMENT)
+    if kind == "cure":
+        return where(_CURE)
+    if kind == "illness_count":
+        participants = set(items([card.participants_item]))
+        return [sid for sid, t in sents if _BACKGROUND.search(t) and re.search(r"\d", t) and sid not in participants]
+    if kind == "study_count":
+        return items([card.participants_item])
+    if kind == "size":
+        return where(_SIZE) + items([card.participants_item])
+    if kind == "certainty":
+        return [sid for sid, t in sents if _HEDGE.search(t) and not _FUTURE.search(t)]
+    if kind == "aim":
+        return items([card.question]) or sorted(index.cues.get("aim", ()))
+    if kind == "future":
+        return items(card.future) or where(_FUTURE)
+    if kind == "author":
+        if not card.lead_author:
+            return []
+        surname = card.lead_author.split()[-1]
+        named = [sid for sid, t in sents if surname in t]
+        return sorted(named, key=lambda sid: "lead author" not in index.sentences[sid].text.lower())
+    if kind == "place":
+        return sorted(index.cues.get("place", ()), key=lambda sid: index.sentences[sid].position)
+    if kind == "method":
+        method = items(card.method) or sorted(index.cues.get("method", ()))
+        return sorted(method, key=lambda sid: (-index.cue_strength.get(("method", sid), 0.0), index.sentences[sid].position))
+    if kind == "explanation":
+        return where(_EXPLANATION) + items(card.interpretation)
+    if kind == "findings":
+        return sorted(items(card.findings), key=lambda sid: index.sentences[sid].position)
+    if kind == "meaning":
+        return [sid for sid, t in sents if _HEDGE.search(t) and _EXPLAINS.search(t)] \
+            + items([card.lede]) + items(card.interpretation)
+    if kind == "real":
+        return where(_BRAIN_CHANGE)
+    if kind == "describe":
+        return [sid for sid, t in sents if _DESCRIBES.search(t) and card.condition
+                and card.condition.lower() in t.lower()] or where(_DESCRIBES)
+    if kind == "cause":
+        return where(_CAUSE)
+    if kind == "effectiveness":
+        found = [sid for sid, t in sents if _TREATMENT.search(t) and _EFFECT.search(t)]
+        # "why don't they work?" wants the article's explanation; "do they work?" its statement.
+        if re.search(r"\bwhy\b", question):
+            return sorted(found, key=lambda sid: not _EXPLAINS.search(index.sentences[sid].text))
+        return sorted(found, key=lambda sid: not _BACKGROUND.search(index.sentences[sid].text) and
+                      not re.search(r"\b(?:in)?effective\b", index.sentences[sid].text))
+    return []
+
+
+# A term defined where the article uses it: "ventral tegmental area (VTA) — a group of neurons",
+# "Magnetic resonance images (MRI)", "pain medications such as opioids".
+def _defines(text: str, term: str) -> bool:
+    t = re.escape(term)
+    folded = fold(text)
+    return bool(re.search(
+        rf"\(\s*{t}\s*\)|{t}\s*\([^)]{{4,}}\)|{t}\s*\)?\s*(?:—|–|-|,)\s*(?:a|an|the)\s+\w+|{t} (?:is|are) (?:a|an) \w+"
+        rf"|{t}\s+[—–-]\s+\w+ing\b"
+        rf"|such as {t}|\w+ (?:like|including) {t}", folded))
+
+
+def _define(index: _StudyIndex, term: str) -> list[int] | None:
+    """Sentences that say what `term` is; [] when the article uses it without saying; None when
+    the article never uses it."""
+    ws = term.split()
+    found_any = False
+    # The longest run of the term's words that the article defines ("reward area of the brain"
+    # -> "reward").
+    for size in range(len(ws), 0, -1):
+        for start in range(0, len(ws) - size + 1):
+            part = " ".join(ws[start:start + size])
+            if part in STOPWORDS or part in FILLER or len(part) < 2:
+                continue
+            variants = {part, part.rstrip("s")} if len(part) > 3 else {part}
+            for v in variants:
+                hits = [sid for sid in index.order
+                        if re.search(rf"(?<!\w){re.escape(v)}(?:s|es)?(?!\w)", fold(index.sentences[sid].text))]
+                found_any = found_any or bool(hits)
+                defining = [sid for sid in hits if _defines(index.sentences[sid].text, v)]
+                if defining:
+                    return defining
+            # an aside that names the word: "the VTA — a group of neurons ... of reward and punishment —"
+            asides = [sid for sid in index.order
+                      if any(re.search(rf"(?<!\w){re.escape(part)}(?!\w)", fold(a))
+                             for a in re.findall(r"[—–]\s+[^—–]{8,200}?\s+[—–]", index.sentences[sid].text))]
+            if asides:
+                return asides
+    return [] if found_any else None
+
+
+def _known(word: str, index: _StudyIndex) -> bool:
+    """Does the article use this word, or one that means the same to members?"""
+    if word in index.vocabulary or word in FILLER or word in STOPWORDS or word in _QUESTION_WORDS:
+        return True
+    if _METHOD_VERB.fullmatch(word) or word in _article_extras(index):
+        return True
+    stems = _vocabulary_stems(index)
+    stem = light_stem(word)
+    if stem in stems:
+        return True
+    syn = SYNONYMS.get(word) or SYNONYMS.get(_SYNONYM_STEMS.get(stem, ""), ())
+    return any(s in index.vocabulary or light_stem(s) in stems for s in syn)
+
+
+_DERIVED: list[tuple[_StudyIndex, frozenset[str], frozenset[str]]] = []
+
+
+def _vocabulary_stems(index: _StudyIndex) -> frozenset[str]:
+    return _derived(index)[0]
+
+
+def _article_extras(index: _StudyIndex) -> frozenset[str]:
+    """Words the article stands for without writing them in its body: the initials of its
+    names ("National Institutes of Health" -> "nih") and the byline's words."""
+    return _derived(index)[1]
+
+
+def _derived(index: _StudyIndex) -> tuple[frozenset[str], frozenset[str]]:
+    """Worked out once for the article asked about most recently."""
+    if _DERIVED and _DERIVED[0][0] is index:
+        return _DERIVED[0][1], _DERIVED[0][2]
+    extras = {w.lower() for w in words(index.byline or "")}
+    for s in index.sentences.values():
+        for m in re.finditer(r"\b[A-Z][a-z]+(?:\s+(?:of|for|and|&)?\s*[A-Z][a-z]+)+", s.text):
+            name = re.sub(r"^(?:The|A|An|In|At|From|By)\s+", "", m.group())
+            initials = "".join(w[0] for w in name.split() if w[0].isupper())
+            if len(initials) >= 2:
+                extras.add(initials.lower())
+    stems = frozenset(light_stem(w) for w in index.vocabulary)
+    _DERIVED[:] = [(index, stems, frozenset(extras))]
+    return stems, frozenset(extras)
+
+
+def _unknown_words(question: str, index: _StudyIndex) -> list[str]:
+    """Words of the question that name something the article never mentions ("dopamine",
+    "gluten", "women"). Typos of the article's words are not among them."""
+    out = []
+    for w in words(question):
+        w = w.replace("’", "'")
+        if len(w) < 2 or w.isdigit() or "'" in w and w.split("'")[0] in STOPWORDS:
+            continue
+        if _known(w, index):
+            continue
+        if len(w) >= 5 and process.extractOne(w, index.vocabulary, scorer=fuzz.ratio, score_cutoff=84):
+            continue
+        out.append(w)
+    return out
+
+
+def _overlap(index: _StudyIndex, sid: int, question_words: list[str]) -> float:
+    """The share of the question's own words (with members' synonyms) that a sentence holds."""
+    text = fold(index.byline or "") if sid == BYLINE else fold(index.sentences[sid].text)
+    if not question_words:
+        return 0.0
+    have = {light_stem(w) for w in words(text)}
+    hit = 0
+    for w in question_words:
+        syn = SYNONYMS.get(w) or SYNONYMS.get(_SYNONYM_STEMS.get(light_stem(w), ""), ())
+        forms = {light_stem(w)} | {light_stem(x) for x in syn if " " not in x}
+        if forms & have or any(" " in x and x in text for x in syn):
+            hit += 1
+    return hit / len(question_words)
+
+
+# "how old", "how long", "how often", "how hot": the unit a number must carry to answer.
+_QUANTITY_UNITS = {
+    "old": r"\b\d+\s*(?:years? old|-year-old)|\baged?\s+(?:\d+|between)",
+    "long": r"\b\d+\s*(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b",
+    "often": r"\b\d+\s*times\b|\b(?:daily|weekly|monthly|twice|once)\b",
+    "hot": r"\b\d+\s*(?:degrees|°)", "cold": r"\b\d+\s*(?:degrees|°)", "warm": r"\b\d+\s*(?:degrees|°)",
+}
+
+
+def _quantity(index: _StudyIndex, q: str, own: list[str]) -> list[int]:
+    m = re.search(r"\bhow (much|long|often|far|hot|cold|warm|strong|hard|heavy|old)\b", q)
+    word = m.group(1) if m else "much"
+    unit = _QUANTITY_UNITS.get(word)
+    out = []
+    for sid in index.order:
+        t = index.sentences[sid].text
+        if unit:
+            if re.search(unit, t, re.I):
+                out.append(sid)
+        elif re.search(r"\d", t) and _overlap(index, sid, [w for w in own if w not in _PEOPLE_WORDS]) > 0:
+            out.append(sid)
+    return out
+
+
+_BARE_QUESTION_WORDS = frozenset(("who", "why", "what", "how", "when", "which", "where"))
+_REGIONS = frozenset("""
+us usa uk america americas europe european asia africa australia canada england britain scotland wales ireland
+france germany spain italy india china japan brazil brasil mexico country countries world abroad overseas
+""".split())
+_PEOPLE_WORDS = frozenset(("people", "patients", "patient", "participants", "everyone", "anyone", "subjects"))
+
+
+def _by_kind(index: _StudyIndex, text: str, personal: bool) -> list[int] | None:
+    """The sentence ids that answer, best first, when the question is of a kind members ask;
+    [] when the article has no answer; None when the general search should decide."""
+    q = member_words(text)
+    if not q or q in _BARE_QUESTION_WORDS:
+        return None
+    kinds = kinds_of(q)
+    byline_words = {w.lower() for w in words(index.byline or "") if len(w) >= 3 and w[0].isupper()} - {"editor", "author"}
+    if byline_words & set(q.split()) and "byline" not in kinds:
+        kinds.insert(0, "byline")
+    # What the question's own words are, besides how it is asked and the illness itself (which
+    # nearly every sentence names).
+    subject = {w.lower() for w in words(index.card.condition or "")} | {"fibromyalgia"}
+
+    def own_words(text: str) -> list[str]:
+        return [w for w in words(text) if w not in STOPWORDS and w not in _QUESTION_WORDS and len(w) > 1
+                and (w not in FILLER or w in SYNONYMS) and w not in subject]
+
+    own = own_words(q)
+    consumed = q
+    for k in KINDS:
+        if k.name in kinds:
+            consumed = k.pattern.sub(" ", consumed)
+    rest = own_words(consumed)
+    unknown = _unknown_words(consumed, index)
+    if any(w in _MEDICINE_NAMES for w in unknown):
+        return []     # a medicine the article never names: it cannot say anything about it
+    # Something the article never mentions: it has no answer. A longer, chatty question gets the
+    # benefit of the doubt for a stray word or two.
+    n_words = len(q.split())
+    allowed = max(0, (n_words - 6) // 4) if kinds else max(0, (n_words - 8) // 5)
+    if len(unknown) > allowed and not (kinds[:1] == ["place"] and all(w in _REGIONS for w in unknown)):
+        return []     # ("in the US or Europe?" names places to compare the answer with)
+    if not kinds:
+        term = defined_term(q)
+        if term is not None:
+            defined = _define(index, term)
+            return [] if defined is None else defined[:1]
+        return None
+    first_kind: list[int] = []
+    candidates: list[int] = []
+    kind_of: dict[int, int] = {}
+    for n, kind in enumerate(kinds):
+        found = _quantity(index, q, own) if kind == "quantity" else _kind_candidates(index, kind, q)
+        if n == 0:
+            first_kind = found
+        for sid in found:
+            if sid not in candidates:
+                candidates.append(sid)
+                kind_of[sid] = n
+    if not first_kind and kinds[0] in _SAYS_NO_WHEN_EMPTY:
+        return []
+    if not candidates:
+        return None
+    rank = {sid: i for i, sid in enumerate(candidates)}
+    overlap = {sid: _overlap(index, sid, own) for sid in candidates}
+    # The strongest kind first; among its sentences, the one holding most of the question's words.
+    best = min(candidates, key=lambda sid: (kind_of[sid], -overlap[sid], rank[sid]))
+    asked = [w for w in rest if w not in _PEOPLE_WORDS and w in index.vocabulary]
+    if (kinds[0] in _CLAIMS and asked and _overlap(index, best, asked) == 0
+            and not any(_overlap(index, sid, asked) for sid in candidates)):
+        # "is it caused by depression?": the sentences of that kind never name what is asked about.
+        return []
+    elsewhere = max(_overlap(index, sid, own) for sid in index.order)
+    if len(own) >= 2 and overlap[best] < 0.5 and elsewhere >= overlap[best] + 0.5:
+        return None    # another sentence holds far more of the question: the general search decides
+    chosen = [best]
+    if best != BYLINE:
+        # A sentence that points back ("These observations ...") comes with the one it points to.
+        pos = index.order.index(best)
+        if _NEEDS_CONTEXT.search(index.sentences[best].text) and pos > 0:
+            chosen.append(index.order[pos - 1])
+        # Other sentences of the same kind that hold as much of the question come along.
+        same = [sid for sid in first_kind if sid not in chosen and overlap.get(sid, 0) == overlap[best] > 0]
+        if kinds[0] in ("findings", "size") and not same:   # all of what was found; the size in numbers
+            same = [sid for sid in first_kind if sid not in chosen]
+        chosen += same[:max(0, 3 - len(chosen))]
+    return chosen
+
+
+# Kinds that ask whether the article makes a claim ("is it caused by depression?"): sentences of the
+# kind that never name what is asked about do not answer.
+_CLAIMS = frozenset({"cause", "real", "certainty", "describe"})
+# Kinds whose answer is a fact the article states or does not: no such sentence, no answer.
+_SAYS_NO_WHEN_EMPTY = frozenset({"byline", "when", "journal", "new_treatment", "cure", "illness_count", "study_count",
+                                 "quantity"})
+
+
 _NEEDS_CONTEXT = re.compile(r"^(?:\W*)(?:this|these|that|those|they|it|its|he|she|such|however|but|yet|for \w+(?: \w+)?, however)\b", re.I)
 
 
@@ -323,7 +660,24 @@ async def _find_answer(db: Any, index: _StudyIndex, text: str) -> tuple[Answer, 
     def nothing() -> Answer:
         return Answer(question=text, found=False, passages=[], personal_medical=personal, article_title=index.title)
 
-    groups = _plan(text, index, personal)
+    if personal:
+        # The article cannot answer for the member's own treatment; what it says on the subject
+        # still comes along with the pointer to their doctor or pharmacist.
+        kind_answer = None
+    else:
+        kind_answer = _by_kind(index, text, personal)
+    if kind_answer is not None:
+        if not kind_answer:
+            return nothing(), searched
+        ordered = kind_answer[:1] + sorted(kind_answer[1:], key=lambda sid: index.sentences[sid].position)
+        return Answer(question=text, found=True, personal_medical=personal, article_title=index.title,
+                      passages=[_passage(index, sid, best=k == 0) for k, sid in enumerate(ordered)]), searched
+
+    # Chat words and words the article never uses say nothing about which sentence answers.
+    plain = " ".join(w for w in member_words(text).split()
+                     if w in STOPWORDS or w in _QUESTION_WORDS or w in SYNONYMS
+                     or (w not in FILLER and (w.isdigit() or _known(w, index))))
+    groups = _plan(plain or text, index, personal)
     if not groups or not index.order:
         return nothing(), searched
 
@@ -400,26 +754,39 @@ async def _find_answer(db: Any, index: _StudyIndex, text: str) -> tuple[Answer, 
         same_para = index.sentences[nxt].paragraph == index.sentences[best].paragraph
         if nxt not in chosen and same_para and any(nxt in matches[k] for k in key):
             chosen.append(nxt)
-    passages = [
-        Passage(paragraph=index.sentences[sid].paragraph, sentence=index.sentences[sid].position,
-                in_paragraph=index.sentences[sid].in_paragraph, text=index.sentences[sid].text, best=sid == best)
-        for sid in sorted(chosen, key=lambda sid: index.sentences[sid].position)
-    ]
+    # The sentence that answers comes first, then the one it points back to; the others follow in
+    # reading order.
+    context = [sid for sid in chosen if sid != best and index.order.index(sid) == pos - 1 and _NEEDS_CONTEXT.search(index.sentences[best].text)]
+    rest = sorted((sid for sid in chosen if sid != best and sid not in context), key=lambda sid: index.sentences[sid].position)
+    passages = [_passage(index, sid, best=sid == best) for sid in [best] + sorted(context + rest, key=lambda sid: index.sentences[sid].position)]
     return Answer(question=text, found=True, passages=passages, personal_medical=personal,
                   article_title=index.title), searched
+
+
+OWN_TREATMENT = ("For your own treatment, please ask your doctor or pharmacist: they know your health and "
+                 "your medicines.")
+NO_ANSWER = "The article does not answer that question."
+NO_ANSWER_OWN = f"{NO_ANSWER[:-1]} for you; here is only what it says on the subject."
+
+
+def _passage(index: _StudyIndex, sid: int, best: bool) -> Passage:
+    if sid == BYLINE:
+        return Passage(paragraph=0, sentence=0, in_paragraph=0, text=f"Authored by: {index.byline}", best=best)
+    s = index.sentences[sid]
+    return Passage(paragraph=s.paragraph, sentence=s.position, in_paragraph=s.in_paragraph, text=s.text, best=best)
 
 
 def render_answer(answer: Answer) -> RenderedCard:
     """The reply to /study ask as plain text parts (fits one embed)."""
     lines: list[str] = []
     if answer.personal_medical:
-        lines.append("For your own treatment, please ask your doctor or pharmacist: they know your health and "
-                     "your medicines. Here is only what the article says.")
+        lines.append(f"{OWN_TREATMENT} {NO_ANSWER_OWN}" if answer.found else OWN_TREATMENT)
     if answer.found:
         for p in answer.passages:
-            lines.append(f"> {trim_to(p.text, 900)}\n(paragraph {p.paragraph})")
+            where = f"paragraph {p.paragraph}" if p.paragraph else "the article's byline"
+            lines.append(f"> {trim_to(p.text, 900)}\n({where})")
     else:
-        lines.append("The article does not answer that question. Try `/study summary` for what the study did and "
+        lines.append(f"{NO_ANSWER} Try `/study summary` for what the study did and "
                      "found, or `/quote` to read what other people living with it wrote.")
     return RenderedCard(
         title=_limit(f"From the article: {answer.article_title}", EMBED_TITLE),
