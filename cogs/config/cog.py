@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import audit
+from bot import audit, library
 from bot.audit import AuditEntry
 from bot.errors import UserFacingError
 from bot.guild_settings import (
@@ -25,6 +25,12 @@ from bot.guild_settings import (
     read_settings_file,
     setup_gaps,
     value_text,
+)
+from cogs.config.articles import (
+    UploadedArticleButton,
+    library_embed,
+    preview_embed,
+    preview_view,
 )
 from cogs.config.channels import (
     CHANNEL_KINDS,
@@ -80,6 +86,8 @@ class Admin(commands.Cog):
     config = app_commands.Group(
         name="config", description="See and change how Fibro Circle works in this server (Manage Server)",
         guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
+    article = app_commands.Group(name="article", description="Add an article of your own to this server",
+                                 parent=config)
 
     def __init__(self, bot: FibroCircle) -> None:
         self.bot = bot
@@ -87,11 +95,11 @@ class Admin(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(WizardChannelPick, WizardRolePick, WizardCreateChannels, WizardCreateRole,
-                                   WizardDone, OpenSetupButton)
+                                   WizardDone, OpenSetupButton, UploadedArticleButton)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(WizardChannelPick, WizardRolePick, WizardCreateChannels, WizardCreateRole,
-                                      WizardDone, OpenSetupButton)
+                                      WizardDone, OpenSetupButton, UploadedArticleButton)
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         await require_manage_server(interaction)
@@ -236,6 +244,72 @@ class Admin(commands.Cog):
             lines += [f"⚠️ {p}" for p in server_problems(guild, config)]
         await send_ephemeral(interaction, clip("\n".join(lines), CONTENT_MAX))
         await mirror_to_log(self.bot, guild, [c.audit for c in result])
+
+    @config.command(name="articles", description="The articles members read here: turn them on or off, choose the featured one")
+    @app_commands.describe(turn_on="An article to show in /study, /quote and /topics",
+                           turn_off="An article members should no longer see here",
+                           feature="The article /study shows when a member names none")
+    async def articles(self, interaction: Interaction, turn_on: str | None = None, turn_off: str | None = None,
+                       feature: str | None = None) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        config = await self.settings.get(guild.id)
+        every = await library.library(self.bot.db, guild.id)
+        server = library.server_articles(every, config)
+        values: dict[str, Any] = {}
+        whole = library.ServerArticles(every, None, [])  # any article of the library, on or off
+        on = [whole.find(turn_on)] if turn_on else []
+        off = [whole.find(turn_off)] if turn_off else []
+        if feature:
+            featured = whole.find(feature)
+            on.append(featured)
+            values["featured_article"] = featured.id
+        if on or off:
+            if {a.id for a in on} & {a.id for a in off}:
+                raise UserFacingError(f"You asked to turn the same article on and off. {NOTHING_CHANGED}")
+            if server.featured is not None and any(a.id == server.featured.id for a in off) and not feature:
+                raise UserFacingError(f"“{server.featured.title}” is the featured article: feature another one "
+                                      f"first (`feature:`), then turn this one off. {NOTHING_CHANGED}")
+            values["hidden_articles"] = library.turned(server, config, on=on, off=off)
+        if not values:
+            await send_ephemeral(interaction, embed=library_embed(guild, server, every))
+            return
+        changes = await self.settings.set_many(guild.id, values, actor_id=interaction.user.id)
+        config = await self.settings.get(guild.id)
+        lines = [f"**{a.title}** is {'on' if a.id not in config.hidden_articles else 'off'}." for a in on + off]
+        if feature:
+            lines.append(f"⭐ **{featured.title}** is now featured: /study shows it unless a member picks another.")
+        if not changes:
+            lines.append(NOTHING_CHANGED)
+        await send_ephemeral(interaction, clip("\n".join(dict.fromkeys(lines)), CONTENT_MAX),
+                             embed=library_embed(guild, library.server_articles(every, config), every))
+        await mirror_to_log(self.bot, guild, [c.audit for c in changes])
+
+    @articles.autocomplete("turn_on")
+    @articles.autocomplete("turn_off")
+    @articles.autocomplete("feature")
+    async def article_names(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if not has_manage_server(interaction) or interaction.guild is None:
+            return []
+        every = await library.library(self.bot.db, interaction.guild.id)
+        return [app_commands.Choice(name=name, value=value) for name, value in library.choices(every, current)]
+
+    @article.command(name="add", description="Upload an article (plain text or Markdown): preview it, then add it")
+    @app_commands.describe(file="The article as a .txt or .md file: headline, paragraphs, byline, reader comments")
+    async def article_add(self, interaction: Interaction, file: discord.Attachment) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        library.check_upload_name(file.filename, file.size)  # refused before downloading anything
+        await interaction.response.defer(ephemeral=True, thinking=True)  # downloading and parsing take a moment
+        raw = await file.read()
+        text = library.read_upload(raw, file.filename)
+        parsed = library.parse_upload(text, file.filename)
+        there = await library.already_there(self.bot.db, parsed, guild.id)
+        if there is not None:
+            raise UserFacingError(f"That article is already in this server's library as **#{there.id} {clip(there.title, 200)}**. "
+                                  f"Turn it on or feature it with `/config articles`. {NOTHING_CHANGED}")
+        upload_id = await library.stage_upload(self.bot.db, guild.id, interaction.user.id, file.filename, text)
+        await send_ephemeral(interaction, embed=preview_embed(parsed, file.filename), view=preview_view(upload_id))
 
     @config.command(name="setup", description="Open the setup wizard: channels and moderator role in a minute")
     async def open_wizard(self, interaction: Interaction) -> None:
