@@ -1,5 +1,5 @@
-"""Community voices: find quotes on a topic among the article's reader comments and one server's
-approved member posts.
+"""Community voices: find quotes on a topic among the reader comments of the articles a server
+shows and that server's approved member posts.
 
 How a search is answered (`find_quotes`):
 1. `bot.topics.match_query` reads the search: topic names and aliases, terms and phrases, typos.
@@ -15,6 +15,11 @@ How a search is answered (`find_quotes`):
    reply to put behind a spoiler with a content note and crisis resources.
 5. "Another" skips what this member was already shown for the same search; a new search starts
    over. A channel is not given the quote it was given last time when there is another one.
+
+Which articles' comments a server is offered is read from the library (`bot.library`): every
+article when it shows them all (the search then reads exactly as it did with one article), and
+only its own when it turned some off or other servers uploaded their own. A server that shows more
+than one article is told which article each comment comes from.
 
 Nothing here imports discord: the functions return plain dataclasses.
 """
@@ -32,7 +37,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot import safety, topics
+from bot import library, safety, topics
 from bot.errors import UserFacingError
 from bot.storage import Database, discord_id, utcnow
 from bot.text import fold, sentence_spans, trim_to, word_spans, words
@@ -47,6 +52,7 @@ MAX_COUNT = 5
 MAX_QUERY_LENGTH = 200
 
 ORIGIN_COMMENTS = "the article's comments"
+ORIGIN_ARTICLE = "the comments on “{title}”"   # when the server shows several articles
 ORIGIN_COMMUNITY = "this server's community"
 ANONYMOUS_READER = "a reader"
 ANONYMOUS_MEMBER = "anonymous member"
@@ -254,6 +260,37 @@ class _Candidate:
         return self.source, self.item_id
 
 
+# -- which articles' comments ----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    articles: tuple[int, ...] | None    # the articles whose comments are offered; None: all of them
+    named: bool                         # several articles: say which one a comment comes from
+
+    def comments_sql(self, column: str) -> tuple[str, list]:
+        """" AND <column> IN (the comments of these articles)", or nothing when every article counts."""
+        if self.articles is None:
+            return "", []
+        marks = ",".join("?" * len(self.articles)) or "NULL"
+        return f" AND {column} IN (SELECT id FROM comments WHERE article_id IN ({marks}))", list(self.articles)
+
+    def tags_sql(self) -> tuple[str, list]:
+        """The same for topic_tags rows, whose posts are never filtered."""
+        if self.articles is None:
+            return "", []
+        marks = ",".join("?" * len(self.articles)) or "NULL"
+        return (f" AND (source = 'post' OR item_id IN (SELECT id FROM comments WHERE article_id IN ({marks})))",
+                list(self.articles))
+
+
+EVERY_ARTICLE = _Scope(None, False)
+
+
+async def _scope(db: Database, guild_id: int) -> _Scope:
+    shown = await library.shown_in(db, guild_id)
+    return _Scope(shown.comment_scope, shown.several)
+
+
 # -- the search -----------------------------------------------------------------------------
 
 def query_key(query: str) -> str:
@@ -284,8 +321,9 @@ async def find_quotes(
         return QuoteResult(query=key, matched_topics=(), quotes=(), exhausted=True,
                            nearest_topics=tuple(await _nearest(db, guild_id, key, match)))
 
+    scope = await _scope(db, guild_id)
     seen, last = await _history(db, guild_id, user_id, channel_id, key if another else None)
-    candidates = await _candidates(db, guild_id, match, seen=len(seen))
+    candidates = await _candidates(db, guild_id, match, seen=len(seen), scope=scope)
     ranked = [c for c in candidates.values() if _may_offer(c, match)]
     # Texts that answer every part of the search first ("waking up in pain": sleep and pain),
     # then the most relevant; ties go to what this channel was not just given.
@@ -300,7 +338,7 @@ async def find_quotes(
     while remaining[used:] and len(quotes) < count:
         batch = remaining[used:used + count - len(quotes)]
         used += len(batch)
-        quotes.extend(await _build_quotes(db, guild_id, batch, match))
+        quotes.extend(await _build_quotes(db, guild_id, batch, match, scope))
     left = len(remaining) - used
 
     if not quotes and not another:
@@ -359,7 +397,7 @@ def _may_offer(c: _Candidate, match: topics.QueryMatch) -> bool:
 
 
 async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
-                      seen: int = 0) -> dict[tuple[str, int], _Candidate]:
+                      seen: int = 0, scope: _Scope = EVERY_ARTICLE) -> dict[tuple[str, int], _Candidate]:
     """Everything that may answer the search, with its relevance. `seen`: how many quotes the
     member has already been shown for it, so that "Another" can page past the first candidates."""
     found: dict[tuple[str, int], _Candidate] = {}
@@ -372,21 +410,22 @@ async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
     selects, params = [], []
     columns = "SELECT ? AS asked, source, item_id, score, length, keys, sensitive FROM topic_tags"
     order = f" ORDER BY {_DENSITY_SQL} DESC LIMIT ?"
+    in_scope, scope_params = scope.tags_sql()
     for topic in match.topics:
         # The comments' best and this server's best, each read in order from topic_tags_rank.
         for where_guild in (topics.COMMENTS_GUILD, guild_id):
-            selects.append(f"SELECT * FROM ({columns} WHERE guild_id = ? AND topic = ? AND quotable = 1{order})")
-            params += [topic, where_guild, topic, CANDIDATES_PER_TOPIC + seen]
-        where = " WHERE guild_id IN (?, ?) AND topic = ? AND quotable = 1"
+            selects.append(f"SELECT * FROM ({columns} WHERE guild_id = ? AND topic = ? AND quotable = 1{in_scope}{order})")
+            params += [topic, where_guild, topic, *scope_params, CANDIDATES_PER_TOPIC + seen]
+        where = f" WHERE guild_id IN (?, ?) AND topic = ? AND quotable = 1{in_scope}"
         keys = sorted(k for k in match.keys.get(topic, ()) if k)
         if keys:
             any_key = " OR ".join("instr(' ' || keys || ' ', ?) > 0" for _ in keys)
             selects.append(f"SELECT * FROM ({columns}{where} AND ({any_key}){order})")
-            params += [topic, topics.COMMENTS_GUILD, guild_id, topic, *[f" {k} " for k in keys],
+            params += [topic, topics.COMMENTS_GUILD, guild_id, topic, *scope_params, *[f" {k} " for k in keys],
                        CANDIDATES_PER_TERM + seen]
     # Words looked for in the text itself come in the same trip to the database: (NULL, source,
     # id, NULL, NULL, text, stored flag) rows.
-    text_selects, text_params = _free_text_selects(guild_id, match.search_terms)
+    text_selects, text_params = _free_text_selects(guild_id, match.search_terms, scope)
     selects += [f"SELECT NULL, source, item_id, NULL, NULL, text, flagged FROM ({q})" for q in text_selects]
     params += text_params
     text_rows = []
@@ -468,19 +507,21 @@ def _term_hits(text: str, terms: tuple[str, ...]) -> set[str]:
 _FLAG_SQL = "(SELECT MAX(sensitive) FROM topic_tags t WHERE t.source = '{source}' AND t.item_id = {item})"
 
 
-def _free_text_selects(guild_id: int, terms: tuple[str, ...]) -> tuple[list[str], list]:
+def _free_text_selects(guild_id: int, terms: tuple[str, ...],
+                       scope: _Scope = EVERY_ARTICLE) -> tuple[list[str], list]:
     """Queries for the comments and this server's posts that contain the words, each giving
     (source, item_id, text, flagged) rows."""
     selects: list[str] = []
     params: list = []
     fts = _fts_terms(terms)
     if fts:
+        in_scope, scope_params = scope.comments_sql("c.id")
         selects.append(
             f"SELECT 'comment' AS source, c.id AS item_id, c.text AS text,"
             f" {_FLAG_SQL.format(source='comment', item='c.id')} AS flagged"
             " FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid"
-            " WHERE comments_fts MATCH ? ORDER BY bm25(comments_fts) LIMIT ?")
-        params += [fts, FREE_TEXT_MATCHES]
+            f" WHERE comments_fts MATCH ?{in_scope} ORDER BY bm25(comments_fts) LIMIT ?")
+        params += [fts, *scope_params, FREE_TEXT_MATCHES]
     likes = [t for t in terms if len(t) >= 3]
     if likes:
         condition = " OR ".join("p.text LIKE ?" for _ in likes)
@@ -507,9 +548,9 @@ def _free_text_hits(rows, terms: tuple[str, ...]) -> dict[tuple[str, int], tuple
     return out
 
 
-async def _free_text_matches(db: Database, guild_id: int, terms: tuple[str, ...]):
+async def _free_text_matches(db: Database, guild_id: int, terms: tuple[str, ...], scope: _Scope = EVERY_ARTICLE):
     """Comments and this server's posts that contain the words: {ident: (text, words, flag)}."""
-    selects, params = _free_text_selects(guild_id, terms)
+    selects, params = _free_text_selects(guild_id, terms, scope)
     if not selects:
         return {}
     rows = await _rows(db, " UNION ALL ".join(f"SELECT * FROM ({q})" for q in selects), params)
@@ -624,17 +665,19 @@ class _Item:
 
 
 async def _items(db: Database, guild_id: int, idents: list[tuple[str, int]], *,
-                 with_topics: bool = True) -> dict[tuple[str, int], _Item]:
-    """Text, author and topics (strongest first) of comments and of this server's approved posts
-    (others are left out), in one query."""
+                 with_topics: bool = True, scope: _Scope = EVERY_ARTICLE) -> dict[tuple[str, int], _Item]:
+    """Text, author and topics (strongest first) of comments (of the articles in `scope`) and of
+    this server's approved posts (others are left out), in one query."""
     selects, params = [], []
     comment_ids = [i for s, i in idents if s == "comment"]
     post_ids = [i for s, i in idents if s == "post"]
     if comment_ids:
         marks = ",".join("?" * len(comment_ids))
-        selects.append("SELECT 'text', 'comment', id, author, 0, text, NULL FROM comments"
-                       f" WHERE id IN ({marks})")
-        params += comment_ids
+        in_scope, scope_params = scope.comments_sql("c.id")
+        # The article's title rides in the last column, which tag rows use for their score.
+        selects.append("SELECT 'text', 'comment', c.id, c.author, 0, c.text, a.title FROM comments c"
+                       f" JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks}){in_scope}")
+        params += [*comment_ids, *scope_params]
     if post_ids:
         marks = ",".join("?" * len(post_ids))
         selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL FROM posts"
@@ -658,7 +701,8 @@ async def _items(db: Database, guild_id: int, idents: list[tuple[str, int]], *,
             if flag:
                 sensitive.add(ident)
         elif source == "comment":
-            out[ident] = _Item(text, name or ANONYMOUS_READER, ORIGIN_COMMENTS)
+            origin = ORIGIN_ARTICLE.format(title=score) if scope.named else ORIGIN_COMMENTS
+            out[ident] = _Item(text, name or ANONYMOUS_READER, origin)
         else:
             shown_name = None if flag else (name or "").strip()
             out[ident] = _Item(text, shown_name or ANONYMOUS_MEMBER, ORIGIN_COMMUNITY)
@@ -668,8 +712,9 @@ async def _items(db: Database, guild_id: int, idents: list[tuple[str, int]], *,
     return out
 
 
-async def _build_quotes(db: Database, guild_id: int, batch: list[_Candidate], match: topics.QueryMatch) -> list[Quote]:
-    items = await _items(db, guild_id, [c.ident for c in batch])
+async def _build_quotes(db: Database, guild_id: int, batch: list[_Candidate], match: topics.QueryMatch,
+                        scope: _Scope = EVERY_ARTICLE) -> list[Quote]:
+    items = await _items(db, guild_id, [c.ident for c in batch], scope=scope)
     out = []
     tax = topics.taxonomy()
     typed = _typed_words(match.text)
@@ -709,7 +754,8 @@ async def get_quote(db: Database, source: str, item_id: int, guild_id: int) -> Q
     approved, is not returned: `QuoteNotFound`."""
     if source not in ("comment", "post"):
         raise QuoteNotFound("That quote could not be found.")
-    item = (await _items(db, guild_id, [(source, int(item_id))])).get((source, int(item_id)))
+    scope = await _scope(db, guild_id) if source == "comment" else EVERY_ARTICLE
+    item = (await _items(db, guild_id, [(source, int(item_id))], scope=scope)).get((source, int(item_id)))
     if item is None or not item.text.strip():
         raise QuoteNotFound("That quote is no longer available: it may have been withdrawn.")
     text = item.text
@@ -829,16 +875,18 @@ async def topic_counts(db: Database, guild_id: int, *, samples: bool = True) -> 
     tax = topics.taxonomy()
     allowed = _sensitive_topics()
     marks = ",".join("?" * len(allowed))
+    scope = await _scope(db, guild_id)
+    in_scope, scope_params = scope.tags_sql()
     rows = await _rows(
         db,
         "SELECT topic, COUNT(*) AS n FROM topic_tags WHERE guild_id IN (?, ?) AND quotable = 1"
-        f" AND (sensitive = 0 OR topic IN ({marks})) GROUP BY topic",
-        (topics.COMMENTS_GUILD, guild_id, *allowed),
+        f" AND (sensitive = 0 OR topic IN ({marks})){in_scope} GROUP BY topic",
+        (topics.COMMENTS_GUILD, guild_id, *allowed, *scope_params),
     )
     counts = {r["topic"]: r["n"] for r in rows}
     phrases: dict[str, str] = {}
     if samples:
-        phrases = await _sample_phrases(db, guild_id)
+        phrases = await _sample_phrases(db, guild_id, scope)
     return [
         TopicCount(name=t.name, title=t.title, description=t.description, count=counts.get(t.name, 0),
                    sample_phrase=phrases.get(t.name, ""))
@@ -846,17 +894,18 @@ async def topic_counts(db: Database, guild_id: int, *, samples: bool = True) -> 
     ]
 
 
-async def _sample_phrases(db: Database, guild_id: int) -> dict[str, str]:
+async def _sample_phrases(db: Database, guild_id: int, scope: _Scope = EVERY_ARTICLE) -> dict[str, str]:
+    in_scope, scope_params = scope.tags_sql()
     rows = await _rows(
         db,
         "SELECT topic, source, item_id FROM ("
         " SELECT topic, source, item_id, ROW_NUMBER() OVER ("
         f"  PARTITION BY topic ORDER BY {_DENSITY_SQL} DESC, source, item_id) AS place"
-        " FROM topic_tags WHERE guild_id IN (?, ?) AND quotable = 1 AND sensitive = 0)"
+        f" FROM topic_tags WHERE guild_id IN (?, ?) AND quotable = 1 AND sensitive = 0{in_scope})"
         " WHERE place = 1",
-        (topics.COMMENTS_GUILD, guild_id),
+        (topics.COMMENTS_GUILD, guild_id, *scope_params),
     )
-    texts = await _items(db, guild_id, [(r["source"], r["item_id"]) for r in rows], with_topics=False)
+    texts = await _items(db, guild_id, [(r["source"], r["item_id"]) for r in rows], with_topics=False, scope=scope)
     out = {}
     for r in rows:
         item = texts.get((r["source"], r["item_id"]))
