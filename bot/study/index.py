@@ -43,6 +43,8 @@ class _StudyIndex:
     title: str
     byline: str | None
     source_name: str
+    stored_reference: str | None            # the reference kept with the article (JSON), if any
+    shared: bool                            # loaded by the host, not uploaded by one server
     card: StudyCard
     sentences: dict[int, Sentence]          # sentence row id -> sentence
     order: list[int]                        # row ids in reading order
@@ -69,6 +71,7 @@ class _StudyIndex:
 
 
 REMEMBERED_ANSWERS = 512
+KEPT_ARTICLES = 16
 _CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple[int, str], _StudyIndex]]" = weakref.WeakKeyDictionary()
 _LOCKS: "weakref.WeakKeyDictionary[Any, asyncio.Lock]" = weakref.WeakKeyDictionary()
 
@@ -98,13 +101,18 @@ async def _study_index(db: Any, article_id: int | None = None) -> _StudyIndex:
             index = per_db.get(key)
             if index is None:
                 index = await _load_index(db, row["id"], row["content_hash"])
-                per_db.clear()   # only the current article is asked about; keep memory flat
+                # The articles asked about most recently are kept; memory stays flat however big the library.
+                while len(per_db) >= KEPT_ARTICLES:
+                    per_db.pop(next(iter(per_db)))
                 per_db[key] = index
+    else:
+        per_db[key] = per_db.pop(key)  # most recently used last
     return index
 
 
 async def _load_index(db: Any, article_id: int, content_hash: str) -> _StudyIndex:
-    art = await db.fetchone("SELECT title, byline, source_name, card_json FROM articles WHERE id = ?", (article_id,))
+    art = await db.fetchone("SELECT title, byline, source_name, card_json, reference_json, guild_id FROM articles WHERE id = ?",
+                            (article_id,))
     rows = await db.fetchall(
         "SELECT id, position, paragraph, in_paragraph, text FROM sentences WHERE article_id = ? ORDER BY position",
         (article_id,))
@@ -137,7 +145,7 @@ async def _load_index(db: Any, article_id: int, content_hash: str) -> _StudyInde
     vocabulary = frozenset(w for s in sentences.values() for w in words(fold(s.text)))
     return _StudyIndex(
         article_id=article_id, content_hash=content_hash, title=art["title"], byline=art["byline"],
-        source_name=art["source_name"], card=card, sentences=sentences, order=order,
+        source_name=art["source_name"], stored_reference=art["reference_json"], shared=art["guild_id"] is None, card=card, sentences=sentences, order=order,
         cues=_sentence_cues(sentences, card), vocabulary=vocabulary, cue_strength=_cue_strength(sentences),
         first_id=min(order) if order else 0, last_id=max(order) if order else -1,
     )
@@ -190,6 +198,20 @@ def load_reference(source_name: str, folder: Path = DATA_DIR) -> dict | None:
     return dict(ref) if ref else None
 
 
+def reference_of(index: _StudyIndex, folder: Path = DATA_DIR) -> dict | None:
+    """The article's verified reference: the one stored with it, or for a shared article loaded
+    before references were stored, the file beside it in `folder`. An uploaded article has none
+    unless it was stored with it (a file name of one server's upload says nothing)."""
+    if index.stored_reference:
+        try:
+            data = json.loads(index.stored_reference)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get("journal"):
+            return data
+    return load_reference(index.source_name, folder) if index.shared else None
+
+
 @lru_cache(maxsize=8)
 def _read_reference(path: Path, _mtime: int) -> dict | None:
     try:
@@ -204,7 +226,7 @@ async def study_summary(db: Any, length: str = "short", article_id: int | None =
                         reference_folder: Path = DATA_DIR) -> RenderedCard:
     """The study card of the current article, ready to show ("short" or "full")."""
     index = await _study_index(db, article_id)
-    ref = load_reference(index.source_name, reference_folder)
+    ref = reference_of(index, reference_folder)
     key = (length, json.dumps(ref, sort_keys=True) if ref else "")
     rendered = index.rendered.get(key)
     if rendered is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.config import DATA_DIR
 from bot.safety import NOT_MEDICAL_ADVICE
-from bot.study.index import _study_index, load_reference
+from bot.study.index import _study_index, reference_of
 from bot.study.model import EMBED_TITLE, FIELD_NAME, FIELD_VALUE, RenderedCard, SourceInfo
 from bot.study.render import _limit, _published_line, reference_line, reference_matches
 
@@ -17,7 +17,7 @@ async def source(db: Any, article_id: int | None = None, reference_folder: Path 
     it, and the verified reference when one is stored beside the article."""
     index = await _study_index(db, article_id)
     card = index.card
-    ref = load_reference(index.source_name, reference_folder)
+    ref = reference_of(index, reference_folder)
     if ref and not reference_matches(ref, card):
         ref = None
     published = _published_line(card, ref)
