@@ -13,19 +13,20 @@ holds, or its number ("#3", which autocomplete sends).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from bot import audit
+from bot import audit, study
 from bot.article import ArticleFormatError, ParsedArticle, parse_article
 from bot.audit import AuditEntry
 from bot.errors import UserFacingError
-from bot.guild_settings import NOTHING_CHANGED, GuildConfig
+from bot.guild_settings import NOTHING_CHANGED, GuildConfig, GuildSettings
 from bot.ingest import ARTICLE_SUFFIXES, IngestReport, is_markdown, load_article, stored_hash
 from bot.storage import Database, discord_id, utcnow
-from bot.text import fold
+from bot.study.model import EMBED_DESCRIPTION, RenderedCard
+from bot.text import content_words, fold, light_stem, trim_to
 
 # An article page saved as text is some tens of kilobytes; a file much larger is the wrong file.
 MAX_UPLOAD_BYTES = 512 * 1024
@@ -83,10 +84,22 @@ class ServerArticles:
     articles: list[ArticleInfo]
     featured: ArticleInfo | None
     hidden: list[ArticleInfo]           # the ones its admins turned off
+    everything: bool = True             # it shows every article in the database
 
     @property
     def ids(self) -> list[int]:
         return [a.id for a in self.articles]
+
+    @property
+    def several(self) -> bool:
+        """More than one article: replies then name the article they come from."""
+        return len(self.articles) > 1
+
+    @property
+    def comment_scope(self) -> tuple[int, ...] | None:
+        """The articles whose reader comments /quote and /topics offer here; None for all of them
+        (a server that shows every article needs no filter, and reads exactly as before)."""
+        return None if self.everything else tuple(self.ids)
 
     def require_featured(self) -> ArticleInfo:
         if self.featured is None:
@@ -133,15 +146,61 @@ def match_title(articles: Sequence[ArticleInfo], text: str) -> ArticleInfo | Non
     return holding[0] if len(holding) == 1 else None
 
 
-def server_articles(every: Sequence[ArticleInfo], config: GuildConfig) -> ServerArticles:
+def server_articles(every: Sequence[ArticleInfo], config: GuildConfig, in_database: int | None = None) -> ServerArticles:
+    """What a server shows of `every` (its library); `in_database`: how many articles there are in
+    all (for `comment_scope`)."""
     hidden_ids = set(config.hidden_articles)
     shown = [a for a in every if a.id not in hidden_ids]
     featured = next((a for a in shown if a.id == config.featured_article), shown[0] if shown else None)
-    return ServerArticles(shown, featured, [a for a in every if a.id in hidden_ids])
+    return ServerArticles(shown, featured, [a for a in every if a.id in hidden_ids],
+                          everything=in_database is None or len(shown) == in_database)
 
 
 async def for_server(db: Database, config: GuildConfig) -> ServerArticles:
-    return server_articles(await library(db, config.guild_id), config)
+    every = await library(db, config.guild_id)
+    return server_articles(every, config, await db.fetchval("SELECT COUNT(*) FROM articles"))
+
+
+async def shown_in(db: Database, guild_id: int | None) -> ServerArticles:
+    """What a server shows, read with its settings (outside a server: the shared articles)."""
+    if guild_id is None:
+        return await for_server(db, GuildConfig.build(0, {}))
+    return await for_server(db, await GuildSettings(db).get(guild_id))
+
+
+def answered_from(article: ArticleInfo, server: ServerArticles) -> str:
+    """The line that says which article answered a question asked of all of them."""
+    return f"Of the {len(server.articles)} articles this server reads, “{article.title}” answers this."
+
+
+NONE_ANSWERS = "None of the {n} articles this server reads answers that question."
+NOT_ANSWERED = "The article does not answer that question."
+
+
+def _fit(question: str, answer: Any) -> float:
+    """How much of the question the answer's sentences hold: the share of its words found there."""
+    asked = {light_stem(w) for w in content_words(fold(question))}
+    if not asked:
+        return 0.0
+    said = {light_stem(w) for p in answer.passages for w in content_words(fold(p.text))}
+    return len(asked & said) / len(asked)
+
+
+async def ask_every_article(db: Database, server: ServerArticles, question: str) -> RenderedCard:
+    """/study ask with no article: every article the server shows is asked; the reply is the answer
+    of the one whose sentences hold most of the question (the featured one on a tie), and names it."""
+    featured = server.require_featured()
+    answers = [(a, await study.ask(db, question, article_id=a.id)) for a in server.articles]
+    found = [(a, answer) for a, answer in answers if answer.found]
+    if not found:
+        card = study.render_answer(next(answer for a, answer in answers if a.id == featured.id))
+        none = NONE_ANSWERS.format(n=len(server.articles))
+        text = card.description.replace(NOT_ANSWERED, none) if NOT_ANSWERED in card.description \
+            else f"{none}\n\n{card.description}"
+        return replace(card, title="From the articles this server reads", description=trim_to(text, EMBED_DESCRIPTION))
+    article, answer = max(found, key=lambda pair: (_fit(question, pair[1]), pair[0].id == featured.id, -pair[0].id))
+    card = study.render_answer(answer)
+    return replace(card, description=trim_to(f"{answered_from(article, server)}\n\n{card.description}", EMBED_DESCRIPTION))
 
 
 def choices(articles: Sequence[ArticleInfo], current: str, limit: int = 25) -> list[tuple[str, str]]:
