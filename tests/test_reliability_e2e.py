@@ -143,12 +143,15 @@ async def test_dms_through_server_errors_and_rate_limits_reach_the_author_once(s
     emu.faults = [Fault(method="POST", path_prefix="/users/@me/channels", status=500, times=2),
                   Fault(method="POST", path_prefix="/users/@me/channels", status=429, times=6, retry_after=0.01)]
     await step(session, "@moderator click Approve")
-    dm_channel = None
-    for _ in range(200):  # the notifier retries in the background
-        dm_channel = emu.dm_channels.get(PERSONAS["member"])
-        if dm_channel and any(r.path == f"/channels/{dm_channel}/messages" and r.status == 200 for r in emu.requests):
-            break
-        await asyncio.sleep(0.05)
+
+    def dm_delivered() -> bool:
+        dm = emu.dm_channels.get(PERSONAS["member"])
+        return bool(dm) and any(r.path == f"/channels/{dm}/messages" and r.status == 200 for r in emu.requests)
+
+    await wait_for(dm_delivered)  # the notifier retries in the background
+    # ... and records that the author was told once Discord has answered the send.
+    await wait_for(lambda: session.bot.db.fetchval("SELECT author_notified FROM posts"))
+    dm_channel = emu.dm_channels.get(PERSONAS["member"])
     delivered = [r for r in emu.requests if dm_channel and r.path == f"/channels/{dm_channel}/messages" and r.status == 200]
     opened = [r.status for r in emu.requests if r.path == "/users/@me/channels"]
     assert 500 in opened and 429 in opened and opened[-1] == 200, opened
