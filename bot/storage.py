@@ -19,6 +19,7 @@ import aiosqlite
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's write to end
 
 
 def utcnow() -> str:
@@ -68,7 +69,7 @@ class Database:
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         # Deleted rows are overwritten with zeros, not just marked free: text a member withdrew or
         # asked to be forgotten must not stay readable in the file (see checkpoint() for the log).
         await self._conn.execute("PRAGMA secure_delete=ON")
@@ -102,6 +103,11 @@ class Database:
                 continue
             sql = path.read_text(encoding="utf-8")
             async with self.transaction() as tx:
+                # Another process may have applied it since the list was read: the check inside
+                # the write lock is the one that counts, so that each migration runs once.
+                async with tx.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)) as cur:
+                    if await cur.fetchone() is not None:
+                        continue
                 # executescript would COMMIT on its own; run statement by statement instead.
                 for statement in _split_sql(sql):
                     await tx.execute(statement)
@@ -139,7 +145,7 @@ class Database:
         async with self._write_lock:
             self._writer = task
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await self._begin_immediate()
                 try:
                     yield self.conn
                 except BaseException:
@@ -149,6 +155,24 @@ class Database:
                     await self.conn.execute("COMMIT")
             finally:
                 self._writer = None
+
+    async def _begin_immediate(self) -> None:
+        """BEGIN IMMEDIATE, waiting for another process's write to end. SQLite's busy timeout covers
+        most waits, but it answers "locked" at once (without waiting) when this connection still
+        holds a read from a statement not yet reset; such a read ends soon, so try again for as long
+        as the busy timeout would have waited."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUSY_TIMEOUT_SECONDS
+        pause = 0.005
+        while True:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or loop.time() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and empty it (wal_checkpoint(TRUNCATE)).

@@ -673,8 +673,10 @@ async def tag_post(tx, post_id: int, guild_id: int, text: str, *, approved: bool
     a moderator decides); pass `approved` only when the row is not written yet.
     """
     if approved is None:
-        cur = await tx.execute("SELECT state FROM posts WHERE id = ?", (post_id,))
-        row = await cur.fetchone()
+        # Closed at once: a read left open keeps the connection's snapshot after the commit, and its
+        # next write would then fail at once when another process wrote meanwhile.
+        async with tx.execute("SELECT state FROM posts WHERE id = ?", (post_id,)) as cur:
+            row = await cur.fetchone()
         approved = row is not None and row[0] == "approved"
     rows, sensitive = _rows_and_flag(text)
     await tx.execute("DELETE FROM topic_tags WHERE source = 'post' AND item_id = ?", (post_id,))

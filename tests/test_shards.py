@@ -79,3 +79,20 @@ async def test_identify_turns_are_shared_by_everyone_on_the_database(db, tmp_pat
         assert await reserve_identify(other, 1, 5.0, now=T + 1) == 0
         # Once the turns are past, no wait.
         assert await reserve_identify(db, 0, 5.0, now=T + 60) == 0
+
+
+async def test_processes_starting_together_apply_each_migration_once(tmp_path):
+    import asyncio
+
+    from bot.storage import Database, list_migrations
+
+    path = tmp_path / "shared.db"
+    bases = [Database(path) for _ in range(3)]
+    try:
+        outcomes = await asyncio.gather(*(b.open() for b in bases), return_exceptions=True)
+        assert [o for o in outcomes if isinstance(o, BaseException)] == []
+        rows = await bases[0].fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r[0] for r in rows] == [v for v, _, _ in list_migrations()]
+    finally:
+        for b in bases:
+            await b.close()
