@@ -15,7 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from emulator.openapi import DEFAULT_OPENAPI_PATH
-from emulator.server import DEFAULT_GUILD, Emulator, Fault, json_response
+from benchmarks.generate import guild_ids
+from emulator.server import Emulator, Fault, json_response
 
 
 # -- control API: drive an emulator that runs in its own process ---------------------------
@@ -38,7 +39,7 @@ class ControlAPI:
         for guild_id in body.get("ids") or [body["id"]]:
             if int(guild_id) not in self.emulator.guilds:
                 self.emulator.seed_guild(int(guild_id), body.get("name"))
-                if self.emulator._ws is not None:
+                if self.emulator.session_for(int(guild_id)) is not None:
                     await self.emulator.join_guild(int(guild_id))
         return json_response({"guilds": len(self.emulator.guilds)})
 
@@ -82,8 +83,8 @@ class ControlAPI:
 
     async def state(self, request: web.Request) -> web.Response:
         emu = self.emulator
-        return json_response({"connected": emu._ws is not None and not emu._ws.closed,
-                              "identify_count": emu._identify_count, "guilds": len(emu.guilds),
+        return json_response({"connected": emu.connected, "identify_count": emu._identify_count,
+                              "shards": sorted(emu.sessions), "guilds": len(emu.guilds),
                               "commands": {k: len(v) for k, v in emu.commands.items()},
                               "late_responses": len(emu.late_responses)})
 
@@ -166,8 +167,8 @@ class LoadGenerator:
 async def serve(port: int, guilds: int, openapi: Path | None, ready_file: Path | None) -> None:
     emulator = Emulator(openapi_path=openapi, port=port)
     ControlAPI(emulator)
-    for n in range(guilds):
-        emulator.seed_guild(DEFAULT_GUILD + n * 10_000)
+    for guild_id in guild_ids(guilds):
+        emulator.seed_guild(guild_id)
     await emulator.start()
     print(f"emulator listening on {emulator.root_url} with {guilds} guild(s)", flush=True)
     if ready_file is not None:

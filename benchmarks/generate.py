@@ -53,8 +53,11 @@ FILLERS = [
 
 
 def guild_ids(count: int) -> list[int]:
-    """The same guild ids the emulator seeds with `python -m benchmarks.emulator_process --guilds N`."""
-    return [DEFAULT_GUILD + n * 10_000 for n in range(count)]
+    """The same guild ids the emulator seeds with `python -m benchmarks.emulator_process --guilds N`.
+
+    Consecutive ids differ in the part Discord shards by (`id >> 22`), so that the servers spread
+    evenly over any number of shards, as real ones do."""
+    return [DEFAULT_GUILD + (n << 22) for n in range(count)]
 
 
 def vocabulary() -> list[str]:

@@ -281,7 +281,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    source = args.db or OUT_DIR / f"bench-{args.posts}-{args.guilds}.db"
+    # "spread": server ids spread over shards (the ids before them sat on a few shards).
+    source = args.db or OUT_DIR / f"bench-{args.posts}-{args.guilds}-spread.db"
     report: dict[str, Any] = {}
     if args.db is None and not source.exists():
         report["data"] = generate(source, args.posts, args.guilds)

@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
+from bot.shards import shard_of
 from emulator import rules
 from emulator.openapi import OpenAPIChecker
 
@@ -27,6 +28,8 @@ log = logging.getLogger("fibrocircle.emulator")
 
 API_PREFIX = "/api/v10"
 INTERACTION_DEADLINE = 3.0  # seconds Discord waits for the first response
+GUILDS_PER_SHARD = 1000     # Discord recommends a shard per 1,000 servers
+MAX_GUILDS_PER_SESSION = 2500  # past this, Discord closes a session with 4011 (sharding required)
 DISCORD_EPOCH_MS = 1420070400000
 
 # Permission bits (Discord's documented values).
@@ -125,6 +128,17 @@ class Fault:
         return self.times > 0 and method == self.method and path.startswith(self.path_prefix)
 
 
+@dataclass
+class GatewaySession:
+    """One connected gateway session: the shard it identified as, and its own event sequence."""
+
+    ws: web.WebSocketResponse
+    shard_id: int = 0
+    shard_count: int = 1
+    seq: int = 0
+    ready: bool = False
+
+
 class Emulator:
     """The emulated Discord. Start with `await emulator.start()`; `base_url`/`gateway_url` point at it."""
 
@@ -148,9 +162,13 @@ class Emulator:
         self.faults: list[Fault] = []
         self.late_responses: list[int] = []
         self.deadline = INTERACTION_DEADLINE
-        self._ws: web.WebSocketResponse | None = None
+        # Gateway sessions by shard id; a bot that does not shard identifies as shard 0 of 1.
+        self.sessions: dict[int, GatewaySession] = {}
+        self.shard_count: int | None = None  # what /gateway/bot recommends; None: a shard per 1,000 servers
+        self.max_concurrency = 1             # identify buckets, as /gateway/bot reports them
+        self.identifies: list[tuple[float, int, int]] = []  # (time.monotonic(), shard id, shard count) per IDENTIFY
+        self.closed_sessions: list[tuple[int, int, str]] = []  # (shard id, close code, reason)
         self._ws_ready = asyncio.Event()
-        self._seq = 0
         self._runner: web.AppRunner | None = None
         self._request_listeners: list[Callable[[RecordedRequest], None]] = []
         self._identify_count = 0
@@ -183,14 +201,36 @@ class Emulator:
         return self
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for session in list(self.sessions.values()):
+            if not session.ws.closed:
+                await session.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
+        """Until every shard has a ready session."""
         await asyncio.wait_for(self._ws_ready.wait(), timeout)
+
+    @property
+    def connected(self) -> bool:
+        return any(s.ready and not s.ws.closed for s in self.sessions.values())
+
+    @property
+    def recommended_shards(self) -> int:
+        if self.shard_count is not None:
+            return self.shard_count
+        live = sum(1 for g in self.guilds.values() if not g["left"])
+        return max(1, -(-live // GUILDS_PER_SHARD))
+
+    def session_for(self, guild_id: int | None) -> GatewaySession | None:
+        """The session that serves a server (DMs and events of no server: shard 0's)."""
+        for session in self.sessions.values():
+            if session.ready and not session.ws.closed and (
+                    session.shard_id == 0 if guild_id is None else
+                    shard_of(guild_id, session.shard_count) == session.shard_id):
+                return session
+        return None
 
     # -- the world --------------------------------------------------------------------
     def add_user(self, user_id: int, name: str) -> dict[str, Any]:
@@ -352,7 +392,7 @@ class Emulator:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
-        self._ws = ws
+        session = GatewaySession(ws)
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -362,32 +402,62 @@ class Emulator:
             if op == 1:  # heartbeat
                 await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif op in (2, 6):  # identify, or resume (answered as a fresh session)
-                self._identify_count += 1
-                await self._send_ready()
-        if self._ws is ws:
-            self._ws = None
+                shard = (frame.get("d") or {}).get("shard") or [0, 1]
+                if op == 6:  # a resume keeps the shard the session identified as
+                    shard = [session.shard_id, session.shard_count]
+                await self._identify(session, int(shard[0]), int(shard[1]))
+        if self.sessions.get(session.shard_id) is session:
+            del self.sessions[session.shard_id]
             self._ws_ready.clear()
         return ws
 
-    async def _send_ready(self) -> None:
-        self._seq = 0
-        guild_ids = [g for g, data in self.guilds.items() if not data["left"]]
-        await self.dispatch("READY", {
+    async def _identify(self, session: GatewaySession, shard_id: int, shard_count: int) -> None:
+        self._identify_count += 1
+        self.identifies.append((time.monotonic(), shard_id, shard_count))
+        if not (0 <= shard_id < shard_count):
+            await self._close_session(session, 4010, "Invalid shard")
+            return
+        guild_ids = [g for g, data in self.guilds.items()
+                     if not data["left"] and shard_of(g, shard_count) == shard_id]
+        if len(guild_ids) > MAX_GUILDS_PER_SESSION:
+            await self._close_session(session, 4011, "Sharding required")
+            return
+        previous = self.sessions.get(shard_id)
+        if previous is not None and previous is not session and not previous.ws.closed:
+            await previous.ws.close()
+        session.shard_id, session.shard_count, session.seq = shard_id, shard_count, 0
+        self.sessions[shard_id] = session
+        await self._send(session, "READY", {
             "v": 10, "user": self.bot_user, "session_id": f"session-{self._identify_count}",
             "resume_gateway_url": self.gateway_url, "guilds": [{"id": str(g), "unavailable": True} for g in guild_ids],
-            "application": {"id": str(self.application_id), "flags": 0}, "shard": [0, 1],
+            "application": {"id": str(self.application_id), "flags": 0}, "shard": [shard_id, shard_count],
             "private_channels": [], "relationships": [], "presences": [], "guild_join_requests": [],
             "geo_ordered_rtc_regions": [], "user_settings": {},
         })
         for guild_id in guild_ids:
-            await self.dispatch("GUILD_CREATE", self.guild_payload(guild_id))
-        self._ws_ready.set()
+            await self._send(session, "GUILD_CREATE", self.guild_payload(guild_id))
+        session.ready = True
+        if all(self.sessions.get(n) is not None and self.sessions[n].ready for n in range(shard_count)):
+            self._ws_ready.set()
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        if self._ws is None or self._ws.closed:
-            raise ConnectionError("the bot is not connected to the gateway")
-        self._seq += 1
-        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
+    async def _close_session(self, session: GatewaySession, code: int, reason: str) -> None:
+        self.closed_sessions.append((session.shard_id, code, reason))
+        await session.ws.close(code=code, message=reason.encode())
+
+    async def _send(self, session: GatewaySession, event: str, data: dict[str, Any]) -> None:
+        session.seq += 1
+        await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.seq, "d": data}))
+
+    async def dispatch(self, event: str, data: dict[str, Any], *, guild_id: int | None = None) -> None:
+        """Send an event on the session of its server's shard (`guild_id`, else read from the event:
+        its `guild_id`, or its `id` for GUILD_CREATE)."""
+        if guild_id is None:
+            raw = data.get("id") if event == "GUILD_CREATE" else data.get("guild_id")
+            guild_id = int(raw) if raw is not None else None
+        session = self.session_for(guild_id)
+        if session is None:
+            raise ConnectionError("no gateway session serves that server's shard")
+        await self._send(session, event, data)
 
     async def join_guild(self, guild_id: int) -> None:
         """The bot is added to a server while running."""
@@ -595,9 +665,9 @@ class Emulator:
                               "team": None, "summary": "", "rpc_origins": []})
 
     async def _get_gateway_bot(self, rec: RecordedRequest) -> web.Response:
-        return json_response({"url": f"ws://{self.host}:{self.port}/gateway", "shards": 1,
+        return json_response({"url": f"ws://{self.host}:{self.port}/gateway", "shards": self.recommended_shards,
                               "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0,
-                                                      "max_concurrency": 1}})
+                                                      "max_concurrency": self.max_concurrency}})
 
     async def _put_commands(self, rec: RecordedRequest, scope: str) -> web.Response:
         synced = []

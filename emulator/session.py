@@ -114,7 +114,8 @@ class BotSession:
 
     def __init__(self, db_path: Path, *, openapi_path: Path | None = None, guild_id: int = DEFAULT_GUILD,
                  default_user: int | None = None, default_role: str = "member",
-                 article_path: Path = DEFAULT_ARTICLE_PATH, quiet: float = 0.12, extra_guilds: tuple[int, ...] = ()):
+                 article_path: Path = DEFAULT_ARTICLE_PATH, quiet: float = 0.12, extra_guilds: tuple[int, ...] = (),
+                 shard_count: int | None = None, shard_ids: tuple[int, ...] | None = None):
         self.db_path = Path(db_path)
         self.openapi_path = openapi_path
         self.guild_id = guild_id
@@ -128,6 +129,8 @@ class BotSession:
         self._errors = _ErrorCollector()
         self._saved: tuple[Any, Any] | None = None
         self.extra_guilds = extra_guilds
+        self.shard_count, self.shard_ids = shard_count, shard_ids
+        self.extra_bots: list[tuple[FibroCircle, asyncio.Task]] = []  # more processes' worth of shards
         self.last_modal: dict[int, tuple[dict[str, Any], int, int]] = {}  # user -> (modal, guild, channel)
 
     # -- set-up ---------------------------------------------------------------------
@@ -147,10 +150,17 @@ class BotSession:
         self._saved = use_local_discord(self.emulator.root_url)
         for name in ("discord", "fibrocircle"):
             logging.getLogger(name).addHandler(self._errors)
-        await self.start_bot()
+        try:
+            await self.start_bot()
+        except BaseException:
+            await self.__aexit__(None, None, None)  # the emulator, loggers and discord.py's addresses put back
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for bot, task in self.extra_bots:
+            await self._stop(bot, task)
+        self.extra_bots = []
         await self.stop_bot()
         await self.emulator.stop()
         for name in ("discord", "fibrocircle"):
@@ -158,33 +168,46 @@ class BotSession:
         if self._saved is not None:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
 
-    def make_config(self) -> Config:
+    def make_config(self, shard_ids: tuple[int, ...] | None = None) -> Config:
         return Config(db_path=self.db_path, dev_guild_id=None, log_level="WARNING",
-                      openapi_path=self.openapi_path, token=FAKE_TOKEN)
+                      openapi_path=self.openapi_path, token=FAKE_TOKEN, shard_count=self.shard_count,
+                      shard_ids=shard_ids if shard_ids is not None else self.shard_ids)
 
     async def start_bot(self, timeout: float = 20.0) -> FibroCircle:
-        bot = FibroCircle(self.make_config(), article_path=self.article_path, guild_ready_timeout=0.05,
-                          identify_interval=0.05)
-        self.bot = bot
-        self._bot_task = asyncio.create_task(bot.start(FAKE_TOKEN), name="fibrocircle-bot")
-        ready = asyncio.create_task(bot.wait_until_ready())
-        done, _ = await asyncio.wait({ready, self._bot_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if ready not in done:
-            ready.cancel()
-            if self._bot_task in done:
-                self._bot_task.result()  # raises what stopped the bot
-            raise TimeoutError("the bot did not become ready")
+        self.bot, self._bot_task = await self._launch(self.make_config(), timeout)
+        return self.bot
+
+    async def start_extra_bot(self, shard_ids: tuple[int, ...], timeout: float = 60.0) -> FibroCircle:
+        """Another bot on the same database with other shards, as a second process would run them."""
+        bot, task = await self._launch(self.make_config(shard_ids), timeout)
+        self.extra_bots.append((bot, task))
         return bot
 
+    async def _launch(self, config: Config, timeout: float) -> tuple[FibroCircle, asyncio.Task]:
+        bot = FibroCircle(config, article_path=self.article_path, guild_ready_timeout=0.05, identify_interval=0.05)
+        task = asyncio.create_task(bot.start(FAKE_TOKEN), name="fibrocircle-bot")
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait({ready, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            if task in done:
+                await bot.close()
+                task.result()  # raises what stopped the bot
+            raise TimeoutError("the bot did not become ready")
+        return bot, task
+
     async def stop_bot(self) -> None:
-        if self.bot is not None:
-            await self.bot.close()
-        if self._bot_task is not None:
-            try:
-                await asyncio.wait_for(self._bot_task, 10)
-            except (asyncio.CancelledError, Exception):
-                pass
+        if self.bot is not None and self._bot_task is not None:
+            await self._stop(self.bot, self._bot_task)
         self.bot, self._bot_task = None, None
+
+    @staticmethod
+    async def _stop(bot: FibroCircle, task: asyncio.Task) -> None:
+        await bot.close()
+        try:
+            await asyncio.wait_for(task, 10)
+        except (asyncio.CancelledError, Exception):
+            pass
 
     async def restart_bot(self) -> FibroCircle:
         await self.stop_bot()
