@@ -24,6 +24,7 @@ from bot.posts.jobs import (  # noqa: F401
     mark_author_notified,
     mark_message_removal_failed,
     mark_message_removed,
+    mark_notify_failed,
     mark_publish_failed,
     mark_published,
     mark_queue_failed,

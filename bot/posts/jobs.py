@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.posts.model import (
+    NOTIFY_LEASE_SECONDS,
     PUBLISH_LEASE_SECONDS,
     QUEUE_CHANNEL_SETTING,
     QUEUE_LEASE_SECONDS,
@@ -128,28 +129,36 @@ async def mark_queue_failed(
 
 async def posts_to_publish(
     db: Database, now: datetime | str | None = None, *, limit: int = 20,
-    lease_seconds: int = PUBLISH_LEASE_SECONDS, shards: OwnShards | None = None,
+    lease_seconds: int = PUBLISH_LEASE_SECONDS, shards: OwnShards | None = None, owner: str | None = None,
 ) -> list[Post]:
     """Approved posts not yet in the posts channel whose retry time has come, oldest first.
 
     The posts returned are set aside for `lease_seconds`: call `mark_published` or
     `mark_publish_failed` for each. One left without either (the bot stopped) comes back after
-    the lease, so nothing is lost. With `shards`, only the servers of those shards.
+    the lease, so nothing is lost. With `shards`, only the servers of those shards. The lease
+    names its `owner` (the process), and only the owner records a failure (`mark_publish_failed`).
     """
     when = _now(now)
     own, own_params = shards.where() if shards is not None else ("", [])
+    return await _lease(
+        db, "publish",
+        "SELECT * FROM posts WHERE state = 'approved' AND publish_state IN ('unpublished', 'failed')"
+        f" AND publish_next_at <= ?{own} ORDER BY publish_next_at, id LIMIT ?",
+        (_iso(when), *own_params, max(1, int(limit))), until=when + timedelta(seconds=lease_seconds), owner=owner,
+    )
+
+
+async def _lease(db: Database, job: str, select: str, params: tuple, *, until: datetime,
+                 owner: str | None) -> list[Post]:
+    """The posts `select` finds, set aside for one job (`publish` or `notify`) until `until` and
+    named as `owner`'s, in one transaction: no other process is handed them meanwhile."""
     async with db.transaction() as tx:
-        due = await _posts(
-            tx,
-            "SELECT * FROM posts WHERE state = 'approved' AND publish_state IN ('unpublished', 'failed')"
-            f" AND publish_next_at <= ?{own} ORDER BY publish_next_at, id LIMIT ?",
-            (_iso(when), *own_params, max(1, int(limit))),
-        )
+        due = await _posts(tx, select, params)
         if due:
             marks = ",".join("?" * len(due))
             await _change(
-                tx, f"UPDATE posts SET publish_next_at = ? WHERE id IN ({marks})",
-                [_iso(when + timedelta(seconds=lease_seconds)), *[p.id for p in due]],
+                tx, f"UPDATE posts SET {job}_next_at = ?, {job}_owner = ? WHERE id IN ({marks})",
+                [_iso(until), owner, *[p.id for p in due]],
             )
     return due
 
@@ -169,7 +178,7 @@ async def mark_published(
         changed = await _change(
             tx,
             "UPDATE posts SET publish_state = 'published', published_channel_id = ?, published_message_id = ?,"
-            " published_at = ?, publish_error = NULL, publish_next_at = NULL"
+            " published_at = ?, publish_error = NULL, publish_next_at = NULL, publish_owner = NULL"
             " WHERE id = ? AND state = 'approved' AND publish_state IN ('unpublished', 'failed')",
             (channel_id, message_id, _iso(when), post_id),
         )
@@ -187,13 +196,14 @@ async def mark_published(
 
 async def mark_publish_failed(
     db: Database, post_id: int, error: str, retry_in_seconds: float | None = None,
-    *, now: datetime | str | None = None,
+    *, now: datetime | str | None = None, owner: str | None = None,
 ) -> Post | None:
     """Publishing failed: keep the post approved and unpublished, note why, and retry later.
 
     `retry_in_seconds` is Discord's retry_after on a 429; otherwise the pause grows with each
     attempt (30 s, 1 min, 2 min, ... at most an hour). Returns the post (its `publish_error` and
-    `publish_attempts` tell the moderator why), or None when it no longer needs publishing.
+    `publish_attempts` tell the moderator why), or None when it no longer needs publishing, or
+    when another process than `owner` holds its lease now (that process's outcome counts).
     """
     when = _now(now)
     error = _error_text(error)
@@ -201,8 +211,9 @@ async def mark_publish_failed(
         row = await _one(
             tx,
             "SELECT guild_id, publish_attempts FROM posts WHERE id = ? AND state = 'approved'"
-            " AND publish_state IN ('unpublished', 'failed')",
-            (post_id,),
+            " AND publish_state IN ('unpublished', 'failed')"
+            " AND (? IS NULL OR publish_owner IS NULL OR publish_owner = ?)",
+            (post_id, owner, owner),
         )
         if row is None:
             return None
@@ -211,7 +222,7 @@ async def mark_publish_failed(
         await _change(
             tx,
             "UPDATE posts SET publish_state = 'failed', publish_attempts = ?, publish_error = ?,"
-            " publish_next_at = ? WHERE id = ?",
+            " publish_next_at = ?, publish_owner = NULL WHERE id = ?",
             (attempts, error, _iso(retry_at), post_id),
         )
         await _event(tx, post_id, row["guild_id"], "publish_failed", None, when,
@@ -219,16 +230,47 @@ async def mark_publish_failed(
         return await _post(tx, post_id)
 
 
-async def decisions_to_notify(db: Database, *, limit: int = 20, shards: OwnShards | None = None) -> list[Post]:
-    """Decided posts whose author has not been told yet (say the bot restarted before the DM);
-    with `shards`, only the servers of those shards."""
+async def decisions_to_notify(
+    db: Database, now: datetime | str | None = None, *, limit: int = 20, shards: OwnShards | None = None,
+    owner: str | None = None, lease_seconds: int = NOTIFY_LEASE_SECONDS,
+) -> list[Post]:
+    """Decided posts whose author has not been told yet and whose DM is due (say the bot restarted
+    before the DM, or the last try failed); with `shards`, only the servers of those shards.
+
+    The posts returned are leased to `owner` for `lease_seconds`, so that no other process sends
+    the same DM: call `mark_author_notified` or `mark_notify_failed` for each. One left without
+    either (the bot stopped) comes back after the lease.
+    """
+    when = _now(now)
     own, own_params = shards.where() if shards is not None else ("", [])
-    return await _posts(
-        db.conn,
+    return await _lease(
+        db, "notify",
         "SELECT * FROM posts WHERE state IN ('approved', 'rejected') AND author_notified IS NULL"
-        f"{own} ORDER BY decided_at, id LIMIT ?",
-        (*own_params, max(1, int(limit))),
+        f" AND (notify_next_at IS NULL OR notify_next_at <= ?){own} ORDER BY decided_at, id LIMIT ?",
+        (_iso(when), *own_params, max(1, int(limit))), until=when + timedelta(seconds=lease_seconds), owner=owner,
     )
+
+
+async def mark_notify_failed(
+    db: Database, post_id: int, retry_in_seconds: float | None = None, *,
+    now: datetime | str | None = None, owner: str | None = None,
+) -> bool:
+    """The decision DM failed for a reason that may pass (Discord down, a 429): try again after
+    `retry_in_seconds`, or growing pauses. False when the author was told meanwhile, or another
+    process than `owner` holds the lease now."""
+    when = _now(now)
+    async with db.transaction() as tx:
+        row = await _one(
+            tx, "SELECT notify_attempts FROM posts WHERE id = ? AND author_notified IS NULL"
+            " AND (? IS NULL OR notify_owner IS NULL OR notify_owner = ?)", (post_id, owner, owner))
+        if row is None:
+            return False
+        attempts = row["notify_attempts"] + 1
+        await _change(
+            tx, "UPDATE posts SET notify_attempts = ?, notify_next_at = ?, notify_owner = NULL WHERE id = ?",
+            (attempts, _iso(_next_try(when, attempts, retry_in_seconds)), post_id),
+        )
+    return True
 
 
 async def mark_author_notified(
@@ -241,7 +283,8 @@ async def mark_author_notified(
         row = await _one(tx, "SELECT guild_id FROM posts WHERE id = ?", (post_id,))
         if row is None:
             return False
-        await _change(tx, "UPDATE posts SET author_notified = ?, author_notified_at = ? WHERE id = ?",
+        await _change(tx, "UPDATE posts SET author_notified = ?, author_notified_at = ?, notify_owner = NULL"
+                      " WHERE id = ?",
                       (result, _iso(when), post_id))
         await _event(tx, post_id, row["guild_id"], result, None, when)
     return True

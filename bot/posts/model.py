@@ -36,6 +36,8 @@ PUBLISH_LEASE_SECONDS = 120
 # A new post's embed is posted to the queue channel by the member's own /share, at once. For this
 # long nobody else posts it; after it (the bot stopped in between, say) the worker does.
 QUEUE_LEASE_SECONDS = 60
+# A decision DM handed to a process is not handed out again for this long.
+NOTIFY_LEASE_SECONDS = 120
 # Errors from Discord are stored for the moderator; they are short, but never trust a length.
 MAX_ERROR_LENGTH = 500
 

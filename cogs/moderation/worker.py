@@ -9,8 +9,9 @@ says is still to do, so that a restart or a Discord outage only delays it:
   `mark_publish_failed`); a failure (deleted channel, missing permission, 5xx, 429) keeps the post
   approved and unpublished, is shown on the queue message and to the moderator who approved, and is
   retried with growing pauses;
-- tell authors of decisions by DM (`decisions_to_notify`, `mark_author_notified`); closed DMs are
-  recorded, and /myposts shows the decision;
+- tell authors of decisions by DM (`decisions_to_notify`, `mark_author_notified`,
+  `mark_notify_failed`), under a lease in the database like publishing; closed DMs are recorded,
+  and /myposts shows the decision;
 - delete messages that still show withdrawn or forgotten text (`messages_to_remove`);
 - forget /quote history older than a few weeks (`quotes.prune_history`), as /privacy says.
 
@@ -69,7 +70,6 @@ class PostWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.deciders: dict[int, tuple[Interaction, float]] = {}
-        self._dm_not_before: dict[int, float] = {}
         self._pruned_at: float | None = None
 
     def start(self) -> None:
@@ -109,12 +109,12 @@ class PostWorker:
         shards = self.bot.own_shards()
         for post in await posts.posts_to_queue(db, shards=shards):
             await self.queue(post)
-        for post in await posts.posts_to_publish(db, shards=shards):
+        owner = self.bot.lease_owner
+        for post in await posts.posts_to_publish(db, shards=shards, owner=owner):
             await self.publish(post)
+        for post in await posts.decisions_to_notify(db, limit=100, shards=shards, owner=owner):
+            await self.notify(post)
         now = time.monotonic()
-        for post in await posts.decisions_to_notify(db, limit=100, shards=shards):
-            if self._dm_not_before.get(post.id, 0) <= now:
-                await self.notify(post)
         for stale in await posts.messages_to_remove(db, shards=shards):
             await self.remove(stale)
         # Forgetting old /quote history concerns every server: shard 0's process does it.
@@ -164,7 +164,8 @@ class PostWorker:
                 await show_status(self.bot, published)
             return
         log.info("guild %s: publishing %s failed: %s", post.guild_id, post.label, problem)
-        failed = await posts.mark_publish_failed(self.bot.db, post.id, problem or "unknown", retry_in)
+        failed = await posts.mark_publish_failed(self.bot.db, post.id, problem or "unknown", retry_in,
+                                                 owner=self.bot.lease_owner)
         if failed is None:
             return
         await show_status(self.bot, failed)
@@ -206,9 +207,8 @@ class PostWorker:
                 await posts.mark_author_notified(self.bot.db, post.id, False)
                 return
             log.info("post %s: DM failed with %s; trying again later", post.id, error.status)
-            self._dm_not_before[post.id] = time.monotonic() + self.dm_retry_seconds
+            await posts.mark_notify_failed(self.bot.db, post.id, self.dm_retry_seconds, owner=self.bot.lease_owner)
             return
-        self._dm_not_before.pop(post.id, None)
         await posts.mark_author_notified(self.bot.db, post.id, True)
 
     async def remove(self, stale: posts.StaleMessage) -> None:
