@@ -16,7 +16,10 @@ import gc
 import hashlib
 import json
 import logging
+import os
 import pkgutil
+import secrets
+import socket
 from pathlib import Path
 
 import discord
@@ -51,6 +54,20 @@ def extension_names() -> list[str]:
     """Every feature in cogs/, a module or a package (`cogs/utils/` holds shared helpers, not an extension)."""
     return sorted(f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__)
                   if m.name != "utils" and not m.name.startswith("_"))
+
+
+async def prepare_database(db: Database, article_path: Path, articles_folder: Path) -> None:
+    """What the bot needs in a migrated database before serving, each step only when it is still to
+    do: the article and the library loaded, topic tags made with the current topic list."""
+    report = await load_seed_if_empty(db, article_path)
+    if report is not None:
+        log.info("loaded %s: %d paragraphs, %d comments", report.source, report.paragraphs, report.comments)
+    for report in await load_folder(db, articles_folder):
+        if report.loaded:
+            log.info("loaded %s into the library: %d paragraphs, %d comments",
+                     report.source, report.paragraphs, report.comments)
+    if await retag_all_if_taxonomy_changed(db):  # the topic list changed since the tags were made
+        log.info("topic tags recomputed for the new topic list")
 
 
 class FibroTree(app_commands.CommandTree):
@@ -119,25 +136,21 @@ class FibroCircle(commands.AutoShardedBot):
         self.loop_probe = LoopLagProbe()
         # Discord's 5 seconds between identifies of a bucket; the emulator has no such limit, and
         # a short gap still keeps the turns in order.
+        # Names this process on the jobs it leases (publishing, decision DMs).
+        self.lease_owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.identify_interval = identify_interval if identify_interval is not None else (
             EMULATOR_IDENTIFY_INTERVAL if config.emulator_url else IDENTIFY_INTERVAL)
         self._max_concurrency: int | None = None
 
     async def setup_hook(self) -> None:
-        await self.db.open()
-        report = await load_seed_if_empty(self.db, self.article_path)
-        if report is not None:
-            log.info("loaded %s: %d paragraphs, %d comments", report.source, report.paragraphs, report.comments)
-        for report in await load_folder(self.db, self.articles_folder):
-            if report.loaded:
-                log.info("loaded %s into the library: %d paragraphs, %d comments",
-                         report.source, report.paragraphs, report.comments)
-        if await retag_all_if_taxonomy_changed(self.db):  # the topic list changed since the tags were made
-            log.info("topic tags recomputed for the new topic list")
-        for name in extension_names():
-            await self.load_extension(name)
-        if self.sync_commands:
-            await self.sync_if_changed()
+        await self.db.open()  # migrations: each applied once, whichever process comes first
+        # The one-off start-up work runs in one process at a time: the next finds it done.
+        async with self.db.exclusive("start-up"):
+            await prepare_database(self.db, self.article_path, self.articles_folder)
+            for name in extension_names():
+                await self.load_extension(name)
+            if self.sync_commands:
+                await self.sync_if_changed()
 
     # -- command sync -------------------------------------------------------------
     def command_payload(self) -> list[dict]:

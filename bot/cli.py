@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check", help="validate commands, settings and the database without any network")
     chk.add_argument("--db", type=Path, help="database to check (default: FIBRO_DB_PATH)")
     sub.add_parser("sync", help="push the command list to Discord now (needs DISCORD_TOKEN)")
+    mig = sub.add_parser("migrate", help="migrate the database and load the articles, then stop (before starting several bot processes)")
+    mig.add_argument("--db", type=Path, help="database to prepare (default: FIBRO_DB_PATH)")
 
     args = parser.parse_args(argv)
     if args.command is None:
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as exc:
         print(f"fibrocircle: {exc}", file=sys.stderr)
         return 2
-    handlers = {"run": cmd_run, "try": cmd_try, "ingest": cmd_ingest, "articles": cmd_articles, "check": cmd_check, "sync": cmd_sync}
+    handlers = {"run": cmd_run, "try": cmd_try, "ingest": cmd_ingest, "articles": cmd_articles, "check": cmd_check, "sync": cmd_sync,
+                "migrate": cmd_migrate}
     return handlers[args.command](args, config)
 
 
@@ -263,6 +266,24 @@ async def _check(config: Config) -> int:
         print(f"  problem: {problem}")
     print("check passed" if not problems else f"check failed: {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+# -- migrate --------------------------------------------------------------------------
+def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return asyncio.run(_migrate(_with_db(config, args.db)))
+
+
+async def _migrate(config: Config) -> int:
+    from bot.app import prepare_database
+    from bot.config import DEFAULT_ARTICLES_DIR
+    from bot.storage import Database
+
+    async with Database(config.db_path) as db:
+        async with db.exclusive("start-up"):
+            await prepare_database(db, DEFAULT_ARTICLE_PATH, DEFAULT_ARTICLES_DIR)
+        print(f"database: {config.db_path} schema v{await db.schema_version()}, ready for the bot")
+    return 0
 
 
 # -- sync -----------------------------------------------------------------------------

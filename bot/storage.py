@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sqlite3
 from datetime import datetime, timezone
@@ -155,6 +156,27 @@ class Database:
                     await self.conn.execute("COMMIT")
             finally:
                 self._writer = None
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """One process at a time, across every process on this database, runs the block: the
+        start-up work (loading the articles, re-tagging, command sync) of processes started
+        together. A lock file beside the database (`flock`), freed when the block ends or the
+        process dies; an in-memory database is one process's own."""
+        if not isinstance(self.path, Path):
+            yield
+            return
+        import fcntl
+
+        fd = os.open(self.path.with_name(f"{self.path.name}.{name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     async def _begin_immediate(self) -> None:
         """BEGIN IMMEDIATE, waiting for another process's write to end. SQLite's busy timeout covers
