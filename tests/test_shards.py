@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot import posts
 from bot.guild_settings import GuildSettings
+from bot.posts import PUBLISH_LEASE_SECONDS
 from bot.shards import OwnShards, parse_shard_ids, reserve_identify, shard_of
 
 T = 1_800_000_000.0
@@ -96,3 +97,68 @@ async def test_processes_starting_together_apply_each_migration_once(tmp_path):
     finally:
         for b in bases:
             await b.close()
+
+
+async def test_decision_dms_and_publishing_are_leased_to_one_process(db):
+    settings = GuildSettings(db)
+    guild = guild_on(0, 1)
+    shared = await posts.submit(
+        db, await settings.get(guild), guild_id=guild, author_id=5, author_name="Robin", anonymous=True,
+        text="Slow walks by the river in the morning help my stiffness more than anything.",
+        topic_hint=None, interaction_id=4711, member_joined_at=None)
+    post = (await posts.decide(db, post_id=shared.post.id, guild_id=guild, moderator_id=9, approve=True)).post
+    at = datetime.fromisoformat(post.decided_at)
+
+    # One DM per decision: the second process finds the DM leased to the first.
+    assert [p.id for p in await posts.decisions_to_notify(db, at, owner="a")] == [post.id]
+    assert await posts.decisions_to_notify(db, at + timedelta(seconds=5), owner="b") == []
+    # A failure that may pass: retried after the pause, in the database (a restart forgets nothing).
+    assert await posts.mark_notify_failed(db, post.id, 60, now=at, owner="b") is False  # not b's lease
+    assert await posts.mark_notify_failed(db, post.id, 60, now=at, owner="a") is True
+    assert await posts.decisions_to_notify(db, at + timedelta(seconds=59), owner="b") == []
+    assert [p.id for p in await posts.decisions_to_notify(db, at + timedelta(seconds=60), owner="b")] == [post.id]
+    assert await posts.mark_author_notified(db, post.id, True)
+    assert await posts.decisions_to_notify(db, at + timedelta(days=1), owner="a") == []
+
+    # Publishing: a process whose lease ran out does not mark failed a post another one holds.
+    assert [p.id for p in await posts.posts_to_publish(db, at, owner="a")] == [post.id]
+    assert await posts.posts_to_publish(db, at + timedelta(seconds=5), owner="b") == []
+    retaken = await posts.posts_to_publish(db, at + timedelta(seconds=PUBLISH_LEASE_SECONDS + 1), owner="b")
+    assert [p.id for p in retaken] == [post.id]
+    assert await posts.mark_publish_failed(db, post.id, "I'm not connected to that server", owner="a") is None
+    assert (await posts.get_post(db, post.id)).publish_state == "unpublished"
+    assert (await posts.mark_publish_failed(db, post.id, "Discord is down", owner="b")).publish_state == "failed"
+
+
+async def test_start_up_work_runs_in_one_process_at_a_time(db):
+    import asyncio
+
+    order: list[str] = []
+
+    async def start_up(name: str) -> None:
+        async with db.exclusive("start-up"):  # each call opens the lock file anew, as a process does
+            order.append(f"{name} begins")
+            await asyncio.sleep(0.05)
+            order.append(f"{name} ends")
+
+    await asyncio.gather(start_up("a"), start_up("b"))
+    assert order in (["a begins", "a ends", "b begins", "b ends"], ["b begins", "b ends", "a begins", "a ends"])
+
+
+def test_fibrocircle_migrate_prepares_the_database_once(tmp_path):
+    import subprocess
+    import sys
+
+    from bot.storage import list_migrations
+
+    path = tmp_path / "shared.db"
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-m", "bot", "migrate", "--db", str(path)],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert f"schema v{max(v for v, _, _ in list_migrations())}" in out.stdout
+    import sqlite3
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0] >= 1
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+    assert len(versions) == len(set(versions)) == len(list_migrations())

@@ -66,6 +66,11 @@ async def test_two_processes_share_the_servers_and_do_each_job_once(tmp_path, qu
         dms = [r for r in emulator.requests if r.method == "POST" and r.path.startswith("/channels/")
                and int(r.path.split("/")[2]) in set(emulator.dm_channels.values())]
         assert len(dms) == SHARDS, f"{len(dms)} decision DMs for {SHARDS} decisions"
+        # The benchmark's count of what was sent twice agrees, and does count a copy sent again.
+        assert emulator.duplicates() == {"published": 0, "dms": 0}
+        again = channel_messages(session, channel_id(session, "community-posts", GUILDS[0]))[0]
+        emulator._make_message(int(again["channel_id"]), {"embeds": again["embeds"]})
+        assert emulator.duplicates() == {"published": 1, "dms": 0}
         failed = await first.db.fetchval("SELECT COUNT(*) FROM post_events WHERE event IN ('publish_failed', 'queue_failed')")
         assert failed == 0
         # One migration: the second bot found the schema made and recorded nothing again.
