@@ -115,12 +115,24 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 class Harness:
-    def __init__(self, db: Path, guilds: int, workdir: Path, openapi: bool):
+    def __init__(self, db: Path, guilds: int, workdir: Path, openapi: bool, processes: int = 1, shards: int | None = None):
         self.db, self.guilds, self.workdir, self.openapi = db, guilds, workdir, openapi
+        self.processes, self.shards = processes, shards
         self.emulator: subprocess.Popen | None = None
-        self.bot: subprocess.Popen | None = None
+        self.bots: list[subprocess.Popen] = []
         self.url = ""
-        self.bot_log = workdir / "bot.log"
+        self.bot_logs = [workdir / f"bot-{n}.log" for n in range(processes)]
+
+    @property
+    def bot(self) -> subprocess.Popen | None:
+        return self.bots[0] if self.bots else None
+
+    def shard_ranges(self) -> list[str | None]:
+        """Each process's FIBRO_SHARD_IDS: the shards cut into `processes` consecutive ranges."""
+        if self.shards is None:
+            return [None] * self.processes
+        cuts = [round(n * self.shards / self.processes) for n in range(self.processes + 1)]
+        return [f"{cuts[n]}-{cuts[n + 1] - 1}" for n in range(self.processes)]
 
     def start_emulator(self) -> None:
         ready = self.workdir / "emulator.url"
@@ -139,21 +151,29 @@ class Harness:
         env = {**os.environ, "DISCORD_TOKEN": FAKE_TOKEN, "FIBRO_DB_PATH": str(self.db),
                "FIBRO_EMULATOR_URL": self.url, "FIBRO_LOG_LEVEL": "INFO"}
         started = time.perf_counter()
-        self.bot = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=self.bot_log.open("w"),
-                                    stderr=subprocess.STDOUT)
+        if self.processes > 1:  # the one-off start-up work once, as the plain-process topology does it
+            subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        for log, shard_ids in zip(self.bot_logs, self.shard_ranges()):
+            process_env = dict(env)
+            if self.shards is not None:
+                process_env.update(FIBRO_SHARD_COUNT=str(self.shards), FIBRO_SHARD_IDS=shard_ids or "")
+            self.bots.append(subprocess.Popen([sys.executable, "-m", "bot", "run"], env=process_env,
+                                              stdout=log.open("w"), stderr=subprocess.STDOUT))
         return started
 
     def stop(self) -> str:
-        if self.bot is not None and self.bot.poll() is None:
-            self.bot.send_signal(signal.SIGTERM)
+        for bot in self.bots:
+            if bot.poll() is None:
+                bot.send_signal(signal.SIGTERM)
+        for bot in self.bots:
             try:
-                self.bot.wait(20)
+                bot.wait(20)
             except subprocess.TimeoutExpired:
-                self.bot.kill()
+                bot.kill()
         if self.emulator is not None and self.emulator.poll() is None:
             self.emulator.terminate()
             self.emulator.wait(10)
-        return self.bot_log.read_text() if self.bot_log.exists() else ""
+        return "\n".join(log.read_text() for log in self.bot_logs if log.exists())
 
 
 async def post(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -165,12 +185,13 @@ async def wait_ready(http: aiohttp.ClientSession, h: Harness, started: float) ->
     """Ready = the bot answers its first interaction (after login, gateway, guilds, start-up work)."""
     guild = guild_ids(h.guilds)[0]
     while True:
-        if h.bot is not None and h.bot.poll() is not None:
-            raise RuntimeError(f"the bot exited: {h.bot_log.read_text()[-2000:]}")
+        for bot, log in zip(h.bots, h.bot_logs):
+            if bot.poll() is not None:
+                raise RuntimeError(f"the bot exited: {log.read_text()[-2000:]}")
         try:
             async with http.get(f"{h.url}/_emulator/state") as resp:
                 state = await resp.json()
-            if state["connected"]:
+            if state["all_shards_connected"]:
                 answer = await post(http, f"{h.url}/_emulator/interactions",
                                     {"guild_id": guild, "user_id": PERSONAS["member"], "data": command("about"), "wait": 10})
                 if answer.get("answered"):
@@ -220,6 +241,11 @@ async def drive(h: Harness, args: argparse.Namespace) -> dict[str, Any]:
             rate = int(rate * 1.5)
         report["max_sustained"] = best
         report["bot_peak_rss_mb"] = peak_rss_mb(h.bot.pid) if h.bot else None
+        # Every approval made during the runs is published and told by now, or soon: wait for the
+        # workers to go quiet, then count what the emulator saw twice.
+        await asyncio.sleep(3)
+        async with http.get(f"{h.url}/_emulator/state") as resp:
+            report["duplicates"] = (await resp.json())["duplicates"]
     return report
 
 
@@ -249,6 +275,7 @@ def print_report(report: dict[str, Any]) -> None:
     gen = report["data"]
     print(f"data: {gen['posts']:,} posts ({gen['pending']:,} pending) in {gen['guilds']:,} guilds, "
           f"{gen['tags']:,} topic tags, {gen['db_size_mb']} MB; generated and indexed in {gen.get('generate_and_index_seconds', 'n/a')} s")
+    print(f"backend: {report['backend']}, {report['processes']} process(es), shards: {report['shards'] or 'as recommended'}")
     print(f"ready: {report['ready_seconds']} s from start to the first answer")
     fixed = report["fixed_rate"]
     print(f"\nopen loop at {fixed['offered_rate']}/s for {fixed['duration_s']} s: throughput {fixed['throughput_per_s']}/s, "
@@ -262,6 +289,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"highest sustained rate: {best['rate'] if best else 'below the fixed rate'}/s"
           + (f" (throughput {best['throughput_per_s']}/s)" if best else ""))
     print(f"bot peak RSS: {report['bot_peak_rss_mb']} MB; longest event-loop stall: {report.get('loop_stall_ms')} ms")
+    print(f"sent twice: {report['duplicates']['published']} published posts, {report['duplicates']['dms']} DMs")
     print("\nSQL alone (ms):")
     for name, p in report["sql_ms"].items():
         print(f"  {name:<22} p50 {p['p50']}  p95 {p['p95']}  p99 {p['p99']}  max {p['max']}")
@@ -279,11 +307,16 @@ def main() -> None:
     parser.add_argument("--no-openapi", action="store_true", help="the emulator skips the OpenAPI check")
     parser.add_argument("--sql-repeat", type=int, default=300)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--backend", choices=("sqlite",), default="sqlite", help="the database the bots share")
+    parser.add_argument("--processes", type=int, default=1, help="bot processes sharing the database")
+    parser.add_argument("--shards", type=int, default=None, help="shards in all, split over the processes")
     args = parser.parse_args()
+    if args.processes < 1 or (args.shards is not None and args.shards < args.processes):
+        parser.error("--processes must be at least 1 and --shards at least --processes")
 
     # "spread": server ids spread over shards (the ids before them sat on a few shards).
     source = args.db or OUT_DIR / f"bench-{args.posts}-{args.guilds}-spread.db"
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"backend": args.backend, "processes": args.processes, "shards": args.shards}
     if args.db is None and not source.exists():
         report["data"] = generate(source, args.posts, args.guilds)
     else:
@@ -302,15 +335,16 @@ def main() -> None:
         shutil.copy(source, db)  # the run writes (shares, approvals): keep the generated copy clean
         os.sync()  # else the first checkpoint pays for flushing the fresh copy
         report["sql_ms"] = asyncio.run(time_sql(db, args.guilds, args.sql_repeat))
-        h = Harness(db, args.guilds, work, openapi=not args.no_openapi)
+        h = Harness(db, args.guilds, work, openapi=not args.no_openapi, processes=args.processes, shards=args.shards)
         try:
             h.start_emulator()
             report.update(asyncio.run(drive(h, args)))
         finally:
             log = h.stop()
         for line in log.splitlines():
-            if "longest stall" in line:
-                report["loop_stall_ms"] = float(line.split("longest stall ")[1].split(" ms")[0])
+            if "longest stall" in line:  # the longest over every process
+                stall = float(line.split("longest stall ")[1].split(" ms")[0])
+                report["loop_stall_ms"] = max(stall, report.get("loop_stall_ms") or 0.0)
     commands = report["fixed_rate"]["commands"]
     if commands.get("/quote", {}).get("p50") and commands.get("/about", {}).get("p50"):
         report["quote_about_ratio"] = round(commands["/quote"]["p50"] / commands["/about"]["p50"], 2)

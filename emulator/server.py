@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ API_PREFIX = "/api/v10"
 INTERACTION_DEADLINE = 3.0  # seconds Discord waits for the first response
 GUILDS_PER_SHARD = 1000     # Discord recommends a shard per 1,000 servers
 MAX_GUILDS_PER_SESSION = 2500  # past this, Discord closes a session with 4011 (sharding required)
+DECISION_DM = re.compile(r"\(Post #\d+\) in (?:\*\*[^*]+\*\*|a server you're in)")
 DISCORD_EPOCH_MS = 1420070400000
 
 # Permission bits (Discord's documented values).
@@ -222,6 +224,29 @@ class Emulator:
             return self.shard_count
         live = sum(1 for g in self.guilds.values() if not g["left"])
         return max(1, -(-live // GUILDS_PER_SHARD))
+
+    @property
+    def all_shards_connected(self) -> bool:
+        return self._ws_ready.is_set()
+
+    def duplicates(self) -> dict[str, int]:
+        """Messages the bot sent twice: the same embeds or text again in one server channel
+        (`published`: a post published twice) or in one DM channel (`dms`: an author told twice)."""
+        dm_channels = set(self.dm_channels.values())
+        seen: dict[tuple[int, str], int] = {}
+        for message in self.messages.values():
+            if message["_meta"].get("interaction_id") or message.get("author", {}).get("id") != str(self.application_id):
+                continue
+            channel_id = int(message["channel_id"])
+            content = message.get("content") or ""
+            told = DECISION_DM.search(content) if channel_id in dm_channels else None
+            # A decision DM names its post and server; its wording may differ between two sends.
+            key = (channel_id, told.group(0) if told else json.dumps([content, message.get("embeds")], sort_keys=True))
+            seen[key] = seen.get(key, 0) + 1
+        out = {"published": 0, "dms": 0}
+        for (channel_id, _), n in seen.items():
+            out["dms" if channel_id in dm_channels else "published"] += n - 1
+        return out
 
     def session_for(self, guild_id: int | None) -> GatewaySession | None:
         """The session that serves a server (DMs and events of no server: shard 0's)."""
