@@ -130,7 +130,8 @@ async def _try(args: argparse.Namespace, config: Config) -> int:
     with tempfile.TemporaryDirectory(prefix="fibrocircle-try-") as tmp:
         db_path = args.db.resolve() if args.db else Path(tmp) / "try.db"
         session = BotSession(db_path, openapi_path=config.openapi_path or DEFAULT_OPENAPI_PATH, guild_id=args.guild or DEFAULT_GUILD,
-                             default_user=args.user, default_role=args.role)
+                             default_user=args.user, default_role=args.role,
+                             shard_count=config.shard_count)  # every shard, in this one process
         failed = False
         out = []
         async with session:
