@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 
 from bot.app import FibroCircle, use_local_discord
-from bot.config import DEFAULT_ARTICLE_PATH, Config
+from bot.config import DEFAULT_ARTICLE_PATH, DEFAULT_ARTICLES_DIR, Config
 from emulator import rules
 from emulator.server import DEFAULT_GUILD, PERSONA_ROLES, PERSONAS, Emulator, RecordedRequest
 
@@ -114,7 +114,8 @@ class BotSession:
 
     def __init__(self, db_path: Path, *, openapi_path: Path | None = None, guild_id: int = DEFAULT_GUILD,
                  default_user: int | None = None, default_role: str = "member",
-                 article_path: Path = DEFAULT_ARTICLE_PATH, quiet: float = 0.12, extra_guilds: tuple[int, ...] = (),
+                 article_path: Path = DEFAULT_ARTICLE_PATH, articles_folder: Path = DEFAULT_ARTICLES_DIR,
+                 quiet: float = 0.12, extra_guilds: tuple[int, ...] = (),
                  shard_count: int | None = None, shard_ids: tuple[int, ...] | None = None):
         self.db_path = Path(db_path)
         self.openapi_path = openapi_path
@@ -122,6 +123,7 @@ class BotSession:
         self.default_role = default_role
         self.default_user = default_user or PERSONAS[default_role]
         self.article_path = article_path
+        self.articles_folder = articles_folder
         self.quiet = quiet
         self.emulator = Emulator(openapi_path=openapi_path)
         self.bot: FibroCircle | None = None
@@ -184,7 +186,7 @@ class BotSession:
         return bot
 
     async def _launch(self, config: Config, timeout: float) -> tuple[FibroCircle, asyncio.Task]:
-        bot = FibroCircle(config, article_path=self.article_path, guild_ready_timeout=0.05, identify_interval=0.05)
+        bot = FibroCircle(config, article_path=self.article_path, articles_folder=self.articles_folder, guild_ready_timeout=0.05, identify_interval=0.05)
         task = asyncio.create_task(bot.start(FAKE_TOKEN), name="fibrocircle-bot")
         ready = asyncio.create_task(bot.wait_until_ready())
         done, _ = await asyncio.wait({ready, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

@@ -179,3 +179,21 @@ async def test_an_uploaded_article_featured_by_an_admin_is_what_members_read(two
     assert "no article called" in other.text()
     other_quote = await step(session, "/quote topic:walking", guild_id=OTHER_GUILD)
     assert "Phone App" not in other_quote.text() and "Sam Ortiz" not in other_quote.text()
+
+
+async def test_articles_in_the_data_folder_are_loaded_at_start_up_once(tmp_path):
+    from emulator.session import BotSession
+    from support import OPENAPI_PATH
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for path in (TAI_CHI, TAI_CHI.with_name("tai_chi_sleep.reference.json"), BROKEN):
+        (folder / path.name).write_bytes(path.read_bytes())
+    for _start in range(2):  # a restart loads nothing twice
+        async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08, articles_folder=folder) as s:
+            titles = [a.title for a in await library.library(s.bot.db, s.guild_id)]
+            assert titles == ["Brain Signals Disrupted in Fibromyalgia Patients",
+                              "Tai Chi Classes Help Women With Fibromyalgia Sleep Longer"]
+            source = await step(s, "/study source article:tai chi")
+            assert "Chou ML, Baker T, Singh R." in source.text()  # the reference beside the file
+            assert s.errors == []
