@@ -230,9 +230,10 @@ class QuoteResult:
     matched_topics: tuple[str, ...]     # the topics the search was read as
     quotes: tuple[Quote, ...]
     exhausted: bool                     # nothing more to offer for this search after these
-    nearest_topics: tuple[str, ...] = ()  # when nothing matched: topics to suggest
+    nearest_topics: tuple[str, ...] = ()  # when fewer than asked for speak to the search: topics to suggest
     corrections: tuple[tuple[str, str], ...] = ()  # typos read as terms: ("opiods", "opioids")
     remaining: int = 0                  # how many more "Another" can give (at least)
+    seen_all: bool = False              # texts speak to the search, but the member was shown them all
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,7 @@ class TopicCount:
     description: str
     count: int                  # quotes this server can be offered under the topic
     sample_phrase: str          # a short line from the best quote ("" when there is none)
+    sample_note: str | None = None   # the evidence note when that quote claims an unproven cure
 
 
 @dataclass(slots=True)
@@ -254,6 +256,7 @@ class _Candidate:
     topic_scores: dict[str, float] = field(default_factory=dict)
     keys: dict[str, set[str]] = field(default_factory=dict)   # topic -> keys found
     free_hits: set[str] = field(default_factory=set)
+    speaks: bool = False        # the text speaks to the search, not only to a topic near it
 
     @property
     def ident(self) -> tuple[str, int]:
@@ -324,7 +327,8 @@ async def find_quotes(
     scope = await _scope(db, guild_id)
     seen, last = await _history(db, guild_id, user_id, channel_id, key if another else None)
     candidates = await _candidates(db, guild_id, match, seen=len(seen), scope=scope)
-    ranked = [c for c in candidates.values() if _may_offer(c, match)]
+    # Only texts that speak to the search: never others to fill the reply.
+    ranked = [c for c in candidates.values() if c.speaks and _may_offer(c, match)]
     # Texts that answer every part of the search first ("waking up in pain": sleep and pain),
     # then the most relevant; ties go to what this channel was not just given.
     ranked.sort(key=lambda c: (-c.coverage, -round(c.relevance, 6), c.ident == last, c.source != "comment", c.item_id))
@@ -344,7 +348,12 @@ async def find_quotes(
     if not quotes and not another:
         return QuoteResult(query=key, matched_topics=match.topics, quotes=(), exhausted=True,
                            nearest_topics=tuple(await _nearest(db, guild_id, key, match)),
-                           corrections=match.corrections)
+                           corrections=match.corrections, seen_all=bool(ranked))
+    nearest: tuple[str, ...] = ()
+    if len(quotes) < count and not another:
+        # Fewer than asked for: the reply says so and offers the topics nearest the search.
+        nearest = tuple(t for t in await _nearest(db, guild_id, key, match, exclude_topic_only=match.topic_only)
+                        if not (match.topic_only and t in match.topics))
     shown = [(q.source, q.item_id) for q in quotes]
     if record_in_background:
         _record_in_background(db, guild_id, user_id, channel_id, key, shown, fresh=not another)
@@ -352,7 +361,7 @@ async def find_quotes(
         await _record(db, guild_id, user_id, channel_id, key, shown, fresh=not another)
     return QuoteResult(
         query=key, matched_topics=match.topics, quotes=tuple(quotes), exhausted=left <= 0,
-        corrections=match.corrections, remaining=max(left, 0),
+        corrections=match.corrections, remaining=max(left, 0), nearest_topics=nearest,
     )
 
 
@@ -465,6 +474,11 @@ async def _candidates(db: Database, guild_id: int, match: topics.QueryMatch,
             # A part is answered by its words in the text, or (a topic) by the text's stored tag.
             if found_here or (topic and topic in c.topic_scores):
                 coverage += 1
+            # It speaks to the search when it says what was asked ("pregnancy", "brain fog"), or
+            # carries a topic asked for as a whole ("sleep", "insomnia"): a hot flash is not
+            # pregnancy, though both are hormones.
+            if found_here or (topic and topic in c.topic_scores and "" in match.keys.get(topic, ())):
+                c.speaks = True
             # Each part found word for word counts once, a little more when several of its words are.
             if found_here:
                 direct += 1 + 0.2 * (found_here - 1)
@@ -884,17 +898,18 @@ async def topic_counts(db: Database, guild_id: int, *, samples: bool = True) -> 
         (topics.COMMENTS_GUILD, guild_id, *allowed, *scope_params),
     )
     counts = {r["topic"]: r["n"] for r in rows}
-    phrases: dict[str, str] = {}
+    phrases: dict[str, tuple[str, str | None]] = {}
     if samples:
         phrases = await _sample_phrases(db, guild_id, scope)
     return [
         TopicCount(name=t.name, title=t.title, description=t.description, count=counts.get(t.name, 0),
-                   sample_phrase=phrases.get(t.name, ""))
+                   sample_phrase=phrases.get(t.name, ("", None))[0], sample_note=phrases.get(t.name, ("", None))[1])
         for t in tax.topics.values()
     ]
 
 
-async def _sample_phrases(db: Database, guild_id: int, scope: _Scope = EVERY_ARTICLE) -> dict[str, str]:
+async def _sample_phrases(db: Database, guild_id: int, scope: _Scope = EVERY_ARTICLE) -> dict[str, tuple[str, str | None]]:
+    """Per topic, a line of its best quote and the evidence note when that line claims a cure."""
     in_scope, scope_params = scope.tags_sql()
     rows = await _rows(
         db,
@@ -913,7 +928,9 @@ async def _sample_phrases(db: Database, guild_id: int, scope: _Scope = EVERY_ART
             continue
         match = topics.QueryMatch(text=r["topic"], topics=(r["topic"],), keys={r["topic"]: frozenset({""})},
                                   topic_only=True)
-        out[r["topic"]] = sample_phrase(item.text, match)
+        line = sample_phrase(item.text, match)
+        # The line shown makes the claim ("reversing the disease with guaifenesin"): its note comes along.
+        out[r["topic"]] = (line, _facts(line).cure_note)
     return out
 
 
@@ -990,12 +1007,15 @@ def _fit(text: str, limit: int = 100) -> str:
 
 # -- nearest topics and privacy -------------------------------------------------------------
 
-async def _nearest(db: Database, guild_id: int, query: str, match: topics.QueryMatch, limit: int = 3) -> list[str]:
-    """Topics to suggest when nothing matched: those that look most like the search, then the
-    ones with the most quotes; never a topic with nothing to show."""
+async def _nearest(db: Database, guild_id: int, query: str, match: topics.QueryMatch, limit: int = 3,
+                   exclude_topic_only: bool = False) -> list[str]:
+    """Topics to suggest when few or no texts speak to the search: the topics the search was read
+    as (a search for "pregnancy" leads to Hormones), those that look most like it, then the ones
+    with the most quotes; never a topic with nothing to show."""
     counts = {c.name: c.count for c in await topic_counts(db, guild_id, samples=False)}
-    out = [t for t in topics.taxonomy().nearest_topics(query, limit=limit * 2) if counts.get(t)]
-    out = [t for t in out if t not in match.topics or counts.get(t)]
+    read_as = [] if exclude_topic_only else [t for t in match.topics if counts.get(t)]
+    out = read_as + [t for t in topics.taxonomy().nearest_topics(query, limit=limit * 2)
+                     if counts.get(t) and t not in read_as]
     for name, _n in sorted(counts.items(), key=lambda kv: -kv[1]):
         if len(out) >= limit:
             break

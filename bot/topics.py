@@ -4,7 +4,10 @@ The taxonomy is data (`bot/resources/topics.json`): each topic has a name, a des
 member may type, and weighted terms (words and phrases) that signal it. Matching works on word
 stems, so "sleeping", "sleeps" and "sleep" are one term; longer phrases win over the words inside
 them, and a few phrases are ignored ("tired of" is not fatigue). A text carries a topic when the
-weights of the terms found add up to 1 or more.
+weights of the terms found add up to 1 or more, or to a half for a short text (under 20 words: "Cold
+mornings are the worst for my legs." says in one line what a long comment says in ten). A member
+post also carries the topic the member gave in the form when that names or clearly means one
+("sleep", "insomnia", "meds").
 
 Words that only name someone or something are not counted: a title before a proper name and what
 the name is said to be ("written by Dr. Paul St. Amand, a doctor who had fibro" is not about the
@@ -39,7 +42,7 @@ from pathlib import Path
 from typing import Iterable
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from bot import safety
 from bot.storage import Database
@@ -49,11 +52,13 @@ log = logging.getLogger(__name__)
 
 TAXONOMY_PATH = Path(__file__).resolve().parent / "resources" / "topics.json"
 # Raised whenever the matching rules below change, so that stored tags are recomputed too.
-MATCHER_VERSION = "3"
+MATCHER_VERSION = "4"
 META_KEY = "topics.taxonomy_hash"
 # Article comments belong to no server: every server sees them. Their tags use this guild id.
 COMMENTS_GUILD = 0
 TAG_THRESHOLD = 1.0
+SHORT_TEXT_WORDS = 20        # a text shorter than this carries a topic at half the weight
+SHORT_TAG_THRESHOLD = 0.5
 MAX_COUNT_PER_TERM = 3
 # When tagging, a word of at least 6 letters may match a term of at least 7 from a list marked
 # "typos" that is one edit away ("opiods" -> "opioids"); searches are more forgiving ("slep").
@@ -279,7 +284,8 @@ class Taxonomy:
         return tags
 
     def tag(self, text: str) -> list[TopicTag]:
-        return [t for t in self.analyse(text) if t.score >= TAG_THRESHOLD]
+        threshold = SHORT_TAG_THRESHOLD if len(words(text)) < SHORT_TEXT_WORDS else TAG_THRESHOLD
+        return [t for t in self.analyse(text) if t.score >= threshold]
 
     def _scan(self, seq: list[str], raw: list[str]) -> Iterable[tuple[Signal, ...]]:
         """The signals found along a stem sequence (`raw` holds the words as written, for typos):
@@ -404,12 +410,12 @@ def _tables(entries: dict[tuple[str, ...], list[Signal]]):
 
 
 def _closest(word: str, vocabulary: list[str], min_length: int) -> str | None:
-    """The vocabulary word one edit away (two for words of 10 letters or more) that starts with
-    the same letter."""
+    """The vocabulary word one edit away (two for words of 8 letters or more: "exersize") that
+    starts with the same letter; two letters swapped are one edit ("insomina")."""
     if len(word) < min_length or not word.isalpha():
         return None
-    allowed = 1 if len(word) < 10 else 2
-    hit = process.extractOne(word, vocabulary, scorer=Levenshtein.distance, score_cutoff=allowed)
+    allowed = 1 if len(word) < 8 else 2
+    hit = process.extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=allowed)
     if hit is None:
         return None
     close, _distance, _ = hit
@@ -597,13 +603,33 @@ def is_sensitive(text: str) -> bool:
     return bool(safety.scan(text).crisis)
 
 
-def _tags_and_flag(text: str) -> tuple[list[TopicTag], bool]:
-    """The topics of `text` and whether it touches on self-harm. Crisis language carries the topic
-    that may hold it (mental health), with its crisis terms, even when the taxonomy knows none of
-    its words ("kms"): otherwise such a text could be offered under no topic at all, since it is
-    never offered under an unrelated one."""
+def hint_topics(hint: str | None) -> list[TopicTag]:
+    """The topics a member's topic hint names or clearly means: every word of it read as a topic,
+    its terms or a typo of them ("sleep", "insomnia", "my meds"); a hint with words the taxonomy
+    does not know ("stuff") names none."""
+    if not hint or not hint.strip():
+        return []
+    m = match_query(hint)
+    # A short word read as a typo ("stuff" as "stiff") is too loose a guess for a post's topic.
+    if not m.topics or m.free_terms or any(len(typed) < 6 for typed, _right in m.corrections):
+        return []
+    return [TopicTag(t, TAG_THRESHOLD, tuple(sorted(k for k in m.keys.get(t, ()) if k))) for t in m.topics]
+
+
+def _tags_and_flag(text: str, hint: str | None = None) -> tuple[list[TopicTag], bool]:
+    """The topics of `text` (and of the member's topic hint) and whether it touches on self-harm.
+    Crisis language carries the topic that may hold it (mental health), with its crisis terms,
+    even when the taxonomy knows none of its words ("kms"): otherwise such a text could be
+    offered under no topic at all, since it is never offered under an unrelated one."""
     tax = taxonomy()
     tags = tax.tag(text)
+    for extra in hint_topics(hint):
+        mine = next((t for t in tags if t.topic == extra.topic), None)
+        if mine is None:
+            tags.append(extra)
+        elif mine.score < TAG_THRESHOLD:
+            tags[tags.index(mine)] = replace(mine, score=TAG_THRESHOLD, keys=tuple(sorted({*mine.keys, *extra.keys})))
+    tags.sort(key=lambda t: (-t.score, t.topic))
     sensitive = is_sensitive(text)
     if sensitive and tax.crisis_topic and all(t.topic != tax.crisis_topic for t in tags):
         tags.append(TopicTag(tax.crisis_topic, TAG_THRESHOLD, tuple(sorted(tax.crisis_keys))))
@@ -611,8 +637,8 @@ def _tags_and_flag(text: str) -> tuple[list[TopicTag], bool]:
     return tags, sensitive
 
 
-def _rows_and_flag(text: str) -> tuple[list[tuple[str, float, int, str]], int]:
-    tags, sensitive = _tags_and_flag(text)
+def _rows_and_flag(text: str, hint: str | None = None) -> tuple[list[tuple[str, float, int, str]], int]:
+    tags, sensitive = _tags_and_flag(text, hint)
     length = len(words(text))
     return [(t.topic, t.score, length, " ".join(t.keys)) for t in tags], int(sensitive and bool(tags))
 
@@ -666,8 +692,10 @@ INSERT_TAG = (
 )
 
 
-async def tag_post(tx, post_id: int, guild_id: int, text: str, *, approved: bool | None = None) -> list[str]:
-    """Store the topics of a member post inside the caller's transaction; returns them.
+async def tag_post(tx, post_id: int, guild_id: int, text: str, *, approved: bool | None = None,
+                   hint: str | None = None) -> list[str]:
+    """Store the topics of a member post (and of the topic the member gave, `hint`) inside the
+    caller's transaction; returns them.
 
     Whether the post can be quoted follows its state in `posts` (triggers keep it in step when
     a moderator decides); pass `approved` only when the row is not written yet.
@@ -678,7 +706,7 @@ async def tag_post(tx, post_id: int, guild_id: int, text: str, *, approved: bool
         async with tx.execute("SELECT state FROM posts WHERE id = ?", (post_id,)) as cur:
             row = await cur.fetchone()
         approved = row is not None and row[0] == "approved"
-    rows, sensitive = _rows_and_flag(text)
+    rows, sensitive = _rows_and_flag(text, hint)
     await tx.execute("DELETE FROM topic_tags WHERE source = 'post' AND item_id = ?", (post_id,))
     await tx.executemany(INSERT_TAG, [
         (guild_id, topic, "post", post_id, score, length, keys, int(approved), sensitive)
@@ -715,10 +743,11 @@ async def retag_all_if_taxonomy_changed(db: Database) -> bool:
     last_id = 0
     while True:
         batch = await db.fetchall(
-            "SELECT id, guild_id, text, state FROM posts WHERE id > ? ORDER BY id LIMIT ?", (last_id, RETAG_BATCH))
+            "SELECT id, guild_id, text, topic_hint, state FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+            (last_id, RETAG_BATCH))
         if not batch:
             break
-        items = [(r["id"], r["guild_id"], r["text"], r["state"] == "approved") for r in batch]
+        items = [(r["id"], r["guild_id"], r["text"], r["state"] == "approved", r["topic_hint"]) for r in batch]
         rows = await asyncio.to_thread(_post_tag_rows, items)
         ids = [r["id"] for r in batch]
         async with db.transaction() as tx:
@@ -730,10 +759,10 @@ async def retag_all_if_taxonomy_changed(db: Database) -> bool:
     return True
 
 
-def _post_tag_rows(items: list[tuple[int, int, str, bool]]) -> list[tuple]:
+def _post_tag_rows(items: list[tuple[int, int, str, bool, str | None]]) -> list[tuple]:
     out = []
-    for post_id, guild_id, text, approved in items:
-        rows, sensitive = _rows_and_flag(text) if text else ([], 0)
+    for post_id, guild_id, text, approved, hint in items:
+        rows, sensitive = _rows_and_flag(text, hint) if text else ([], 0)
         for topic, score, length, keys in rows:
             out.append((guild_id, topic, "post", post_id, score, length, keys, int(approved), sensitive))
     return out

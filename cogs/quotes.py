@@ -232,11 +232,18 @@ def heading(result: QuoteResult, search: str) -> str:
 
 
 async def quote_reply(result: QuoteResult, *, search: str, count: int, ephemeral: bool,
-                      resources: str | None) -> tuple[str, list[discord.Embed], discord.ui.View]:
+                      resources: str | None, another: bool = False) -> tuple[str, list[discord.Embed], discord.ui.View]:
     """The message for a search that found quotes: heading, one embed per quote, buttons."""
     found = list(result.quotes)
     lines = [heading(result, search)]
-    if result.exhausted:
+    fewer = len(found) < count and result.exhausted and not another
+    if fewer:
+        lines.append(f"Only {plural(len(found), 'text')} of what people wrote {'speaks' if len(found) == 1 else 'speak'} "
+                     f"to {said(search)}, so that is all I show.")
+        if result.nearest_topics:
+            names = ", ".join(f"**{escape(topic_title(t))}**" for t in result.nearest_topics)
+            lines.append(f"Nearby topics: {names}. Press one below, or see `/topics` for all of them.")
+    elif result.exhausted:
         lines.append(f"That's everything I have on {said(search)} for now. `/topics` lists the others.")
     if resources and said(search) == "this":
         lines.append(support_line(resources))
@@ -251,13 +258,18 @@ async def quote_reply(result: QuoteResult, *, search: str, count: int, ephemeral
             view.add_item(ShareButton(quote.source, quote.item_id, search, label=f"Share here{tag}"))
     if not result.exhausted:
         view.add_item(SearchButton("more", count, search, label="Another"))
+    if fewer:
+        for name in result.nearest_topics[:3]:
+            button = SearchButton("new", count, name, label=topic_title(name))
+            button.item.row = 3
+            view.add_item(button)
     return "\n".join(lines), embeds, view
 
 
 def nothing_found(result: QuoteResult, search: str, count: int, resources: str | None) -> tuple[str, discord.ui.View]:
     """No quote for the search: say so kindly and offer the nearest topics."""
     text = f"I couldn't find anything people wrote about {said(search)}"
-    text += " that I haven't shown you already." if result.matched_topics else "."
+    text += " that I haven't shown you already." if result.seen_all else "."
     view = discord.ui.View(timeout=None)
     if result.nearest_topics:
         names = ", ".join(f"**{escape(t)}**" for t in result.nearest_topics)
@@ -297,7 +309,7 @@ async def run_search(interaction: Interaction, search: str, *, count: int, ephem
         await send(interaction, content=text, embeds=[], view=view, ephemeral=True, update=update)
         return
     content, embeds, view = await quote_reply(result, search=search, count=count, ephemeral=ephemeral,
-                                              resources=resources)
+                                              resources=resources, another=another)
     await send(interaction, content=content, embeds=embeds, view=view, ephemeral=ephemeral, update=update)
 
 
@@ -424,6 +436,8 @@ async def topics_page(bot: FibroCircle, guild_id: int, page: int) -> tuple[disco
         value = escape(t.description)
         if t.sample_phrase:
             value += f"\n> “{escape(t.sample_phrase)}”"
+            if t.sample_note:
+                value += f"\n*{escape(t.sample_note)}*"
         embed.add_field(name=trim_to(f"{t.title} · {plural(t.count, 'quote')}", 256),
                         value=trim_to(value, FIELD_MAX), inline=False)
         button = SearchButton("new", 1, t.name, label=t.title)

@@ -251,7 +251,7 @@ async def _insert_post(
          _iso(when + timedelta(seconds=QUEUE_LEASE_SECONDS))),
     )
     post_id = row["id"]
-    post_topics = await topics.tag_post(tx, post_id, guild_id, cleaned.text, approved=False)
+    post_topics = await topics.tag_post(tx, post_id, guild_id, cleaned.text, approved=False, hint=hint)
     await _event(tx, post_id, guild_id, "created", author_id, when,
                  {"urgent": bool(scan.crisis), "flags": flags, "anonymous": bool(anonymous)})
     await audit.record(
