@@ -39,6 +39,10 @@ MAX_LINE = 1900
 # Values quoted inside a mirrored line are cut to this length.
 MAX_VALUE_IN_LINE = 200
 
+# How the log channel names a setting and its unit ("cooldown_seconds" -> "Cooldown", "seconds"):
+# filled in by bot/guild_settings.py, which declares the settings.
+SETTING_NAMES: dict[str, tuple[str, str]] = {}
+
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
@@ -196,7 +200,24 @@ def _as_id(value: Any) -> int | None:
     return None
 
 
-def _setting_value(kind: str | None, value: Any) -> str:
+def _amount(value: int, unit: str) -> str:
+    """300 seconds -> "5 minutes", 24 hours -> "24 hours", 1 post a day -> "1 post a day"."""
+    def plural(n: int, word: str) -> str:
+        return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+    if unit == "seconds":
+        if value and value % 3600 == 0:
+            return plural(value // 3600, "hour")
+        if value and value % 60 == 0:
+            return plural(value // 60, "minute")
+        return plural(value, "second")
+    if unit == "hours":
+        return plural(value, "hour")
+    if unit.endswith(" a day") and value == 1:
+        return f"1 {unit.split()[0].rstrip('s')} a day"
+    return f"{value:,} {unit}" if unit else f"{value:,}"
+
+
+def _setting_value(kind: str | None, value: Any, unit: str = "") -> str:
     """A setting's value as it reads in the log channel; ids become mentions that Discord renders."""
     if value is None:
         return "not set"
@@ -207,50 +228,86 @@ def _setting_value(kind: str | None, value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, int):
-        return f"{value:,}"
+        return _amount(value, unit)
     if isinstance(value, str):
         return '"' + _clip(" ".join(value.split()), MAX_VALUE_IN_LINE) + '"'
     return _clip(json.dumps(value, ensure_ascii=False), MAX_VALUE_IN_LINE)
 
 
-def _setting_sentence(entry: AuditEntry) -> str:
+def _by(who: str | None) -> str:
+    return f" by {who}" if who else ""
+
+
+def _setting_sentence(entry: AuditEntry, who: str | None) -> str:
     d = entry.detail
-    name = d.get("setting") or entry.target or "a setting"
+    name = str(d.get("setting") or entry.target or "a setting")
+    label, unit = SETTING_NAMES.get(name, (name, ""))
     kind = d.get("kind")
-    old, new = _setting_value(kind, d.get("old")), _setting_value(kind, d.get("new"))
+    old, new = _setting_value(kind, d.get("old"), unit), _setting_value(kind, d.get("new"), unit)
     how = d.get("how", "set")
     if how == "reset":
-        return f"reset {name} to its default, {new} (was {old})"
+        return f"{label} reset to its default, {new} (was {old}){_by(who)}"
     if how == "import":
-        return f"imported {name}: {old} → {new}"
+        return f"{label} imported from a settings file: {old} → {new}{_by(who)}"
     if how in ("channel deleted", "role deleted"):
         thing = "channel" if how == "channel deleted" else "role"
-        return f"cleared {name} because its {thing} {old} was deleted"
+        return f"{label} cleared because its {thing} {old} was deleted"
     if how == "wizard":
-        return f"set {name} to {new} in the setup wizard (was {old})"
-    return f"changed {name} from {old} to {new}"
+        return f"{label} set to {new} in the setup wizard (was {old}){_by(who)}"
+    return f"{label} changed from {old} to {new}{_by(who)}"
 
 
-def _generic_sentence(entry: AuditEntry) -> str:
-    parts = [entry.action]
-    if entry.target:
-        parts.append(entry.target)
-    sentence = " ".join(parts)
-    if entry.detail:
-        shown = ", ".join(f"{key}: {_setting_value(None, value)}" for key, value in sorted(entry.detail.items()))
+def _number(entry: AuditEntry) -> str:
+    number = entry.detail.get("number")
+    if number is not None:
+        return f"Post #{number}"
+    post = (entry.target or "").removeprefix("post:")
+    return f"Post {post}" if post else "A post"
+
+
+def _generic_sentence(entry: AuditEntry, who: str | None) -> str:
+    d = entry.detail
+    if entry.action in ("post.approved", "post.rejected"):
+        sentence = f"{_number(entry)} {entry.action.split('.')[1]}{_by(who)}"
+        if d.get("reason"):
+            sentence += f" (reason: {_setting_value(None, d['reason'])})"
+        return sentence
+    if entry.action == "post.submitted":   # the author is not named: the post may be anonymous
+        return f"{_number(entry)} shared for review" + (" and marked urgent" if d.get("urgent") else "")
+    if entry.action == "post.withdrawn":
+        return f"{_number(entry)} withdrawn by its author"
+    if entry.action == "member.blocked":    # not named: the author of an anonymous post stays unnamed
+        return f"A member was blocked from sharing{_by(who)}"
+    if entry.action == "member.unblocked":
+        return f"A member may share again: unblocked{_by(who)}"
+    if entry.action == "member.forgotten":
+        return "A member's data was deleted at their request"
+    if entry.action == "article.added":
+        name = f" {_setting_value(None, d['file'])}" if d.get("file") else ""
+        return f"Article{name} added to this server's library{_by(who)}"
+    if entry.action == "moderation.refused":
+        tried = _setting_value(None, d.get("attempted")) if d.get("attempted") else "a moderator's action"
+        return f"{who or 'Someone'} tried {tried} without the moderator role; nothing changed"
+    sentence = " ".join(w for w in entry.action.replace("_", " ").split(".")) + (f" {entry.target}" if entry.target else "")
+    sentence = sentence[:1].upper() + sentence[1:] + _by(who)
+    if d:
+        shown = ", ".join(f"{key}: {_setting_value(None, value)}" for key, value in sorted(d.items()))
         sentence += f" ({shown})"
     return sentence
 
 
 def format_entry(entry: AuditEntry) -> str:
-    """One line for the log channel, e.g. "2026-05-01 12:00 UTC · <@42> changed cooldown_seconds from 300 to 60".
+    """One sentence for the log channel, e.g. "Cooldown changed from 5 minutes to 1 minute by <@42>
+    · 2026-05-01 12:00 UTC" or "Post #1 approved by <@42> · ...".
 
     Members and roles appear as mentions (`<@id>`, `<@&id>`, `<#id>`), which Discord renders as
     names; send the line with mentions disabled so that nobody is pinged.
     """
-    who = "The bot" if entry.actor_id is None else f"<@{entry.actor_id}>"
-    sentence = _setting_sentence(entry) if entry.action == SETTING_CHANGED else _generic_sentence(entry)
-    return _clip(f"{_when(entry.created_at)} · {who} {sentence}", MAX_LINE)
+    who = None if entry.actor_id is None else f"<@{entry.actor_id}>"
+    sentence = _setting_sentence(entry, who) if entry.action == SETTING_CHANGED else _generic_sentence(entry, who)
+    if entry.actor_id is None and entry.action != SETTING_CHANGED:
+        sentence += " by the bot"
+    return _clip(f"{sentence} · {_when(entry.created_at)}", MAX_LINE)
 
 
 # -- a member's rows ("what the bot keeps about me", "forget me") ---------------------------------

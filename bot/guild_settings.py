@@ -232,6 +232,8 @@ _DECLARED = (
             "The setup wizard was offered to this server.", internal=True),
 )
 SETTINGS: dict[str, Setting] = {s.name: s for s in _DECLARED}
+# The log channel names settings as admins read them ("Cooldown", in minutes).
+audit.SETTING_NAMES.update({s.name: (s.label, s.unit) for s in _DECLARED})
 
 
 def setting(name: str) -> Setting:

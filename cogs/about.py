@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
+from bot.safety import DEFAULT_CRISIS_RESOURCES
+from bot.text import trim_to
 from cogs.utils.context import Interaction
 from cogs.utils.formats import brand_embed, footer_note
 
@@ -40,11 +43,21 @@ class About(commands.Cog):
                   "you can be told of the decision and can withdraw or delete it. Anonymous posts are shown "
                   "without your name. See `/privacy`, and `/mydata` to see, export or delete it.",
             inline=False)
-        embed.add_field(
-            name="Reaching the moderators",
-            value="Moderators review every shared post before anyone else sees it. To reach them, message "
-                  "a member with this server's moderator role. In a crisis, contact local emergency services.",
-            inline=False)
+        config = await self.bot.guild_settings.get(interaction.guild_id) if interaction.guild_id else None
+        role = None
+        if config is not None and config.moderator_role and interaction.guild is not None:
+            role = interaction.guild.get_role(config.moderator_role)
+        if role is not None:
+            reach = (f"Moderators review every shared post before anyone else sees it. To reach them, message a "
+                     f"member with the **{discord.utils.escape_markdown(role.name)}** role.")
+        elif interaction.guild_id:
+            reach = ("Moderators review every shared post before anyone else sees it. This server has not named a "
+                     "moderator role yet: message one of its admins.")
+        else:
+            reach = "Moderators review every shared post before anyone else sees it, in each server that uses the bot."
+        embed.add_field(name="Reaching the moderators", value=reach, inline=False)
+        resources = (config.crisis_resources if config is not None else "") or DEFAULT_CRISIS_RESOURCES
+        embed.add_field(name="If you are in crisis", value=trim_to(resources.strip(), 1024), inline=False)
         embed.set_footer(text=footer_note(f"Fibro Circle {__version__}"))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

@@ -245,7 +245,8 @@ async def quote_reply(result: QuoteResult, *, search: str, count: int, ephemeral
             lines.append(f"Nearby topics: {names}. Press one below, or see `/topics` for all of them.")
     elif result.exhausted:
         lines.append(f"That's everything I have on {said(search)} for now. `/topics` lists the others.")
-    if resources and said(search) == "this":
+    if resources and said(search) == "this" and not any(q.sensitive for q in found):
+        # (a quote about self-harm carries them in its embed: once is enough)
         lines.append(support_line(resources))
     embeds, shortened = quote_embeds(found, resources=resources, footer=footer_note(), searched=result.matched_topics)
     view = discord.ui.View(timeout=None)

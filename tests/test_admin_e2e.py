@@ -48,7 +48,7 @@ async def test_admin_sets_the_three_channels_and_the_role_and_show_reflects_them
     role_reply = await step(session, "@admin /config moderator-role role:Moderators")
     assert f"**Moderator role** is now <@&{mods}>" in role_reply.text()
     mirrored = sent_to(role_reply, log)
-    assert len(mirrored) == 1 and f"<@{PERSONAS['admin']}> changed moderator_role from not set to <@&{mods}>" in mirrored[0]
+    assert len(mirrored) == 1 and f"Moderator role changed from not set to <@&{mods}> by <@{PERSONAS['admin']}>" in mirrored[0]
 
     config = await config_of(session)
     assert (config.posts_channel, config.queue_channel, config.log_channel, config.moderator_role) == (posts, queue, log, mods)
@@ -76,7 +76,12 @@ async def test_posting_settings_change_together_and_are_mirrored(session):
     config = await config_of(session)
     assert (config.posting_enabled, config.cooldown_seconds, config.daily_cap, config.min_member_age_hours) == (False, 60, 3, 48)
     mirrored = "\n".join(sent_to(result, channel_id(session, "mod-log")))
-    assert all(f"changed {n}" in mirrored for n in ("posting_enabled", "cooldown_seconds", "daily_cap", "min_member_age_hours"))
+    # Sentences a moderator reads at a glance, with the settings' own names and units.
+    assert "Posting changed from on to off by" in mirrored
+    assert "Cooldown changed from 5 minutes to 1 minute by" in mirrored
+    assert "Daily cap changed from 5 posts a day to 3 posts a day by" in mirrored
+    assert "Minimum membership age changed from 0 hours to 48 hours by" in mirrored
+    assert "_seconds" not in mirrored and "setting.changed" not in mirrored
 
     again = await step(session, "@admin /config posting daily_cap:3")
     assert "was already 3 posts a day" in again.text() and "Nothing was changed." in again.text()
@@ -287,7 +292,7 @@ async def test_a_deleted_channel_or_role_is_forgotten_and_show_says_so(session):
     posted = [r for r in session.emulator.requests[start:] if r.path == f"/channels/{log}/messages"]
     assert [r.violations for r in posted] == [[]]  # mentions in it render as names and ping nobody
     mirrored = [r.body["content"] for r in posted]
-    assert len(mirrored) == 1 and f"The bot cleared posts_channel because its channel <#{posts}> was deleted" in mirrored[0]
+    assert len(mirrored) == 1 and f"Posts channel cleared because its channel <#{posts}> was deleted" in mirrored[0]
 
     await session.emulator.remove_role_event(session.guild_id, role_id(session, "Moderators"))
     await session.settle()
@@ -329,7 +334,7 @@ async def test_first_config_use_offers_the_wizard_once_and_its_menus_set_everyth
     await session.restart_bot()  # the wizard's menus carry their state in their ids
     picked = await choose(session, "fibrocircle:setup:pick:moderator_role", "Moderators")
     assert "✅ **Moderator role**" in picked.text()
-    assert any("set moderator_role to" in m and "in the setup wizard" in m
+    assert any("Moderator role set to" in m and "in the setup wizard" in m
                for m in sent_to(picked, channel_id(session, "mod-log")))
 
     config = await config_of(session)

@@ -104,22 +104,33 @@ def entry(action=audit.SETTING_CHANGED, actor_id=42, target=None, **detail):
 
 
 def test_format_setting_changes():
+    import bot.guild_settings  # noqa: F401  (it names the settings for the log channel)
     line = format_entry(entry(setting="cooldown_seconds", kind="int", old=300, new=60, how="set"))
-    assert line == "2026-05-01 12:34 UTC · <@42> changed cooldown_seconds from 300 to 60"
+    assert line == "Cooldown changed from 5 minutes to 1 minute by <@42> · 2026-05-01 12:34 UTC"
     line = format_entry(entry(setting="posts_channel", kind="channel", old=None, new="123456789012345678", how="set"))
-    assert line.endswith("changed posts_channel from not set to <#123456789012345678>")
+    assert line.startswith("Posts channel changed from not set to <#123456789012345678> by <@42>")
     line = format_entry(entry(setting="moderator_role", kind="role", old="55", new=None, how="reset"))
-    assert line.endswith("reset moderator_role to its default, not set (was <@&55>)")
+    assert line.startswith("Moderator role reset to its default, not set (was <@&55>) by <@42>")
     line = format_entry(entry(actor_id=None, setting="log_channel", kind="channel", old="77", new=None,
                               how="channel deleted"))
-    assert line == "2026-05-01 12:34 UTC · The bot cleared log_channel because its channel <#77> was deleted"
+    assert line == "Log channel cleared because its channel <#77> was deleted · 2026-05-01 12:34 UTC"
     line = format_entry(entry(setting="posting_enabled", kind="bool", old=True, new=False, how="import"))
-    assert line.endswith("imported posting_enabled: on → off")
+    assert line.startswith("Posting imported from a settings file: on → off by <@42>")
+
+
+def test_format_post_and_member_entries_as_sentences():
+    assert format_entry(entry(action="post.approved", target="post:12", number=1)).startswith("Post #1 approved by <@42> · ")
+    line = format_entry(entry(action="post.rejected", target="post:12", number=3, reason="Off topic"))
+    assert line.startswith('Post #3 rejected by <@42> (reason: "Off topic")')
+    assert format_entry(entry(action="member.blocked", target="user:9")).startswith("A member was blocked from sharing by <@42>")
+    assert "<@9>" not in format_entry(entry(action="member.blocked", target="user:9"))   # never names the author
+    line = format_entry(entry(action="post.submitted", actor_id=9, target="post:12", number=4, urgent=True))
+    assert line.startswith("Post #4 shared for review and marked urgent") and "<@9>" not in line
 
 
 def test_format_generic_entries_and_long_values_fit_one_message():
-    line = format_entry(entry(action="post.rejected", target="post:12", reason="Off topic"))
-    assert line == '2026-05-01 12:34 UTC · <@42> post.rejected post:12 (reason: "Off topic")'
+    line = format_entry(entry(action="article.hidden", target="article:3", why="Off topic"))
+    assert line.startswith('Article hidden article:3 by <@42> (why: "Off topic")')
     long = "word " * 400
     line = format_entry(entry(setting="crisis_resources", kind="text", old=long, new=long, how="set"))
     assert len(line) < 2000 and line.count("…") == 2

@@ -99,7 +99,7 @@ async def test_set_is_visible_at_once_and_audited_with_old_and_new(settings, db)
     assert entry == change.audit
     assert (entry.actor_id, entry.action, entry.target) == (ADMIN, audit.SETTING_CHANGED, "cooldown_seconds")
     assert entry.detail == {"setting": "cooldown_seconds", "kind": "int", "old": 300, "new": 60, "how": "set"}
-    assert audit.format_entry(entry).endswith(f"<@{ADMIN}> changed cooldown_seconds from 300 to 60")
+    assert audit.format_entry(entry).startswith(f"Cooldown changed from 5 minutes to 1 minute by <@{ADMIN}> · ")
 
 
 async def test_setting_the_same_value_again_writes_nothing(settings, db):
@@ -273,7 +273,7 @@ async def test_a_deleted_channel_is_forgotten_everywhere_it_was_used(settings, d
     entries = (await audit.recent(db, GUILD_A))[: await audit_count(db) - before]
     assert len(entries) == 2
     assert all(e.actor_id is None and e.detail["how"] == "channel deleted" for e in entries)
-    assert "The bot cleared log_channel because its channel" in audit.format_entry(entries[0])
+    assert "channel cleared because its channel" in audit.format_entry(entries[0])
     # Nothing uses it any more: no transaction, no audit row.
     assert await settings.forget_channel(GUILD_A, POSTS) == []
     assert await settings.forget_channel(GUILD_A, 999) == []

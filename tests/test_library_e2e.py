@@ -40,7 +40,7 @@ async def test_an_admin_uploads_sees_the_preview_confirms_and_features_it(two_gu
     assert "Added **#2 Phone App Nudges People With Chronic Pain to Walk More**" in added.text()
     assert await article_rows(session) == before + 1
     mirrored = [r.body.get("content") for r in added.requests if r.path == f"/channels/{log}/messages"]
-    assert mirrored and "article.added" in mirrored[0]
+    assert mirrored and '"walking_app.txt" added to this server\'s library by' in mirrored[0]
 
     featured = await step(session, "@admin /config articles feature:#2")
     assert "is now featured" in featured.text()

@@ -35,7 +35,7 @@ from bot.storage import Database
 
 async def _check_may_post(
     conn: aiosqlite.Connection, config: Any, *, guild_id: int, author_id: int, anonymous: bool,
-    member_joined_at: datetime | str | None, now: datetime,
+    member_joined_at: datetime | str | None, now: datetime, before_form: bool = False,
 ) -> None:
     """Refuse with a PostError when the member may not post now; in the order members meet them."""
     if not config.posting_enabled:
@@ -55,8 +55,9 @@ async def _check_may_post(
     if row["blocked"]:
         raise PostError(
             "blocked",
-            "The moderators of this server have paused your posting here, so this post was not saved. "
-            "If you think this is a mistake, please talk to a moderator.",
+            "The moderators of this server have paused your posting here, so "
+            + ("the form to share a post will not open. " if before_form else "this post was not saved. ")
+            + "If you think this is a mistake, please talk to a moderator.",
         )
 
     min_hours = float(config.min_member_age_hours or 0)
@@ -120,7 +121,7 @@ async def check_may_post(
     """
     await _check_may_post(
         db.conn, config, guild_id=guild_id, author_id=author_id, anonymous=anonymous,
-        member_joined_at=member_joined_at, now=_now(now),
+        member_joined_at=member_joined_at, now=_now(now), before_form=True,
     )
 
 

@@ -138,7 +138,8 @@ async def show_decision(interaction: Interaction, post: Post) -> None:
     if on_message:  # a /mod queue page or a /mod post reply
         await interaction.response.edit_message(content=status_line(post), view=next_view())
     else:
-        await send_ephemeral(interaction, status_line(post))
+        # The reject form's answer: it leads on to the next pending post as Approve does.
+        await send_ephemeral(interaction, status_line(post), view=next_view())
     await edit_queue_message(interaction.client, post)
 
 
@@ -210,8 +211,10 @@ async def block_author(interaction: Interaction, post_id: int) -> None:
                                            moderator_id=interaction.user.id)
     who = "" if post.anonymous else f" (<@{post.author_id}>)"
     if newly:
-        text = (f"The author of {post.label}{who} can no longer share posts in this server. The post itself still "
-                f"waits for your decision. Undo with `/mod unblock post:{post.number}`.")
+        where = ("The post itself still waits for your decision." if post.state == PostState.PENDING
+                 else f"The post itself was already {post.state}.")
+        text = (f"The author of {post.label}{who} can no longer share posts in this server. {where} "
+                f"Undo with `/mod unblock post:{post.number}`.")
         if not post.anonymous:  # the log line names the member: not for an anonymous author
             await mirror_latest(bot, interaction.guild, "member.blocked", f"user:{post.author_id}")
     else:
