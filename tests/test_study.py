@@ -111,7 +111,8 @@ def test_seed_card_facts():
 def test_seed_limitations_are_built_from_the_text():
     lines = seed_card().limitations
     assert lines[0] == "A small study, in the article's words: 45 people, only 14 of them healthy participants."
-    assert "One scan session per person; no follow-up is described." in lines
+    assert "The article describes no follow-up over time." in lines
+    assert not any("session" in line for line in lines)   # how many scans each had, the article does not say
     assert "The link to opioids is the researchers' interpretation, not a tested result." in lines
     assert any("cuff pressure pain stimulation" in line for line in lines)
 
@@ -140,7 +141,7 @@ def test_short_card_states_what_a_newcomer_needs_in_1200_characters():
     assert "ventral tegmental area (VTA, a brain area involved in reward)" in text
     assert "reduced or inhibited" in text
     limits = dict(card.fields)["What it cannot tell us"]
-    assert "small study" in limits and "14" in limits and "scan" in limits
+    assert "small study" in limits and "14" in limits and "follow-up" in limits
     assert "Arthritis & Rheumatism" in dict(card.fields)["Where it was published"]
     assert NOT_MEDICAL_ADVICE in card.footer
     assert card.footer == f"Source: Loggia ML et al. Arthritis & Rheumatology 2014;66(1):203-212.\n{NOT_MEDICAL_ADVICE}"
@@ -604,3 +605,20 @@ async def test_study_calls_do_not_block_each_other(seeded):
     # Several members at once: every call completes and gives the same answer.
     answers = await asyncio.gather(*(study.ask(seeded, "How many people were in the study?") for _ in range(20)))
     assert {a.best.sentence for a in answers} == {5}
+
+
+async def test_every_summary_sentence_is_traceable_and_glosses_read_naturally(seeded):
+    full = (await study.study_summary(seeded, "full")).as_text()
+    # Nothing the article does not say: it never says how many scans each person had.
+    assert "session" not in full
+    # The article's own other explanation (patients are always in some pain) is in the full summary.
+    assert "One possible explanation for the reduced response" in full
+    # A gloss follows the words the term describes.
+    assert "opioid pain medication (strong painkillers such as morphine)" in full
+    assert "neurochemical basis (" in full and "neurochemical (" not in full
+
+
+def test_a_gloss_goes_after_the_nouns_a_term_describes():
+    assert study.add_glosses(["They took opioid pain medication."])[0] == \
+        "They took opioid pain medication (strong painkillers such as morphine)."
+    assert study.add_glosses(["It causes hyperalgesia too."])[0] == "It causes hyperalgesia (extra sensitivity to pain) too."

@@ -83,6 +83,11 @@ def build_card(title: str, byline: str | None, paragraphs: Sequence[str],
         method = [as_item(enrol)]   # "The team studied 120 women, who wore wrist monitors ..."
     findings = pick("finding", 3)
     interpretation = pick("interpretation", 3)
+    # The article's own other explanation ("One possible explanation ... is that they always had some
+    # pain") belongs with the researchers' view, in the full card.
+    for s in sentences:
+        if _OTHER_EXPLANATION.search(s.text) and all(i.position != s.position for i in interpretation):
+            interpretation.append(CardItem(s.paragraph, s.position, tidy(s.text), quoted[s.position]))
     card = StudyCard(
         version=CARD_VERSION, headline=title, byline=byline,
         question=question[0] if question else None,
@@ -95,6 +100,10 @@ def build_card(title: str, byline: str | None, paragraphs: Sequence[str],
     )
     card.limitations = _limitations(card, title, sentences)
     return card
+
+
+_OTHER_EXPLANATION = re.compile(
+    r"\b(?:one|another|an|other|alternative) (?:possible |other |alternative )?explanations?\b", re.I)
 
 
 def _condition(groups: Sequence[ParticipantGroup]) -> str | None:
@@ -127,9 +136,8 @@ def _limitations(card: StudyCard, title: str, sentences: Sequence[Sentence]) -> 
 
     method_text = " ".join(i.text for i in card.method) + " " + (card.participants_item.text if card.participants_item else "")
     repeated = _FOLLOW_UP.search(body)
-    if _SCANNER.search(method_text) and not repeated:
-        lines.append("One scan session per person; no follow-up is described.")
-    elif not repeated and card.participants:
+    # Only what the article says or plainly leaves out: how many scans each person had, it does not say.
+    if not repeated and (card.participants or _SCANNER.search(method_text)):
         lines.append("The article describes no follow-up over time.")
 
     tested_text = (method_text + " " + " ".join(i.text for i in card.findings)).lower()

@@ -25,6 +25,24 @@ from bot.study.terms import glossary_terms
 from bot.text import fold, trim_to
 
 
+_FUNCTION_WORDS = frozenset("""
+a an the of and or to in on at by for with from as is are was were be that which who this these those it its
+too also here there now then only even still again very much more less not
+""".split())
+
+
+def _described_words(rest: str) -> int:
+    """How far the nouns that a term describes run after it ("opioid| pain medication.": up to two
+    words, not past punctuation, a function word or a verb-like word ("basis| underlying"))."""
+    end = 0
+    for n, m in enumerate(re.finditer(r"\s+([a-z][a-z-]*)|\S", rest)):
+        word = m.group(1)
+        if n >= 2 or word is None or word in _FUNCTION_WORDS or re.search(r"(?:ing|ed|ly)$", word):
+            break
+        end = m.end()
+    return end
+
+
 def add_glosses(texts: Sequence[str], skip: Iterable[str] = ()) -> list[str]:
     """Give each glossary term that has a gloss a short explanation in brackets, the first time it
     appears across `texts` (in order). "ventral tegmental area (VTA)" becomes
@@ -51,7 +69,9 @@ def add_glosses(texts: Sequence[str], skip: Iterable[str] = ()) -> list[str]:
                 close = end + abbrev.end() - 1
                 inserts.append((close, f", {term.gloss}"))
             else:
-                inserts.append((end, f" ({term.gloss})"))
+                # After the words the term describes: "opioid pain medication (strong painkillers
+                # such as morphine)", not "opioid (...) pain medication".
+                inserts.append((end + _described_words(text[end:]), f" ({term.gloss})"))
         for at, piece in sorted(inserts, reverse=True):
             text = text[:at] + piece + text[at:]
         out.append(text)
@@ -170,7 +190,7 @@ def render_card(card: StudyCard, length: str = "short", reference: dict | None =
                  ("limitations", 2), ("findings", 1), ("limitations", 1)]
         budget = SHORT_TARGET
     else:
-        plan = _Plan(question=True, method=3, findings=3, interpretation=3, limitations=len(card.limitations), team=True)
+        plan = _Plan(question=True, method=3, findings=3, interpretation=4, limitations=len(card.limitations), team=True)
         steps = [("interpretation", 2), ("method", 2), ("findings", 2), ("interpretation", 1)]
         budget = EMBED_TOTAL
     rendered = _render(card, ref, plan, short)
