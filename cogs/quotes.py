@@ -30,7 +30,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import quotes, safety, topics
+from bot import quotes, safety, sanitize, topics
 from bot.quotes import Quote, QuoteResult
 from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
@@ -212,7 +212,8 @@ def full_text_parts(text: str, fits: Callable[[str], bool]) -> list[str]:
 def said(search: str) -> str:
     """The search as a reply repeats it. Words of crisis are not repeated: the reply may be public.
     Remembered per search: building one reply asks several times."""
-    return "this" if safety.scan(search).crisis else f"“{escape(search)}”"
+    # A search the member typed may hold mention markup ("<@123>"): it reads as "@user", never raw.
+    return "this" if safety.scan(search).crisis else f"“{escape(sanitize.neutralise_mentions(search))}”"
 
 
 def support_line(resources: str) -> str:

@@ -103,3 +103,9 @@ async def test_a_cure_claim_as_a_topics_sample_line_carries_its_evidence_note(se
     assert all(t.sample_note and "placebo" in t.sample_note for t in claims)
     # A line that makes no claim carries no note, even when its text makes one further on.
     assert all(t.sample_note is None for t in counts if "guaifenesin" not in t.sample_phrase.lower())
+
+
+def test_a_search_repeated_in_a_reply_never_shows_raw_mention_markup():
+    from cogs.quotes import said
+    assert said("<@123456789012345678> sleep") == "“@user sleep”"
+    assert "<#" not in said("<#123456789012345678>") and "<@&" not in said("<@&123456789012345678>")
