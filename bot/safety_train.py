@@ -1,0 +1,268 @@
+"""Train the safety models from the labelled corpus and write `resources/safety_model.json`.
+
+    pip install -e '.[train]'
+    python -m bot.safety_train            # train on train/, choose thresholds on dev/, write the model
+    python -m bot.safety_train --check    # train again and compare with the shipped model
+
+The corpus is in `resources/safety_corpus/`: `train/` fits the weights, `dev/` chooses the
+regularisation and the thresholds, and `test/` (written by a writer of its own) is never read here.
+Only `python -m bot.safety_report` reads it.
+
+Why logistic regression over n-grams: with a few thousand labelled posts, a linear model is what the
+data can support without memorising it; its weights are a plain table that ships with the package
+and scores a post in about a millisecond with the standard library alone, and every decision can be
+explained by the words that carried it. scikit-learn's liblinear solver is used for fitting only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from bot import safety_model
+from bot.safety_model import Model, features, pieces, windows
+
+CORPUS = Path(str(resources.files("bot").joinpath("resources", "safety_corpus")))
+MODEL_PATH = Path(str(resources.files("bot").joinpath("resources", safety_model.MODEL_FILE)))
+
+# Regularisation strengths tried on the dev split (larger C = weaker regularisation).
+C_VALUES = (8.0, 16.0)
+# Threshold rules. The high tier messages the member, so it keeps to a false-alarm budget: the
+# lowest threshold at which at most HIGH_FALSE_ALARMS of the dev split's texts without crisis
+# language would fire. The middle tier only puts a post first in the moderators' queue, and a
+# missed crisis costs far more than a false alarm a moderator clears: the highest threshold that
+# keeps MID_RECALL of the crisis and "possible" texts, but never one that fires on more than
+# MID_FALSE_ALARMS of the others. Cure claims are held for a moderator: the highest threshold that
+# keeps CURE_RECALL of them.
+HIGH_FALSE_ALARMS = 0.05
+# A quoted text is shown behind a content note, and only for searches about mental health, when it
+# reaches a stricter threshold: the lowest at which at most SURE_FALSE_ALARMS of the dev split's texts
+# without crisis language would (a false alarm there hides an ordinary comment from ordinary searches).
+SURE_FALSE_ALARMS = 0.01
+MID_RECALL = 0.98
+MID_FALSE_ALARMS = 0.20
+CURE_RECALL = 0.95
+MIN_DF = 3
+WINDOW_WEIGHT = 0.5  # a window counts half as much as a whole post
+WEIGHT_DIGITS = 4
+# Features whose weights are all smaller than this are left out of the shipped table (size, memory).
+MIN_WEIGHT = 0.01
+
+
+@dataclass(frozen=True)
+class Text:
+    id: str
+    text: str
+    crisis: str      # "crisis", "possible" or "none"
+    cure: bool
+    kind: str
+    voice: str
+    split: str
+
+
+def load_corpus(root: Path = CORPUS) -> list[Text]:
+    out = []
+    for split in ("train", "dev", "test"):
+        for path in sorted((root / split).glob("*.jsonl")):
+            with path.open(encoding="utf-8") as lines:
+                for row in safety_model.iter_texts(lines):
+                    out.append(Text(row["id"], row["text"], row["crisis"], bool(row["cure"]), row["kind"],
+                                    row.get("voice", ""), split))
+    return out
+
+
+def _rows(texts: list[Text], target: str):
+    """Training rows: every post whole, and every window of a post without the label as a negative
+    (a sentence of a post with no crisis is no crisis: this is what keeps long posts about pain
+    from firing, since the bot scores every window)."""
+    rows, labels, weights = [], [], []
+    for t in texts:
+        label = _label(t, target)
+        if label is None:
+            continue
+        parts = pieces(t.text)
+        whole = [tok for part in parts for tok in part]
+        if not whole:
+            continue
+        rows.append(whole)
+        labels.append(label)
+        weights.append(1.0)
+        if label == 0 and len(parts) > 1:
+            for window in windows(parts):
+                if len(window) < len(whole):
+                    rows.append(window)
+                    labels.append(0)
+                    weights.append(WINDOW_WEIGHT)
+    return rows, labels, weights
+
+
+def _label(t: Text, target: str) -> int | None:
+    if target == "crisis":
+        return {"crisis": 1, "none": 0}.get(t.crisis)  # "possible" is left out of fitting
+    return int(t.cure)
+
+
+def _matrix(rows: list[list[str]], vocabulary: dict[str, int]):
+    from scipy.sparse import csr_matrix
+
+    data, indices, indptr = [], [], [0]
+    for toks in rows:
+        scale = safety_model.length_scale(len(toks))
+        for feature, count in features(toks).items():
+            column = vocabulary.get(feature)
+            if column is not None:
+                indices.append(column)
+                data.append(count * scale)
+        indptr.append(len(indices))
+    return csr_matrix((data, indices, indptr), shape=(len(rows), len(vocabulary)))
+
+
+def _vocabulary(rows: list[list[str]]) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for toks in rows:
+        for feature in features(toks):
+            seen[feature] = seen.get(feature, 0) + 1
+    kept = sorted(f for f, df in seen.items() if df >= MIN_DF)
+    return {f: i for i, f in enumerate(kept)}
+
+
+def _fit(rows, labels, weights, vocabulary, c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=5000, random_state=0)
+    model.fit(_matrix(rows, vocabulary), labels, sample_weight=weights)
+    return float(model.intercept_[0]), model.coef_[0]
+
+
+def _as_model(vocabulary, crisis_fit, cure_fit, thresholds=None, about=None) -> Model:
+    names = list(vocabulary)
+    table = {}
+    for i, name in enumerate(names):
+        c = round(float(crisis_fit[1][i]), WEIGHT_DIGITS)
+        k = round(float(cure_fit[1][i]), WEIGHT_DIGITS)
+        if max(abs(c), abs(k)) >= MIN_WEIGHT:
+            table[name] = [c, k]
+    return Model({"bias": {"crisis": round(crisis_fit[0], WEIGHT_DIGITS), "cure": round(cure_fit[0], WEIGHT_DIGITS)},
+                  "features": table, "thresholds": thresholds or {}, "about": about or {}})
+
+
+def _threshold_for_recall(scores: list[float], recall: float) -> float:
+    """The highest threshold that keeps at least `recall` of these positive scores at or above it."""
+    ordered = sorted(scores, reverse=True)
+    if not ordered:
+        return 0.5
+    keep = max(1, math.ceil(recall * len(ordered)))
+    return ordered[keep - 1]
+
+
+def _threshold_for_false_alarms(scores: list[float], rate: float) -> float:
+    """The lowest threshold at which at most `rate` of these negative scores reach it."""
+    ordered = sorted(scores, reverse=True)
+    allowed = int(rate * len(ordered))
+    if allowed >= len(ordered):
+        return 0.0
+    # Just above the first negative that must not fire.
+    return math.nextafter(ordered[allowed], 1.0)
+
+
+def _rates(scores_pos: list[float], scores_neg: list[float], threshold: float) -> tuple[float, float]:
+    recall = sum(s >= threshold for s in scores_pos) / max(1, len(scores_pos))
+    false_alarms = sum(s >= threshold for s in scores_neg) / max(1, len(scores_neg))
+    return recall, false_alarms
+
+
+def train(corpus: list[Text]) -> dict:
+    train_texts = [t for t in corpus if t.split == "train"]
+    dev_texts = [t for t in corpus if t.split == "dev"]
+    fits = {}
+    vocabulary = _vocabulary(_rows(train_texts, "cure")[0])
+    for target in ("crisis", "cure"):
+        best = None
+        for c in C_VALUES:
+            fit = _fit(*_rows(train_texts, target), vocabulary, c)
+            probe = _as_model(vocabulary, fit, fit)
+            quality = _dev_quality(probe, dev_texts, target)
+            if best is None or quality > best[0]:
+                best = (quality, c, fit)
+        fits[target] = best
+    model = _as_model(vocabulary, fits["crisis"][2], fits["cure"][2])
+    scored = [(t, model.score(t.text)) for t in dev_texts]
+    crisis_pos = [s.crisis for t, s in scored if t.crisis == "crisis"]
+    crisis_any = [s.crisis for t, s in scored if t.crisis in ("crisis", "possible")]
+    crisis_neg = [s.crisis for t, s in scored if t.crisis == "none"]
+    cure_pos = [s.cure for t, s in scored if t.cure]
+    cure_neg = [s.cure for t, s in scored if not t.cure]
+    high = _threshold_for_false_alarms(crisis_neg, HIGH_FALSE_ALARMS)
+    middle = min(high, max(_threshold_for_recall(crisis_any, MID_RECALL),
+                           _threshold_for_false_alarms(crisis_neg, MID_FALSE_ALARMS)))
+    cure = _threshold_for_recall(cure_pos, CURE_RECALL)
+    sure = max(high, _threshold_for_false_alarms(crisis_neg, SURE_FALSE_ALARMS))
+    thresholds = {"crisis_sure": sure, "crisis_high": high, "crisis_middle": middle, "cure": cure}
+    high_recall, high_fa = _rates(crisis_pos, crisis_neg, high)
+    mid_recall, mid_fa = _rates(crisis_any, crisis_neg, middle)
+    cure_recall, cure_fa = _rates(cure_pos, cure_neg, cure)
+    about = {
+        "trained_on": {"train": len(train_texts), "dev": len(dev_texts)},
+        "features": len(vocabulary),
+        "C": {"crisis": fits["crisis"][1], "cure": fits["cure"][1]},
+        "dev": {
+            "crisis_high": {"recall": round(high_recall, 3), "false_alarm_rate": round(high_fa, 3)},
+            "crisis_middle": {"recall_with_possible": round(mid_recall, 3), "false_alarm_rate": round(mid_fa, 3)},
+            "cure": {"recall": round(cure_recall, 3), "false_alarm_rate": round(cure_fa, 3)},
+        },
+        "rules": {"sure_false_alarms": SURE_FALSE_ALARMS, "high_false_alarms": HIGH_FALSE_ALARMS, "middle_recall": MID_RECALL,
+                  "middle_false_alarms": MID_FALSE_ALARMS, "cure_recall": CURE_RECALL},
+    }
+    data = {"bias": {"crisis": model.bias[0], "cure": model.bias[1]},
+            "features": {k: list(v) for k, v in model.weights.items()},
+            "thresholds": thresholds, "about": about}
+    return data
+
+
+def _dev_quality(model: Model, dev: list[Text], target: str) -> float:
+    """Area under the ROC curve on the dev split: how well the scores rank positives above negatives."""
+    if target == "crisis":
+        pairs = [(model.score(t.text).crisis, t.crisis == "crisis") for t in dev if t.crisis != "possible"]
+    else:
+        pairs = [(model.score(t.text).cure, t.cure) for t in dev]
+    pos = sorted(s for s, y in pairs if y)
+    neg = sorted(s for s, y in pairs if not y)
+    if not pos or not neg:
+        return 0.0
+    # Mann-Whitney U by a merge of the two sorted lists.
+    wins = 0.0
+    j = 0
+    for s in pos:
+        while j < len(neg) and neg[j] < s:
+            j += 1
+        k = j
+        while k < len(neg) and neg[k] == s:
+            k += 1
+        wins += j + 0.5 * (k - j)
+    return wins / (len(pos) * len(neg))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.safety_train", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="train again and compare with the shipped model")
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder with train/ and dev/")
+    args = parser.parse_args(argv)
+    data = train(load_corpus(args.corpus))
+    if args.check:
+        shipped = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+        same = shipped["thresholds"] == data["thresholds"] and shipped["features"] == data["features"]
+        print("the shipped model matches the corpus" if same else "the shipped model differs from a fresh training")
+        return 0 if same else 1
+    args.out.write_text(json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
+    print(json.dumps({"thresholds": data["thresholds"], "about": data["about"]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
