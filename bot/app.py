@@ -27,6 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
+from bot import safety_model
 from bot.config import DEFAULT_ARTICLE_PATH, DEFAULT_ARTICLES_DIR, Config
 from bot.guild_settings import GuildSettings
 from bot.ingest import load_folder, load_seed_if_empty
@@ -143,6 +144,8 @@ class FibroCircle(commands.AutoShardedBot):
         self._max_concurrency: int | None = None
 
     async def setup_hook(self) -> None:
+        # The safety models' table takes a moment to read: before the first post, not during it.
+        await asyncio.to_thread(safety_model.load_model)
         await self.db.open()  # migrations: each applied once, whichever process comes first
         # The one-off start-up work runs in one process at a time: the next finds it done.
         async with self.db.exclusive("start-up"):

@@ -151,7 +151,7 @@ def _facts(text: str, digest: bytes | None = None) -> _TextFacts:
     facts = _FACTS.get(digest)
     if facts is None:
         scan = safety.scan(text)
-        facts = _TextFacts(scan.crisis, scan.evidence_note if scan.cure_claim else None)
+        facts = _TextFacts(scan.sensitive, scan.evidence_note if scan.cure_claim else None)
         _FACTS.put(digest, facts)
     return facts
 
@@ -191,7 +191,7 @@ async def warm_up(db: Database) -> int:
             scan = safety.scan(text)
             stripped = text.strip()
             long_text = len(stripped) > EXCERPT_LIMIT
-            out.append((text_digest(text), _TextFacts(scan.crisis, scan.evidence_note if scan.cure_claim else None),
+            out.append((text_digest(text), _TextFacts(scan.sensitive, scan.evidence_note if scan.cure_claim else None),
                         text_digest(stripped), _analyse_sentences(stripped) if long_text else None))
         return out
 

@@ -44,7 +44,7 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot import safety
+from bot import safety, safety_model
 from bot.storage import Database
 from bot.text import STOPWORDS, fold, light_stem, words
 
@@ -570,7 +570,9 @@ _TAXONOMY: Taxonomy | None = None
 
 def load_taxonomy(path: Path = TAXONOMY_PATH) -> Taxonomy:
     raw = path.read_bytes()
-    digest = hashlib.sha256(raw + b"\0matcher " + MATCHER_VERSION.encode()).hexdigest()
+    # Tags hold the safety detector's verdict too ("sensitive"): a new model means new tags.
+    detector = safety_model.load_model().digest.encode()
+    digest = hashlib.sha256(raw + b"\0matcher " + MATCHER_VERSION.encode() + b"\0safety " + detector).hexdigest()
     return Taxonomy(json.loads(raw), digest)
 
 
@@ -599,8 +601,8 @@ def suggest(prefix: str) -> dict[str, str]:
 # -- stored tags ----------------------------------------------------------------------------
 
 def is_sensitive(text: str) -> bool:
-    """Touches on self-harm or suicide (the safety detector decides)."""
-    return bool(safety.scan(text).crisis)
+    """Touches on self-harm or suicide (the safety detector decides, on its strictest threshold)."""
+    return safety.scan(text).sensitive
 
 
 def hint_topics(hint: str | None) -> list[TopicTag]:

@@ -127,6 +127,8 @@ async def share_submitted(interaction: Interaction) -> None:
                  "You'll get a DM when it's decided (if your DMs are open), and /myposts always shows where it stands.")
     if note:
         reply += "\n" + note
+    if not result.scan.crisis:  # help in reach whatever the detector said (the crisis message has it already)
+        reply += "\n" + safety.help_line(config.crisis_resources)
     await interaction.followup.send(clip(reply, 2000), ephemeral=True)
     if result.created:  # the moderation cog puts it in the queue channel
         bot.dispatch("fibrocircle_post_shared", guild, post, interaction.user, result.scan, config)

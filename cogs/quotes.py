@@ -247,8 +247,8 @@ async def quote_reply(result: QuoteResult, *, search: str, count: int, ephemeral
     elif result.exhausted:
         lines.append(f"That's everything I have on {said(search)} for now. `/topics` lists the others.")
     if resources and said(search) == "this" and not any(q.sensitive for q in found):
-        # (a quote about self-harm carries them in its embed: once is enough)
-        lines.append(support_line(resources))
+        # Help first (a quote about self-harm carries it in its embed: once is enough).
+        lines.insert(0, support_line(resources))
     embeds, shortened = quote_embeds(found, resources=resources, footer=footer_note(), searched=result.matched_topics)
     view = discord.ui.View(timeout=None)
     numbered = len(found) > 1
@@ -280,7 +280,9 @@ def nothing_found(result: QuoteResult, search: str, count: int, resources: str |
             view.add_item(SearchButton("new", count, name, label=topic_title(name)))
     else:
         text += "\n`/topics` lists every topic people wrote about."
-    if resources:
+    if resources and said(search) == "this":  # help first
+        text = support_line(resources) + "\n" + text
+    elif resources:
         text += "\n" + support_line(resources)
     return text, view
 

@@ -19,13 +19,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import library, study
+from bot import library, safety, study
 from bot.errors import UserFacingError
 from bot.library import ArticleInfo, ServerArticles
 from bot.text import trim_to
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR
-from cogs.utils.replies import in_time
+from cogs.utils.replies import in_time, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -103,6 +103,10 @@ class Study(commands.GroupCog, group_name="study",
     async def ask(self, interaction: Interaction, question: app_commands.Range[str, 1, 300],
                   private: bool = True, article: app_commands.Range[str, 1, 200] | None = None) -> None:
         asked = MENTION.sub(" ", question)
+        if safety.scan(asked).crisis:
+            # Help first, and privately whatever the answer's privacy; then the answer where one fits.
+            config = await self.bot.guild_settings.get(interaction.guild_id) if interaction.guild_id else None
+            await send_ephemeral(interaction, safety.crisis_note(config.crisis_resources if config else None))
         server = await library.shown_in(self.db, interaction.guild_id)
         if article or not server.several:
             chosen = server.find(article) if article else server.require_featured()

@@ -114,6 +114,16 @@ class Post:
     queue_next_at: str | None = None  # not tried again before this time
 
     @property
+    def possible_crisis(self) -> bool:
+        """Urgent for the middle tier only: first in the queue, no alert and no message to the member."""
+        return safety.POSSIBLE_CRISIS_FLAG in self.flags
+
+    @property
+    def alerts_moderators(self) -> bool:
+        """Crisis language of the high tier: the member was shown the resources, the moderators are alerted."""
+        return self.urgent and not self.possible_crisis
+
+    @property
     def label(self) -> str:
         return f"Post #{self.number}"
 

@@ -144,9 +144,10 @@ def _clean_texts(text: str, topic_hint: str | None) -> tuple[sanitize.CleanedTex
 
 
 def _prepare(text: str, topic_hint: str | None) -> tuple[sanitize.CleanedText, str | None, safety.SafetyScan]:
-    """Clean and scan a submission: CPU only (a few ms for a long post), run in a worker thread."""
+    """Clean and scan a submission: CPU only (a few ms for a long post), run in a worker thread.
+    The topic hint is a free-text box too: crisis words typed there count like the post's own."""
     cleaned, hint = _clean_texts(text, topic_hint)
-    return cleaned, hint, safety.scan(cleaned.text)
+    return cleaned, hint, safety.scan(cleaned.text + ("\n" + hint if hint else ""))
 
 
 def _merged_flags(*groups: Iterable[str]) -> list[str]:
@@ -248,15 +249,15 @@ async def _insert_post(
         " state, urgent, flags, interaction_id, created_at, queue_next_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id",
         (guild_id, number, author_id, name, int(bool(anonymous)), cleaned.text, hint,
-         int(bool(scan.crisis)), json.dumps(flags), interaction_id, _iso(when),
+         int(scan.urgent), json.dumps(flags), interaction_id, _iso(when),
          _iso(when + timedelta(seconds=QUEUE_LEASE_SECONDS))),
     )
     post_id = row["id"]
     post_topics = await topics.tag_post(tx, post_id, guild_id, cleaned.text, approved=False, hint=hint)
     await _event(tx, post_id, guild_id, "created", author_id, when,
-                 {"urgent": bool(scan.crisis), "flags": flags, "anonymous": bool(anonymous)})
+                 {"urgent": scan.urgent, "flags": flags, "anonymous": bool(anonymous)})
     await audit.record(
         tx, guild_id=guild_id, actor_id=author_id, action="post.submitted", target=f"post:{post_id}",
-        detail={"number": number, "urgent": bool(scan.crisis), "flags": flags},
+        detail={"number": number, "urgent": scan.urgent, "flags": flags},
     )
     return await _post(tx, post_id, post_topics)

@@ -62,7 +62,7 @@ async def send_to_queue(bot: FibroCircle, guild: discord.Guild, post: Post, *, r
     """
     config = config or await bot.guild_settings.get(guild.id)
     if config.queue_channel is None:
-        if post.urgent and post.queue_attempts == 0:
+        if post.alerts_moderators and post.queue_attempts == 0:
             await alert_log_channel(guild, config, post)
         return False
     channel = guild.get_channel(config.queue_channel)
@@ -82,7 +82,7 @@ async def send_to_queue(bot: FibroCircle, guild: discord.Guild, post: Post, *, r
             retry_in = getattr(error, "retry_after", None) or retry_in
     if message is None:
         log.warning("guild %s: posting %s to the queue channel failed: %s", guild.id, post.label, problem)
-        if post.urgent and post.queue_attempts == 0:
+        if post.alerts_moderators and post.queue_attempts == 0:
             await alert_log_channel(guild, config, post)
         await posts.mark_queue_failed(bot.db, post.id, problem or "unknown error", retry_in)
         return False

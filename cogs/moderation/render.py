@@ -30,6 +30,7 @@ FLAGGED_COLOUR = discord.Colour(0xE67E22)
 
 FLAG_TEXT = {
     safety.CRISIS_FLAG: "🚨 crisis language",
+    safety.POSSIBLE_CRISIS_FLAG: "⚠️ possible crisis (the member was not messaged)",
     safety.CURE_CLAIM_FLAG: "💊 unproven cure claim",
     sanitize.INVITE_LINK: "🔗 Discord invite link",
     sanitize.MARKDOWN_LINK: "🔗 link with hidden address ([text](url))",
@@ -120,9 +121,12 @@ def status_line(post: Post) -> str:
     """The queue message's content: where the post stands, for the moderators."""
     urgent = "🚨 **Urgent** · " if post.urgent else ""
     if post.state == PostState.PENDING:
-        if post.urgent:
+        if post.alerts_moderators:
             return ("🚨 **Urgent: this post may come from someone in crisis.** They were shown the server's crisis "
                     "resources at once. Please look at it soon.")
+        if post.possible_crisis:
+            return ("⚠️ **Possible crisis**: the wording may come from someone struggling. It is first in the queue; "
+                    "the member was not messaged. Please read it soon.")
         return ""
     who = f" by <@{post.decided_by}>" if post.decided_by else ""
     if post.state == PostState.REJECTED:
