@@ -26,7 +26,7 @@ from bot import safety_model
 __all__ = [
     "NOT_MEDICAL_ADVICE", "DEFAULT_CRISIS_RESOURCES", "CURE_EVIDENCE_NOTE", "GUAIFENESIN_EVIDENCE_NOTE",
     "CRISIS_FLAG", "POSSIBLE_CRISIS_FLAG", "CURE_CLAIM_FLAG", "CRISIS", "POSSIBLE_CRISIS",
-    "SafetyScan", "scan", "crisis_message", "crisis_note", "help_line",
+    "SafetyScan", "scan", "is_crisis_search", "crisis_message", "crisis_note", "help_line",
 ]
 
 # Shown under every summary, answer and quote.
@@ -106,6 +106,14 @@ def crisis_message(resources_text: str | None = None) -> str:
         f"If you might act on these thoughts, please reach someone now: {resources}\n"
         "This bot isn't a crisis service, but a moderator will see your post."
     )
+
+
+def is_crisis_search(text: str) -> bool:
+    """A search or a topic in words of crisis: for a few words, one of the plain crisis phrases
+    ("suicide", "kms", "want to die"); for a sentence, either tier of the models."""
+    if safety_model.is_short(text):
+        return safety_model.is_crisis_term(text)
+    return scan(text).urgent
 
 
 def crisis_note(resources_text: str | None = None) -> str:

@@ -58,7 +58,9 @@ _HOMOGLYPHS = {
 _HOMOGLYPH = re.compile("[" + "".join(re.escape(ch) for ch in _HOMOGLYPHS) + "]")
 # A word with digits or symbols standing in for letters. Digits then letters ("10mg", "3am", "2nd")
 # are units and ordinals, not leetspeak.
-_LEET_WORD = re.compile(r"[a-z0-9@$!|+*]*[a-z@$!|+*][a-z0-9@$!|+*]*")
+# One character class, repeated once: linear on any input (a pattern with two classes that share
+# characters backtracks quadratically on a long run of one of them).
+_LEET_WORD = re.compile(r"[a-z0-9@$!|+*]+")
 _UNIT = re.compile(r"\d+[a-z]+")
 _LEET_DIGITS = str.maketrans("01345789@$", "oieastbgas")
 _INNER_SYMBOLS = str.maketrans("!|+", "iit")
@@ -92,7 +94,12 @@ _SLANG_PATTERN = re.compile(
 
 def _unleet(match: re.Match[str]) -> str:
     word = match.group()
-    if word.isalpha() or _UNIT.fullmatch(word) or not any(ch.isalpha() for ch in word):
+    return word if word.isalpha() else _unleet_word(word)
+
+
+@lru_cache(maxsize=8192)
+def _unleet_word(word: str) -> str:
+    if word.isalpha() or word.isdigit() or _UNIT.fullmatch(word) or not any(ch.isalpha() for ch in word):
         return word
     core = word.strip("!*+|")          # "help!" and "*hugs*" keep their ends
     if not core:
@@ -213,8 +220,12 @@ which while who why will with would you your yours""".split())
 _CLASS_REACH = 3
 
 
+# No real word is longer: the letters of a longer one after this say nothing more (and cost time).
+_MAX_GRAM_WORD = 30
+
+
 def _char_grams(word: str) -> Iterator[str]:
-    padded = f"<{word}>"
+    padded = f"<{word[:_MAX_GRAM_WORD]}>"
     for size in (3, 4, 5):
         for start in range(len(padded) - size + 1):
             yield "c" + padded[start : start + size]
@@ -311,6 +322,10 @@ class Model:
         self.digest = ""  # of the shipped file: what was worked out with another model is stale
         self._word = lru_cache(maxsize=65536)(self._word_uncached)
 
+    def forget_words(self) -> None:
+        """Empty the per-word cache (for timing a scan of words never seen before)."""
+        self._word.cache_clear()
+
     def _word_uncached(self, word: str) -> tuple[float, float]:
         crisis = cure = 0.0
         get = self.weights.get
@@ -403,6 +418,40 @@ def iter_texts(lines: Iterable[str]) -> Iterator[dict]:
         line = line.strip()
         if line:
             yield json.loads(line)
+
+
+# The small, explainable part: words that say crisis on their own once disguises are undone. Not a
+# detector (the models decide whether a text is crisis language); it says which words of a text the
+# models read as crisis carried it, so that a search is not looked for by those words.
+_CRISIS_WORDS = frozenset(_REPEATS.sub(r"\1", w) for w in """
+kill killing killed kills suicide suicidal selfharm die dying died dead death overdose overdosing
+end ending unalive""".split())
+
+
+def is_crisis_word(word: str) -> bool:
+    """Does this one word, disguises undone, say crisis on its own ("kms", "sewerslide", "d!e")?"""
+    return any(tok in _CRISIS_WORDS for tok in tokens(normalise(word)))
+
+
+# A search of one to three words is far from the posts the models learnt from ("meals" alone can
+# score high): such a short text is read as crisis talk only when it holds one of these phrases,
+# disguises undone ("suicide", "sewerslide", "unalive", "kms", "self harm", "want to die").
+SHORT_TEXT = 3
+_CRISIS_PHRASES = tuple(tuple(_REPEATS.sub(r"\1", w) for w in phrase.split()) for phrase in (
+    "suicide", "suicidal", "selfharm", "kill", "overdose", "want to die", "wanna die", "end it all",
+    "end my life", "ended my life", "ending my life", "take my life", "took my life", "taking my life",
+    "better off dead", "dont want to live",
+))
+
+
+def is_crisis_term(text: str) -> bool:
+    """Does this short text (a search) say crisis in so many words, disguises undone?"""
+    toks = tokens(normalise(text))
+    return any(tuple(toks[i : i + len(p)]) == p for p in _CRISIS_PHRASES for i in range(len(toks) - len(p) + 1))
+
+
+def is_short(text: str) -> bool:
+    return len(tokens(normalise(text))) <= SHORT_TEXT
 
 
 def visible(text: str) -> str:

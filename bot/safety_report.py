@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from bot.article import parse_article
 from bot.config import DEFAULT_ARTICLE_PATH
 from bot.safety import scan
+from bot.safety_model import load_model
 from bot.safety_train import CORPUS, Text, load_corpus
 
 
@@ -132,6 +133,9 @@ def _adversarial_shapes(length: int = 4000) -> dict[str, str]:
         "masked": ("k*ll s**cide *** " * 300)[:length],
         "spaced letters": ("k i l l m y s e l f " * 300)[:length],
         "repeated letter": "a" * length,
+        "digits": "1" * length,
+        "one masked word": "*a" * (length // 2),
+        "kilometres": ("5 kms " * 700)[:length],
         "random letters": "".join(rng.choice(letters + " ") for _ in range(length)),
         "invisible characters": ("k\u200bi\u200bl\u200bl\U000e0041 " * 500)[:length],
         "emoji": ("😭💀🙏" * 1400)[:length],
@@ -139,9 +143,12 @@ def _adversarial_shapes(length: int = 4000) -> dict[str, str]:
 
 
 def scan_time_ms(texts: list[str], repeats: int = 5) -> float:
-    """Best average time per scan over `repeats` rounds (the least disturbed by other work)."""
+    """Best average time per scan over `repeats` rounds (the least disturbed by other work), each
+    with an empty per-word cache, as for a text whose words the bot has never seen."""
     best = float("inf")
+    model = load_model()
     for _ in range(repeats):
+        model.forget_words()
         started = time.perf_counter()
         for text in texts:
             scan(text)
@@ -172,8 +179,7 @@ def build_report(split: str = "test") -> dict:
     ordinary = [t.text for t in texts]
     report["timing"]["split_texts"] = {"posts": len(ordinary), "ms_per_scan": scan_time_ms(ordinary)}
     for name, text in _adversarial_shapes().items():
-        scan(text + " warm")  # the per-word cache is filled by a first look, as in a running bot
-        report["timing"][f"4000 characters: {name}"] = {"posts": 1, "ms_per_scan": scan_time_ms([text + " x"])}
+        report["timing"][f"4000 characters: {name}"] = {"posts": 1, "ms_per_scan": scan_time_ms([text])}
     return report
 
 

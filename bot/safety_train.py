@@ -45,7 +45,7 @@ HIGH_FALSE_ALARMS = 0.05
 # without crisis language would (a false alarm there hides an ordinary comment from ordinary searches).
 SURE_FALSE_ALARMS = 0.01
 MID_RECALL = 0.98
-MID_FALSE_ALARMS = 0.20
+MID_FALSE_ALARMS = 0.10
 CURE_RECALL = 0.95
 MIN_DF = 3
 WINDOW_WEIGHT = 0.5  # a window counts half as much as a whole post

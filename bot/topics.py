@@ -251,7 +251,7 @@ class Taxonomy:
         self.crisis_topic: str | None = next((t.name for t in self.topics.values() if t.allows_sensitive), None)
         self.crisis_keys: frozenset[str] = frozenset(
             sig.key for seq, signals in tagging.items() for sig in signals
-            if sig.topic == self.crisis_topic and safety.scan(" ".join(seq)).crisis
+            if sig.topic == self.crisis_topic and safety.is_crisis_search(" ".join(seq))
         )
         self._suggestions = self._suggestion_labels(data)
 
@@ -334,7 +334,7 @@ class Taxonomy:
         labels = [label for label, _ in self._choices]
         best = process.extract(q, labels, scorer=fuzz.WRatio, limit=40, score_cutoff=50)
         out: list[str] = []
-        if self.crisis_topic and safety.scan(q).crisis:
+        if self.crisis_topic and safety.is_crisis_search(q):
             out.append(self.crisis_topic)
         for _label, _score, idx in best:
             topic = self._choices[idx][1]
@@ -463,15 +463,14 @@ class QueryMatch:
 
 @lru_cache(maxsize=4096)
 def _match_query_cached(tax: Taxonomy, q: str) -> QueryMatch:
-    """`_read_query`, and crisis language read as the topic for it: the words the safety detector
-    fired on stand for that topic (and its crisis terms). Nothing of such a search is looked for as
+    """`_read_query`, and crisis language (either tier) read as the topic for it: its crisis words
+    stand for that topic (and its crisis terms). Nothing of such a search is looked for as
     plain text: "kms" would find "5 kms walk", and the words around a crisis phrase ("i want to
     kill myself") would find texts about anything."""
-    crisis = safety.scan(q) if q and tax.crisis_topic else None
-    if crisis is None or not crisis.crisis:
+    if not (q and tax.crisis_topic and safety.is_crisis_search(q)):
         return _read_query(tax, q)
-    said = {stem(w) for phrase in crisis.matched for w in words(_prepare(phrase))}
     typed = words(_prepare(q))
+    said = {stem(w) for w in typed if safety_model.is_crisis_word(w)}
     # The crisis words read alone give the crisis topic's own terms when the taxonomy knows them
     # ("want to die"); the other words are read as any search.
     own = _read_query(tax, " ".join(w for w in typed if stem(w) in said))

@@ -213,7 +213,7 @@ def said(search: str) -> str:
     """The search as a reply repeats it. Words of crisis are not repeated: the reply may be public.
     Remembered per search: building one reply asks several times."""
     # A search the member typed may hold mention markup ("<@123>"): it reads as "@user", never raw.
-    return "this" if safety.scan(search).crisis else f"“{escape(sanitize.neutralise_mentions(search))}”"
+    return "this" if safety.is_crisis_search(search) else f"“{escape(sanitize.neutralise_mentions(search))}”"
 
 
 def support_line(resources: str) -> str:
