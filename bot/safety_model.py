@@ -158,7 +158,9 @@ _SLANG_PATTERN = re.compile(
 # --- Segments and features -----------------------------------------------------------------------
 
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?\u2026])\s+|\n+")
-_TOKEN = re.compile(r"[^\W\d_]+|\d+|\?|[^\w\s\x00-\x7f]")
+# Words, numbers, question marks, and runs of emoji and other symbols (one token a run: a wall of
+# emoji reads as one thing, and costs one look-up).
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|\?|[^\w\s\x00-\x7f]+")
 # A sentence longer than this many tokens is read in pieces of this size (and pairs of pieces).
 _PIECE = 24
 
@@ -221,7 +223,7 @@ _CLASS_REACH = 3
 
 
 # No real word is longer: the letters of a longer one after this say nothing more (and cost time).
-_MAX_GRAM_WORD = 30
+_MAX_GRAM_WORD = 20
 
 
 def _char_grams(word: str) -> Iterator[str]:

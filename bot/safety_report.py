@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -176,6 +177,8 @@ def build_report(split: str = "test") -> dict:
     sizes = {s: sum(1 for t in corpus if t.split == s) for s in ("train", "dev", "test")}
     report = {"split": split, "sizes": sizes, "detectors": score_split(texts),
               "reader_comments": score_split(reader_comments()), "timing": {}}
+    # Timings depend on what else the machine is doing: the load average says how busy it was.
+    report["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     ordinary = [t.text for t in texts]
     report["timing"]["split_texts"] = {"posts": len(ordinary), "ms_per_scan": scan_time_ms(ordinary)}
     for name, text in _adversarial_shapes().items():
@@ -215,6 +218,9 @@ def format_report(report: dict, show_misses: bool = True) -> str:
         lines.append(f"  {detector:<44} {s['size']:>3} texts, {s['positives']:>2} positive, fired on {s['true_positives']}"
                      f" of them and on {s['false_positives']} of the {s['negatives']} others")
     lines.append("")
+    if report.get("load_average"):
+        lines.append("machine load average while timing (1, 5, 15 min): "
+                     + ", ".join(f"{x:.1f}" for x in report["load_average"]) + f" on {os.cpu_count()} cores")
     for name, timing in report["timing"].items():
         lines.append(f"scan time, {name}: {timing['ms_per_scan']:.3f} ms per text ({timing['posts']} texts)")
     return "\n".join(lines)

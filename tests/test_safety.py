@@ -67,9 +67,9 @@ def test_the_test_split_covers_every_kind_of_text():
 
 # What the README reports; a change to the model or the normaliser that does worse fails here.
 REPORTED = {
-    "crisis (high tier: resources shown)": {"recall": 0.0, "false_alarm_rate": 1.0},
-    "crisis (either tier: urgent in the queue)": {"recall": 0.0, "false_alarm_rate": 1.0},
-    "cure_claim": {"recall": 0.0, "false_alarm_rate": 1.0},
+    "crisis (high tier: resources shown)": {"recall": 0.906, "false_alarm_rate": 0.057},
+    "crisis (either tier: urgent in the queue)": {"recall": 0.878, "false_alarm_rate": 0.135},
+    "cure_claim": {"recall": 0.944, "false_alarm_rate": 0.013},
 }
 
 
@@ -81,7 +81,7 @@ def test_split_report():
 def test_figures_on_the_test_split_are_no_worse_than_reported(test_split_report):
     for detector, limits in REPORTED.items():
         overall = test_split_report[detector]["all"]
-        assert overall["recall"] >= limits["recall"], (detector, overall["recall"])
+        assert round(overall["recall"], 3) >= limits["recall"], (detector, overall["recall"])
         assert overall["false_alarm_rate"] <= limits["false_alarm_rate"], (detector, overall["false_alarm_rate"])
 
 
