@@ -67,15 +67,28 @@ class Database:
         # isolation_level=None: no implicit transactions; we open them explicitly.
         self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
         self._conn.row_factory = sqlite3.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        await self._while_locked(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         # Deleted rows are overwritten with zeros, not just marked free: text a member withdrew or
         # asked to be forgotten must not stay readable in the file (see checkpoint() for the log).
         await self._conn.execute("PRAGMA secure_delete=ON")
-        await self.migrate()
+        await self._while_locked(self.migrate)
         return self
+
+    async def _while_locked(self, step) -> Any:
+        """Run a start-up step again while another process opening the same file holds the lock it
+        needs: switching to WAL and the first schema statements can fail at once ("database is
+        locked") instead of waiting. Each step is safe to repeat; the busy timeout bounds the wait."""
+        deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                return await step()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         if self._conn is not None:
