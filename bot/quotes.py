@@ -929,9 +929,23 @@ async def _sample_phrases(db: Database, guild_id: int, scope: _Scope = EVERY_ART
         match = topics.QueryMatch(text=r["topic"], topics=(r["topic"],), keys={r["topic"]: frozenset({""})},
                                   topic_only=True)
         line = sample_phrase(item.text, match)
-        # The line shown makes the claim ("reversing the disease with guaifenesin"): its note comes along.
-        out[r["topic"]] = (line, _facts(line).cure_note)
+        out[r["topic"]] = (line, _line_note(line, item.text))
     return out
+
+
+# Words that carry a cure claim's subject. A line shown on its own gets an evidence note only when it
+# speaks of one: the models read whole posts, and a line cut from one can look like a claim it is not.
+_CLAIM_WORDS = re.compile(r"\bcur(?:e|ed|es|ing)\b|revers|guai|\bheal|remission|protocol|miracle|\bgone\b|\bfixed\b",
+                          re.IGNORECASE)
+
+
+def _line_note(line: str, text: str) -> str | None:
+    """The evidence note a line shown on its own needs: when it speaks of a cure and makes the claim
+    itself, or shows the claim of the text it comes from ("he talks about reversing the disease with
+    guaifenesin" reports what the whole comment promotes)."""
+    if not _CLAIM_WORDS.search(line):
+        return None
+    return _facts(line).cure_note or _facts(text).cure_note
 
 
 def sample_phrase(text: str, match: topics.QueryMatch, limit: int = SAMPLE_PHRASE_LIMIT) -> str:
