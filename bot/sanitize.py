@@ -6,7 +6,8 @@ reason or a topic hint):
 - removes NUL and the other control characters (tabs and newlines stay), bidirectional controls
   (U+202A-202E, U+2066-2069, U+200E/U+200F, U+061C: they can make text display in a different
   order from how it reads, to disguise a link or a word), zero-width spaces, word joiners, byte
-  order marks, soft hyphens and lone surrogates (which cannot even be stored as UTF-8). Zero-width
+  order marks, soft hyphens, Unicode tag characters (U+E0000 to U+E007F: invisible, they can
+  carry hidden text) and lone surrogates (which cannot even be stored as UTF-8). Zero-width
   joiners stay: family and skin-tone emoji and several scripts need them;
 - makes every line ending "\\n", drops spaces at line ends, keeps at most one blank line in a row,
   and strips the ends;
@@ -24,7 +25,10 @@ reason or a topic hint):
 
 Lengths are counted in characters of the cleaned text, before mentions are neutralised, so the
 number in the error is the number the member can see. Neutralising `@everyone` adds one invisible
-character per mention; a cleaned post can therefore exceed `max_len` by the number of those.
+character per mention; the stored text must still fit `max_len` (what is stored is what a moderator
+reviews, whole), and a text that only fits without those characters is refused with a message that
+says so. Text many times longer than the limit is refused before any cleaning, and every pattern
+here runs in time linear in the text's length.
 
 `neutralise_mentions(text)` and `remove_hidden_characters(text)` are there for any other text the
 bot repeats in a message's content (quoted comments, names): mentions do not ping inside embeds,
@@ -45,6 +49,9 @@ __all__ = [
 ]
 
 ZERO_WIDTH_SPACE = "\u200b"
+# Text longer than this many times the limit is refused before it is cleaned (cleaning only shortens
+# text, and only by what was hidden in it).
+RAW_LENGTH_FACTOR = 4
 
 # Flags for the moderator.
 INVITE_LINK = "invite_link"
@@ -64,7 +71,7 @@ class CleanedText:
 # C1; \t and \n are kept, \r is a line ending), bidirectional controls, lone surrogates.
 _SUSPICIOUS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f"
-    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\U000e0000-\U000e007f]"
 )
 # Invisible characters removed without a flag: zero-width space, word joiner and invisible
 # operators, deprecated format controls, byte order mark, soft hyphen, Mongolian vowel separator,
@@ -87,7 +94,13 @@ _INVITE = re.compile(
     r"\s*/\s*[\w-]+",
     re.IGNORECASE,
 )
-_MARKDOWN_LINK = re.compile(r"\[[^\[\]\n]{0,500}\]\(\s*<?[^\s)]*[.:/][^\s)]*>?(?:\s+\"[^\"\n]*\")?\s*\)")
+# [text](address "title"), where the address holds a ".", ":" or "/". Linear in the text's length:
+# the text and the title are bounded, every run is possessive, and an address stops at "]", so the
+# address of one link can never run over the start of the next ("[](." repeated is no harder than
+# any other text).
+_MARKDOWN_LINK = re.compile(
+    r"\[[^\[\]\n]{0,500}+\]\(\s*+[^\s)\].:/]*+[.:/][^\s)\]]*+(?:\s++\"[^\"\n]{0,500}+\")?+\s*+\)"
+)
 _WEB_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
@@ -124,7 +137,13 @@ def clean_post_text(text: str, *, min_len: int = 10, max_len: int = 4000, what: 
     outside the limits. `what` names the text in those messages ("post", "reason", "topic hint").
     """
     flags: list[str] = []
-    text = _LINE_BREAKS.sub("\n", text or "")
+    text = text or ""
+    if len(text) > max_len * RAW_LENGTH_FACTOR:  # cleaning only ever shortens: no need to clean this
+        raise UserFacingError(
+            f"Your {what} is {_characters(len(text))}; the limit is {max_len:,}. "
+            "Nothing was saved; please shorten it and send it again."
+        )
+    text = _LINE_BREAKS.sub("\n", text)
     without_suspicious = _SUSPICIOUS.sub("", text)
     if without_suspicious != text:
         flags.append(HIDDEN_CHARACTERS_REMOVED)
@@ -155,4 +174,11 @@ def clean_post_text(text: str, *, min_len: int = 10, max_len: int = 4000, what: 
     neutral = neutralise_mentions(text)
     if neutral != text:
         flags.append(MENTIONS_NEUTRALISED)
+    if len(neutral) > max_len:
+        # What is stored is what a moderator reviews: it must fit as a whole, never cut.
+        raise UserFacingError(
+            f"Your {what} is {_characters(len(text))}, but making its @everyone and @here mentions harmless "
+            f"adds a hidden character to each, which makes it {_characters(len(neutral))}; the limit is "
+            f"{max_len:,}. Nothing was saved; please remove some of those mentions or shorten it."
+        )
     return CleanedText(neutral, tuple(flags))
