@@ -150,6 +150,24 @@ def _prepare(text: str, topic_hint: str | None) -> tuple[sanitize.CleanedText, s
     return cleaned, hint, safety.scan(cleaned.text + ("\n" + hint if hint else ""))
 
 
+# The most a post's cleaning and scanning may take (they are linear and take milliseconds; this is
+# the guarantee if a pattern ever is not).
+PREPARE_BUDGET_SECONDS = 10.0
+
+
+async def _prepare_in_time(
+    text: str, topic_hint: str | None
+) -> tuple[sanitize.CleanedText, str | None, safety.SafetyScan]:
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(_prepare, text, topic_hint), PREPARE_BUDGET_SECONDS)
+    except TimeoutError:
+        raise PostError(
+            "too_slow",
+            "Your post could not be checked in time, so it was not saved. Nothing you wrote is lost: "
+            "your text is below. Please try again in a little while, or tell a moderator.",
+        ) from None
+
+
 def _merged_flags(*groups: Iterable[str]) -> list[str]:
     merged: list[str] = []
     for group in groups:
@@ -193,7 +211,7 @@ async def submit(
             db.conn, config, guild_id=guild_id, author_id=author_id, anonymous=anonymous,
             member_joined_at=member_joined_at, now=when,
         )
-        cleaned, hint, scan = await asyncio.to_thread(_prepare, text, topic_hint)
+        cleaned, hint, scan = await _prepare_in_time(text, topic_hint)
 
     async with db.transaction() as tx:
         existing = await _post_of_interaction(tx, interaction_id, guild_id=guild_id, author_id=author_id)
