@@ -60,11 +60,31 @@ def flag_lines(post: Post, scan: safety.SafetyScan | None) -> list[str]:
     return lines
 
 
+TEXT_CONTINUED = "Text, continued"
+
+
 def fit(embed: discord.Embed, budget: int = EMBED_TOTAL) -> discord.Embed:
-    """Shorten the description so that the embed stays within Discord's total of 6,000 characters."""
-    excess = len(embed) - budget
-    if excess > 0 and embed.description:
-        embed.description = clip(embed.description, len(embed.description) - excess)
+    """Keep the embed within Discord's total of 6,000 characters by shortening its other fields,
+    longest first; the post's text (the description and its continuation) is never cut: a moderator
+    approves exactly what they read."""
+    while (excess := len(embed) - budget) > 0:
+        others = [(len(f.value or ""), i) for i, f in enumerate(embed.fields) if f.name != TEXT_CONTINUED]
+        if not others or max(others)[0] <= 1:
+            break
+        length, index = max(others)
+        field = embed.fields[index]
+        embed.set_field_at(index, name=field.name, value=clip(field.value or "", max(length - excess, 1)),
+                           inline=field.inline)
+    return embed
+
+
+def add_text(embed: discord.Embed, text: str) -> discord.Embed:
+    """The whole text: the description holds what fits, fields hold the rest, in order."""
+    embed.description = text[:DESCRIPTION_MAX]
+    rest = text[DESCRIPTION_MAX:]
+    while rest:
+        embed.add_field(name=TEXT_CONTINUED, value=rest[:FIELD_MAX], inline=False)
+        rest = rest[FIELD_MAX:]
     return embed
 
 
@@ -75,7 +95,7 @@ async def queue_embed(post: Post, *, member_line: str | None, scan: safety.Safet
     colour = URGENT_COLOUR if post.urgent else FLAGGED_COLOUR if post.flags else BRAND_COLOUR
     title = f"{post.label} · 🚨 urgent" if post.urgent else post.label
     text = post.text or "*Withdrawn by its author: the text is deleted.*"
-    embed = discord.Embed(title=title, description=clip(text, DESCRIPTION_MAX), colour=colour)
+    embed = add_text(discord.Embed(title=title, colour=colour), text)
     if post.topic_hint:
         embed.add_field(name="Topic hint", value=clip(post.topic_hint, FIELD_MAX), inline=True)
     embed.add_field(name="Detected topics", value=clip(", ".join(post.topics) or "none", FIELD_MAX), inline=True)
