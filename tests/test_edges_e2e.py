@@ -55,3 +55,46 @@ async def test_the_review_shows_the_whole_stored_text_and_approval_publishes_exa
     embed = looked_up.bodies()[-1]["embeds"][0]
     assert embed["description"] + "".join(
         f["value"] for f in embed["fields"] if f["name"] == "Text, continued") == post.text
+
+
+# -- 4. no oracle for who wrote an anonymous post -----------------------------------------------------
+
+async def test_moderator_tools_answer_the_same_whoever_wrote_an_anonymous_post(session):
+    import json
+
+    from emulator.server import PERSONAS
+    from support import channel_messages, press
+
+    await ready_server(session)
+    await share(session, "My name is on this one: warm baths help my back.", extra="anonymous=no")
+    named = await newest_post(session)
+    await share(session, "Anonymous this time: I feel judged at work for resting.")
+    anonymous = await newest_post(session)
+    assert anonymous.anonymous and not named.anonymous
+    member = str(PERSONAS["member"])
+
+    blocked = await press(session, f"fibrocircle:post:block:{anonymous.id}", who="moderator", channel="mod-queue")
+    assert "can no longer share" in blocked.text() and member not in json.dumps([r.body for r in blocked.requests])
+
+    # /mod unblock member: answers the author exactly as it answers someone never blocked.
+    author = await step(session, "@moderator /mod unblock member:@member")
+    other = await step(session, "@moderator /mod unblock member:@admin")
+    assert author.text().replace(member, "ID") == other.text().replace(str(PERSONAS["admin"]), "ID")
+    assert "Nothing changed" in author.text()
+
+    # Block author on the same member's named post answers as for anyone not yet blocked by name.
+    named_block = await press(session, f"fibrocircle:post:block:{named.id}", who="moderator", channel="mod-queue")
+    assert "can no longer share" in named_block.text() and "already" not in named_block.text()
+
+    # No log line ties the anonymous post to the member.
+    log_lines = json.dumps(channel_messages(session, channel_id(session, "mod-log")))
+    assert f"post:{anonymous.id}" in log_lines or anonymous.label in log_lines
+    for message in channel_messages(session, channel_id(session, "mod-log")):
+        if member in json.dumps(message):
+            assert f"post:{anonymous.id}" not in json.dumps(message)
+
+    # Lifting the block by the post's number does not lift the block by name, and says only that.
+    lifted = await step(session, f"@moderator /mod unblock post:{anonymous.number}")
+    assert f"block made from {anonymous.label}" in lifted.text() and member not in lifted.text()
+    from bot import posts
+    assert await posts.is_blocked(session.bot.db, session.guild_id, PERSONAS["member"])

@@ -440,10 +440,10 @@ async def test_block_then_unblock_a_named_member(session):
     assert "already blocked" in again.text()
     assert "paused your posting" in (await step(session, "@member /share")).text()
     unblocked = await step(session, "@moderator /mod unblock member:@member")
-    assert "can share posts in this server again" in unblocked.text()
+    assert "by name is lifted" in unblocked.text()
     assert (await step(session, "@member /share")).requests[0].body["type"] == 9
     not_blocked = await step(session, "@moderator /mod unblock member:@member")
-    assert "was not blocked" in not_blocked.text()
+    assert "has no block by name here. Nothing changed." in not_blocked.text()
 
 
 async def test_blocking_an_anonymous_author_never_reveals_who_they_are(session):
@@ -459,7 +459,7 @@ async def test_blocking_an_anonymous_author_never_reveals_who_they_are(session):
     neither = await step(session, "@moderator /mod unblock")
     assert "Name either the member or the number of one of their posts" in neither.text()
     unblocked = await step(session, "@moderator /mod unblock post:1")
-    assert unblocked.text() == "The author of Post #1 can share posts in this server again."
+    assert unblocked.text().startswith("The block made from Post #1 on its author is lifted.\n")
     assert member not in json.dumps([r.body for r in unblocked.requests])
     assert not await posts.is_blocked(session.bot.db, session.guild_id, PERSONAS["member"])
 

@@ -73,5 +73,6 @@ from bot.posts.review import (  # noqa: F401
     post_history,
     record_refusal,
     unblock,
+    unblock_post,
 )
 from bot.posts.sharing import check_may_post, submit  # noqa: F401

@@ -85,8 +85,9 @@ async def export_member_posts(conn: aiosqlite.Connection, user_id: int) -> dict[
     for post in posts:
         for event in await _all(conn, "SELECT * FROM post_events WHERE post_id = ? ORDER BY id", (post.id,)):
             history[post.id].append({"event": event["event"], "at": event["created_at"]})
-    blocks = await _all(conn, "SELECT guild_id, blocked_at FROM blocked_members WHERE user_id = ? ORDER BY guild_id",
-                        (user_id,))
+    blocks = await _all(conn, "SELECT guild_id, blocked_at FROM blocked_members WHERE user_id = ?"
+                              " UNION ALL SELECT guild_id, blocked_at FROM post_blocks WHERE user_id = ?"
+                              " ORDER BY guild_id, blocked_at", (user_id, user_id))
     return {
         "posts": [
             {
@@ -143,8 +144,10 @@ async def forget_member_posts(tx: aiosqlite.Connection, user_id: int, *,
     await _change(tx, "UPDATE posts SET decided_by = NULL WHERE decided_by = ?", (user_id,))
     await _change(tx, "UPDATE post_events SET actor_id = NULL WHERE actor_id = ?", (user_id,))
     await _change(tx, "UPDATE blocked_members SET blocked_by = 0 WHERE blocked_by = ?", (user_id,))
-    still_blocked = await _all(tx, "SELECT guild_id FROM blocked_members WHERE user_id = ? ORDER BY guild_id",
-                               (user_id,))
+    await _change(tx, "UPDATE post_blocks SET blocked_by = 0 WHERE blocked_by = ?", (user_id,))
+    still_blocked = await _all(tx, "SELECT guild_id FROM blocked_members WHERE user_id = ?"
+                                   " UNION SELECT guild_id FROM post_blocks WHERE user_id = ? ORDER BY guild_id",
+                               (user_id, user_id))
     return ForgetReport(
         posts_deleted=len(rows),
         guild_ids=tuple(sorted({row["guild_id"] for row in rows})),

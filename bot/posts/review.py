@@ -161,17 +161,34 @@ async def block(db: Database, guild_id: int, user_id: int, moderator_id: int) ->
 async def block_author(db: Database, *, post_id: int, guild_id: int, moderator_id: int) -> tuple[Post, bool]:
     """The queue's "Block author" button: block whoever wrote this post (their name may be hidden).
 
-    Returns the post and whether the author was newly blocked; the post itself is left for a
-    decision. Refused like `decide` when the post is not in this server.
+    Returns the post and whether a block was newly made; the post itself is left for a decision.
+    Refused like `decide` when the post is not in this server. An anonymous post's author is blocked
+    by the post's number, apart from blocks by name, so that no answer ties the post to a member:
+    "already" means only that this same post was used to block before.
     """
     post = await get_post(db, post_id, guild_id=guild_id)
     if post is None:
         raise PostError("not_found", "That post does not exist in this server.")
-    return post, await block(db, guild_id, post.author_id, moderator_id)
+    if not post.anonymous:
+        return post, await block(db, guild_id, post.author_id, moderator_id)
+    if post.author_id == moderator_id:
+        raise PostError("block_self", "You cannot block yourself.")
+    async with db.transaction() as tx:
+        changed = await _change(
+            tx,
+            "INSERT INTO post_blocks(guild_id, post_number, user_id, blocked_by, blocked_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(guild_id, post_number) DO NOTHING",
+            (guild_id, post.number, post.author_id, moderator_id, _iso(_now(None))),
+        )
+        if changed:
+            await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.blocked",
+                               target=f"post:{post.id}", detail={"number": post.number})
+    return post, bool(changed)
 
 
 async def unblock(db: Database, guild_id: int, user_id: int, moderator_id: int) -> bool:
-    """Let a blocked member post again. False when they were not blocked."""
+    """Lift a block by name. False when there was none (blocks made from anonymous posts are lifted
+    by the post's number, with `unblock_post`, and are not looked at here)."""
     async with db.transaction() as tx:
         changed = await _change(tx, "DELETE FROM blocked_members WHERE guild_id = ? AND user_id = ?",
                                 (guild_id, user_id))
@@ -181,10 +198,27 @@ async def unblock(db: Database, guild_id: int, user_id: int, moderator_id: int) 
     return bool(changed)
 
 
+async def unblock_post(db: Database, post: Post, moderator_id: int) -> bool:
+    """Lift the block made from this post: by its number for an anonymous post, by name otherwise.
+    False when there was none."""
+    if not post.anonymous:
+        return await unblock(db, post.guild_id, post.author_id, moderator_id)
+    async with db.transaction() as tx:
+        changed = await _change(tx, "DELETE FROM post_blocks WHERE guild_id = ? AND post_number = ?",
+                                (post.guild_id, post.number))
+        if changed:
+            await audit.record(tx, guild_id=post.guild_id, actor_id=moderator_id, action="member.unblocked",
+                               target=f"post:{post.id}", detail={"number": post.number})
+    return bool(changed)
+
+
+BLOCKED_SQL = ("(EXISTS (SELECT 1 FROM blocked_members WHERE guild_id = ? AND user_id = ?)"
+               " OR EXISTS (SELECT 1 FROM post_blocks WHERE guild_id = ? AND user_id = ?))")
+
+
 async def is_blocked(db: Database, guild_id: int, user_id: int) -> bool:
-    return bool(await db.fetchval(
-        "SELECT 1 FROM blocked_members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ))
+    """Whether the member may not share here: blocked by name or from one of their anonymous posts."""
+    return bool(await db.fetchval(f"SELECT {BLOCKED_SQL}", (guild_id, user_id, guild_id, user_id)))
 
 
 async def blocked_members(db: Database, guild_id: int) -> list[BlockedMember]:

@@ -30,6 +30,7 @@ from bot.posts.model import (
     _post,
     format_wait,
 )
+from bot.posts.review import BLOCKED_SQL
 from bot.storage import Database
 
 
@@ -45,11 +46,11 @@ async def _check_may_post(
     row = await _one(
         conn,
         "SELECT"
-        " (SELECT 1 FROM blocked_members WHERE guild_id = ? AND user_id = ?) AS blocked,"
+        f" {BLOCKED_SQL} AS blocked,"
         " (SELECT MAX(created_at) FROM posts WHERE guild_id = ? AND author_id = ?) AS last_at,"
         " (SELECT created_at FROM posts WHERE guild_id = ? AND author_id = ? AND created_at > ?"
         "  ORDER BY created_at DESC LIMIT 1 OFFSET ?) AS cap_at",
-        (guild_id, author_id, guild_id, author_id, guild_id, author_id,
+        (guild_id, author_id, guild_id, author_id, guild_id, author_id, guild_id, author_id,
          _iso(now - DAILY_WINDOW), max(cap - 1, 0)),
     )
     if row["blocked"]:

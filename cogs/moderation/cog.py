@@ -122,16 +122,23 @@ class Moderation(commands.Cog):
         if (member is None) == (post is None):
             raise UserFacingError("Name either the member or the number of one of their posts. Nothing changed.")
         if member is not None:
-            user_id, who, anonymous = member.id, member.mention, False
+            # By name only: the answer is the same whether or not this member wrote an anonymous post
+            # that was used to block its author.
+            if await posts.unblock(self.db, guild.id, member.id, interaction.user.id):
+                await send_ephemeral(interaction, f"The block on {member.mention} by name is lifted. "
+                                                  "Blocks made from anonymous posts are lifted with `post:`.")
+                await mirror_latest(self.bot, guild, "member.unblocked", f"user:{member.id}")
+            else:
+                await send_ephemeral(interaction, f"{member.mention} has no block by name here. Nothing changed. "
+                                                  "Blocks made from anonymous posts are lifted with `post:`.")
+            return
+        found = await posts.get_post_by_number(self.db, guild.id, post)
+        if found is None:
+            raise UserFacingError(f"There is no Post #{post} in this server. Nothing changed.")
+        who = "its author" if found.anonymous else f"<@{found.author_id}>"
+        if await posts.unblock_post(self.db, found, interaction.user.id):
+            await send_ephemeral(interaction, f"The block made from {found.label} on {who} is lifted.")
+            await mirror_latest(self.bot, guild, "member.unblocked",
+                                f"post:{found.id}" if found.anonymous else f"user:{found.author_id}")
         else:
-            found = await posts.get_post_by_number(self.db, guild.id, post)
-            if found is None:
-                raise UserFacingError(f"There is no Post #{post} in this server. Nothing changed.")
-            user_id, anonymous = found.author_id, found.anonymous
-            who = f"The author of {found.label}" if anonymous else f"<@{found.author_id}>"
-        if await posts.unblock(self.db, guild.id, user_id, interaction.user.id):
-            await send_ephemeral(interaction, f"{who} can share posts in this server again.")
-            if not anonymous:
-                await mirror_latest(self.bot, guild, "member.unblocked", f"user:{user_id}")
-        else:
-            await send_ephemeral(interaction, f"{who} was not blocked here. Nothing changed.")
+            await send_ephemeral(interaction, f"No block was made from {found.label} on {who}. Nothing changed.")

@@ -209,16 +209,20 @@ async def block_author(interaction: Interaction, post_id: int) -> None:
     bot = interaction.client
     post, newly = await posts.block_author(bot.db, post_id=post_id, guild_id=interaction.guild.id,
                                            moderator_id=interaction.user.id)
+    # An anonymous author is blocked by the post's number: the answer and the log line say nothing about
+    # who they are or whether they were blocked some other way.
     who = "" if post.anonymous else f" (<@{post.author_id}>)"
     if newly:
         where = ("The post itself still waits for your decision." if post.state == PostState.PENDING
                  else f"The post itself was already {post.state}.")
         text = (f"The author of {post.label}{who} can no longer share posts in this server. {where} "
                 f"Undo with `/mod unblock post:{post.number}`.")
-        if not post.anonymous:  # the log line names the member: not for an anonymous author
-            await mirror_latest(bot, interaction.guild, "member.blocked", f"user:{post.author_id}")
+        await mirror_latest(bot, interaction.guild, "member.blocked",
+                            f"post:{post.id}" if post.anonymous else f"user:{post.author_id}")
+    elif post.anonymous:
+        text = f"A block was already made from {post.label}. Nothing changed."
     else:
-        text = f"The author of {post.label}{who} was already blocked here. Nothing changed."
+        text = f"The author of {post.label}{who} was already blocked by name here. Nothing changed."
     await send_ephemeral(interaction, text)
 
 
