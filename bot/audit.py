@@ -53,6 +53,7 @@ class AuditEntry:
     target: str | None
     detail: dict[str, Any]
     created_at: str  # ISO-8601, UTC
+    actor_pseudonym: str | None = None  # "former member #3": the actor used Forget me
 
 
 def _check_detail(value: Any, path: str = "detail") -> None:
@@ -158,6 +159,7 @@ def _entry_from_row(row: Any) -> AuditEntry:
         target=row["target"],
         detail=detail if isinstance(detail, dict) else {},
         created_at=row["created_at"],
+        actor_pseudonym=row["actor_pseudonym"] if "actor_pseudonym" in row.keys() else None,
     )
 
 
@@ -303,9 +305,9 @@ def format_entry(entry: AuditEntry) -> str:
     Members and roles appear as mentions (`<@id>`, `<@&id>`, `<#id>`), which Discord renders as
     names; send the line with mentions disabled so that nobody is pinged.
     """
-    who = None if entry.actor_id is None else f"<@{entry.actor_id}>"
+    who = entry.actor_pseudonym or (None if entry.actor_id is None else f"<@{entry.actor_id}>")
     sentence = _setting_sentence(entry, who) if entry.action == SETTING_CHANGED else _generic_sentence(entry, who)
-    if entry.actor_id is None and entry.action != SETTING_CHANGED:
+    if who is None and entry.action != SETTING_CHANGED:
         sentence += " by the bot"
     return _clip(f"{sentence} · {_when(entry.created_at)}", MAX_LINE)
 
@@ -322,13 +324,39 @@ async def export_member_rows(conn: aiosqlite.Connection, user_id: int) -> list[d
              "detail": json.loads(r["detail"] or "{}"), "at": r["created_at"]} for r in rows]
 
 
-async def forget_actor(tx: aiosqlite.Connection, user_id: int) -> None:
-    """Delete the rows of what a member did, inside the caller's transaction."""
-    await tx.execute("DELETE FROM audit_log WHERE actor_id = ?", (user_id,))
+async def forget_details(tx: aiosqlite.Connection, target: str, *, actor_id: int, keep: set[str]) -> None:
+    """Strip the detail of this actor's rows about `target` down to the keys in `keep` (a withdrawn
+    post's flags and urgency go from its "post.submitted" row). Inside the caller's transaction."""
+    rows = await tx.execute_fetchall("SELECT id, detail FROM audit_log WHERE target = ? AND actor_id = ?",
+                                     (target, actor_id))
+    for row in rows:
+        detail = json.loads(row[1] or "{}")
+        kept = {k: v for k, v in detail.items() if k in keep} if isinstance(detail, dict) else {}
+        await tx.execute("UPDATE audit_log SET detail = ? WHERE id = ?", (json.dumps(kept, sort_keys=True), row[0]))
 
 
-async def forget_targets(tx: aiosqlite.Connection, targets: list[str]) -> None:
-    """Delete the rows about these targets (at most 500 at once), inside the caller's transaction."""
+# What staff do for the server: kept when the one who did it uses Forget me, under a pseudonym.
+STAFF_ACTIONS = frozenset({SETTING_CHANGED, "post.approved", "post.rejected", "member.blocked", "member.unblocked"})
+
+
+async def forget_actor(tx: aiosqlite.Connection, user_id: int, pseudonym: str) -> None:
+    """A member's own rows go; the staff actions they took stay under `pseudonym`, without their id;
+    rows naming them as the target ("member.blocked user:<id>") name the pseudonym instead. Inside the
+    caller's transaction."""
+    staff = sorted(STAFF_ACTIONS)
+    marks = ",".join("?" * len(staff))
+    await tx.execute(f"DELETE FROM audit_log WHERE actor_id = ? AND action NOT IN ({marks})", (user_id, *staff))
+    await tx.execute("UPDATE audit_log SET actor_id = NULL, actor_pseudonym = ? WHERE actor_id = ?",
+                     (pseudonym, user_id))
+    await tx.execute("UPDATE audit_log SET target = ? WHERE target = ?", (pseudonym, f"user:{user_id}"))
+
+
+async def forget_targets(tx: aiosqlite.Connection, targets: list[str], author_id: int) -> None:
+    """Delete the rows about these targets (at most 500 at once) that the author wrote; what staff
+    did about them stays (it holds no text, and the target is only a number). Inside the caller's
+    transaction."""
     if targets:
-        await tx.execute(f"DELETE FROM audit_log WHERE target IN ({','.join('?' * len(targets))})", targets)
+        await tx.execute(
+            f"DELETE FROM audit_log WHERE target IN ({','.join('?' * len(targets))}) AND actor_id IS ?",
+            (*targets, author_id))
 

@@ -31,18 +31,24 @@ async def export_member_data(db: Database, user_id: int) -> dict[str, Any]:
 async def forget_member(db: Database, user_id: int, *, now: datetime | str | None = None) -> ForgetReport:
     """Delete a member's posts and personal data in every server, in one transaction.
 
-    Goes: their posts (text, name, hints, topic tags, history), the audit rows they caused and
-    those about their posts, their /quote searches and history, and their id on settings they
-    changed or decisions they made as a moderator. Stays: blocks placed on them (ids only, lifting them is the moderators' call),
-    and one audit row saying that a deletion happened, with no counts and no text. After the
-    commit the write-ahead log is emptied, so that no copy of what was deleted stays in the files.
+    Goes: their posts (text, name, hints, topic tags, history), the audit rows of what they did as a
+    member, their /quote searches and history, article files of theirs waiting for confirmation,
+    and their id everywhere. Stays, without their id or
+    text: the staff actions they took (a moderator's decisions, an admin's setting changes, blocks),
+    under a pseudonym such as "former member #3", the same for all of them; when they shared in the
+    last 24 hours, by a keyed hash of their id, so that the cooldown and daily cap still hold; blocks
+    placed on them (ids only, lifting them is the moderators' call); and one audit row saying that a
+    deletion happened, with no id, no counts and no text. After the commit the write-ahead log is
+    emptied, so that no copy of what was deleted stays in the files.
     """
     async with db.transaction() as tx:
         forgotten = await forget_member_posts(tx, user_id, now=now)
-        await audit.forget_actor(tx, user_id)
+        row = await (await tx.execute("INSERT INTO forgotten_members(forgotten_at) VALUES (?) RETURNING number",
+                                      (utcnow(),))).fetchone()
+        await audit.forget_actor(tx, user_id, f"former member #{row[0]}")
         await guild_settings.forget_member(tx, user_id)
         await quotes.forget_member(tx, user_id)  # the searches they made and the quotes they were shown
         await library.forget_member(tx, user_id)  # article files waiting for their confirmation
-        await audit.record(tx, guild_id=None, actor_id=user_id, action="member.forgotten", target=f"user:{user_id}")
+        await audit.record(tx, guild_id=None, actor_id=None, action="member.forgotten")
     await db.checkpoint()  # the text goes from the database files too, not only from what SQL sees
     return forgotten

@@ -290,9 +290,12 @@ class ForgetButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
             view.add_item(ForgetButton("forget-yes"))
             view.add_item(ForgetButton("keep"))
             await interaction.response.edit_message(
-                content="This deletes your posts (in every server), their history, your /quote history and the log "
-                        "entries about what you did. The log keeps only that a deletion happened. Moderators' blocks "
-                        "stay. It can't be undone. Are you sure?", embed=None, view=view, attachments=[])
+                content="This deletes your posts (in every server), their history, your /quote history, the log "
+                        "entries about what you did as a member, and your id everywhere. What you did as a moderator "
+                        "or admin stays in the log under a name like “former member #3”; when you shared in the last "
+                        "24 hours stays for 24 hours as a keyed code (not your id), so that posting limits still "
+                        "hold; moderators' blocks stay. It can't be undone. Are you sure?",
+                embed=None, view=view, attachments=[])
             return
         bot = interaction.client
         report = await privacy.forget_member(bot.db, interaction.user.id)
@@ -318,7 +321,10 @@ PRIVACY = (
     ("Why", "So that moderators can review posts before anyone else sees them, so that approved posts can be "
      "shared and quoted in this server, and so that you can see, withdraw or delete what you shared."),
     ("For how long", "Posts: until you withdraw them or use “Forget me”. /quote history: a few weeks. "
-     "The moderation log keeps who did what (never post text) for the moderators."),
+     "The moderation log keeps who did what (never post text) for the moderators. “Forget me” deletes your content "
+     "and your id, but keeps, without your id or text: what you did as a moderator or admin, under a name like "
+     "“former member #3”, and when you shared in the last 24 hours, as a keyed code of your id for at most 24 hours, "
+     "so that the cooldown and daily cap still hold."),
     ("Who sees it", "This server's moderators see every post before it's decided, with your name only if you "
      "posted under it. Members of this server see approved posts only, and no name on anonymous ones. Your id is "
      "shown to nobody. Nothing is shared with other servers or anyone else."),

@@ -98,3 +98,70 @@ async def test_moderator_tools_answer_the_same_whoever_wrote_an_anonymous_post(s
     assert f"block made from {anonymous.label}" in lifted.text() and member not in lifted.text()
     from bot import posts
     assert await posts.is_blocked(session.bot.db, session.guild_id, PERSONAS["member"])
+
+
+# -- 6. Forget me erases the member, not the limits or the staff's actions ----------------------------
+
+async def rows_mentioning(session, needle: str) -> list[str]:
+    """Every table.column whose text holds `needle`."""
+    db = session.bot.db
+    found = []
+    for table in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        for column in await db.fetchall(f"PRAGMA table_info('{table['name']}')"):
+            if await db.fetchval(f"SELECT COUNT(*) FROM \"{table['name']}\" WHERE CAST(\"{column['name']}\" AS TEXT)"
+                                 " LIKE ?", (f"%{needle}%",)):
+                found.append(f"{table['name']}.{column['name']}")
+    return found
+
+
+async def forget(session, who: str):
+    await step(session, f"@{who} /mydata")
+    await step(session, f"@{who} click Forget me")
+    return await step(session, f"@{who} click Yes, delete everything")
+
+
+async def test_forget_me_keeps_the_limits_and_the_staff_actions_without_the_id(session):
+    from emulator.server import PERSONAS
+    from support import set_up_everything
+
+    await set_up_everything(session)  # the default cooldown: 5 minutes between posts
+    await share(session, "First post: the cold makes my hands ache all morning.")
+    await forget(session, "member")
+    again = await step(session, "@member /share")
+    assert "You can share again in" in again.text(), "the cooldown still holds after Forget me"
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 0
+
+    # A moderator's decision and an admin's change stay after they use Forget me, under a pseudonym.
+    await step(session, "@admin /config posting cooldown_seconds:0")
+    await share(session, "A post for the moderator to approve, about pacing on good days.", who="admin")
+    await step(session, "@moderator click Approve")
+    await step(session, "@admin /config crisis-resources text:Call nobody")
+    for who in ("moderator", "admin"):
+        await forget(session, who)
+    rows = await session.bot.db.fetchall("SELECT action, actor_id, actor_pseudonym, detail FROM audit_log")
+    actions = {(r["action"], r["actor_pseudonym"]) for r in rows}
+    assert ("post.approved", "former member #2") in actions
+    assert any(r["action"] == "setting.changed" and "Call nobody" in r["detail"]
+               and r["actor_pseudonym"] == "former member #3" for r in rows)
+    for who in ("member", "moderator", "admin"):
+        assert await rows_mentioning(session, str(PERSONAS[who])) == [], f"the {who}'s id is gone"
+    forgotten = [r for r in rows if r["action"] == "member.forgotten"]
+    assert len(forgotten) == 3 and all(r["actor_id"] is None for r in forgotten)
+
+
+# -- 7. a withdrawn crisis post keeps no flag tied to its author ------------------------------------
+
+async def test_a_withdrawn_crisis_post_keeps_no_urgency_or_flags(session):
+    await ready_server(session)
+    shared = await share(session, "I honestly don't want to be here anymore, the pain never stops.")
+    post = await newest_post(session)
+    assert post.urgent and "crisis" in post.flags, shared.text()
+    await step(session, "@member /myposts")
+    await step(session, f"@member click Withdraw #{post.number}")
+    await step(session, f"@member click Yes, withdraw #{post.number}")
+    db = session.bot.db
+    row = await db.fetchone("SELECT urgent, flags, state FROM posts WHERE id = ?", (post.id,))
+    assert row["state"] == "withdrawn" and row["urgent"] == 0 and row["flags"] == "[]"
+    for table, column, key in (("post_events", "detail", "post_id = ?"), ("audit_log", "detail", "target = 'post:' || ?")):
+        details = [r[column] for r in await db.fetchall(f"SELECT {column} FROM {table} WHERE {key}", (post.id,))]
+        assert details and not any("crisis" in d or '"urgent": true' in d for d in details), (table, details)

@@ -9,6 +9,7 @@ from typing import Any
 import aiosqlite
 
 from bot import audit, topics
+from bot.member_keys import member_key
 from bot.posts.model import (
     AuthorNotified,
     ForgetReport,
@@ -17,8 +18,10 @@ from bot.posts.model import (
     PostState,
     PublishState,
     _all,
+    RATE_LIMIT_KEPT,
     _change,
     _event,
+    _iso,
     _mark_stale,
     _now,
     _one,
@@ -44,8 +47,9 @@ async def withdraw(
     now: datetime | str | None = None,
 ) -> Post:
     """The author takes a post back. Its text, name and topic hint are deleted, not hidden (zeroed
-    in the database file, and the write-ahead log emptied after the commit); the queue embed and
-    any published copy are listed by `messages_to_remove`."""
+    in the database file, and the write-ahead log emptied after the commit), and so are its safety
+    flags and urgency, in the post, its history and the audit log; the queue embed and any published
+    copy are listed by `messages_to_remove`."""
     when = _now(now)
     async with db.transaction() as tx:
         row = await _one(tx, "SELECT * FROM posts WHERE id = ?", (post_id,))
@@ -59,6 +63,7 @@ async def withdraw(
         changed = await _change(
             tx,
             "UPDATE posts SET state = 'withdrawn', text = '', author_name = NULL, topic_hint = NULL,"
+            " urgent = 0, flags = '[]',"
             " queue_channel_id = NULL, queue_message_id = NULL,"
             " published_channel_id = NULL, published_message_id = NULL, publish_next_at = NULL"
             " WHERE id = ? AND state != 'withdrawn'",
@@ -67,6 +72,9 @@ async def withdraw(
         if not changed:  # cannot happen under the write lock; kept so a change there fails loudly
             raise PostError("already_withdrawn", f"Post #{row['number']} was already withdrawn.")
         await topics.untag_post(tx, post_id)
+        # No flag or urgency stays tied to the author: not on the post, its history or the audit log.
+        await _change(tx, "UPDATE post_events SET detail = '{}' WHERE post_id = ? AND event = 'created'", (post_id,))
+        await audit.forget_details(tx, f"post:{post_id}", actor_id=author_id, keep={"number"})
         await _event(tx, post_id, row["guild_id"], "withdrawn", author_id, when, {"was": row["state"]})
         await audit.record(
             tx, guild_id=row["guild_id"], actor_id=author_id, action="post.withdrawn", target=f"post:{post_id}",
@@ -116,15 +124,25 @@ async def export_member_posts(conn: aiosqlite.Connection, user_id: int) -> dict[
 async def forget_member_posts(tx: aiosqlite.Connection, user_id: int, *,
                              now: datetime | str | None = None) -> ForgetReport:
     """The posts' part of "forget me", inside the caller's transaction: their posts (text, name, hints,
-    topic tags, history, the audit rows about them) go, the messages that showed them are listed for
-    deletion, and what they did as a moderator no longer names them. Blocks placed on them stay (ids
-    only; lifting them is the moderators' call)."""
+    topic tags, history) go, the messages that showed them are listed for deletion, and what they did
+    as a moderator no longer names them. When they shared in the last 24 hours stays, by a keyed hash
+    of their id, so that the cooldown and daily cap still hold. Blocks placed on them stay (ids only;
+    lifting them is the moderators' call)."""
     when = _now(now)
     rows = await _all(
         tx,
         "SELECT id, guild_id, queue_channel_id, queue_message_id, published_channel_id, published_message_id"
         " FROM posts WHERE author_id = ?",
         (user_id,),
+    )
+    # What the cooldown and the daily cap need, without the member's id: when they shared lately.
+    key = await member_key(tx, user_id, create=True)
+    await _change(tx, "DELETE FROM rate_limit_marks WHERE created_at < ?", (_iso(when - RATE_LIMIT_KEPT),))
+    await _change(
+        tx,
+        "INSERT INTO rate_limit_marks(guild_id, member_key, created_at)"
+        " SELECT guild_id, ?, created_at FROM posts WHERE author_id = ? AND created_at >= ?",
+        (key, user_id, _iso(when - RATE_LIMIT_KEPT)),
     )
     messages = 0
     for row in rows:
@@ -138,7 +156,6 @@ async def forget_member_posts(tx: aiosqlite.Connection, user_id: int, *,
         chunk = post_ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         await _change(tx, f"DELETE FROM post_events WHERE post_id IN ({marks})", chunk)
-        await audit.forget_targets(tx, [f"post:{i}" for i in chunk])
     await _change(tx, "DELETE FROM posts WHERE author_id = ?", (user_id,))
     # What they did as a moderator stays done, but no longer names them.
     await _change(tx, "UPDATE posts SET decided_by = NULL WHERE decided_by = ?", (user_id,))

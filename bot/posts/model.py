@@ -26,6 +26,9 @@ MAX_REASON_LENGTH = 1000
 
 # The daily cap counts posts in the last 24 hours (a rolling window: servers span time zones).
 DAILY_WINDOW = timedelta(hours=24)
+# How long the rate-limit marks of a forgotten member are kept: the longest posting limit (the daily
+# cap's window; the cooldown is at most a day too).
+RATE_LIMIT_KEPT = DAILY_WINDOW
 
 # Publishing and message clean-up retry with growing pauses, never giving up.
 FIRST_RETRY_SECONDS = 30

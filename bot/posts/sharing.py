@@ -13,6 +13,7 @@ import aiosqlite
 from bot import audit, safety, sanitize, topics
 from bot.errors import UserFacingError
 from bot.guild_settings import GuildConfig
+from bot.member_keys import member_key
 from bot.posts.model import (
     DAILY_WINDOW,
     MAX_POST_LENGTH,
@@ -43,14 +44,18 @@ async def _check_may_post(
         raise PostError("posting_disabled", "Sharing posts is turned off in this server.")
 
     cap = int(config.daily_cap or 0)
+    # The member's posts, and the marks left by posts they deleted with Forget me (by a keyed hash).
+    key = await member_key(conn, author_id)
     row = await _one(
         conn,
-        "SELECT"
+        "WITH mine(created_at) AS ("
+        " SELECT created_at FROM posts WHERE guild_id = ? AND author_id = ?"
+        " UNION ALL SELECT created_at FROM rate_limit_marks WHERE guild_id = ? AND member_key = ?)"
+        " SELECT"
         f" {BLOCKED_SQL} AS blocked,"
-        " (SELECT MAX(created_at) FROM posts WHERE guild_id = ? AND author_id = ?) AS last_at,"
-        " (SELECT created_at FROM posts WHERE guild_id = ? AND author_id = ? AND created_at > ?"
-        "  ORDER BY created_at DESC LIMIT 1 OFFSET ?) AS cap_at",
-        (guild_id, author_id, guild_id, author_id, guild_id, author_id, guild_id, author_id,
+        " (SELECT MAX(created_at) FROM mine) AS last_at,"
+        " (SELECT created_at FROM mine WHERE created_at > ? ORDER BY created_at DESC LIMIT 1 OFFSET ?) AS cap_at",
+        (guild_id, author_id, guild_id, key, guild_id, author_id, guild_id, author_id,
          _iso(now - DAILY_WINDOW), max(cap - 1, 0)),
     )
     if row["blocked"]:
