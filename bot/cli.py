@@ -261,6 +261,11 @@ async def _check(config: Config) -> int:
         print(f"database: {config.db_path} schema v{version}, integrity {integrity}")
         if integrity != "ok":
             problems.append(f"database integrity: {integrity}")
+        cannot_write = await bot.db.write_problem()
+        print(f"database writable: {'yes' if cannot_write is None else 'NO'}")
+        if cannot_write is not None:
+            problems.append(f"the database can't be written ({cannot_write}): members' posts would be refused; "
+                            "free disk space or make the file and its folder writable")
     finally:
         await bot.db.close()  # the bot never connected: there is nothing else to close
     for problem in problems:

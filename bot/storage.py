@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 import aiosqlite
+
+from bot.errors import StorageUnavailable
+
+log = logging.getLogger("fibrocircle.storage")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -45,6 +50,20 @@ def list_migrations(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Path]
     if len(set(versions)) != len(versions):
         raise RuntimeError("two migration files share a number")
     return found
+
+
+# SQLite's primary result codes for a database that cannot be written.
+_STORAGE_FAILURES = {3: "SQLITE_PERM", 8: "SQLITE_READONLY", 10: "SQLITE_IOERR", 13: "SQLITE_FULL",
+                     14: "SQLITE_CANTOPEN"}
+
+
+def is_storage_failure(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be written (disk full, read-only, I/O), as opposed to
+    a mistake in the SQL or a broken rule, which are bugs."""
+    if isinstance(error, StorageUnavailable):
+        return True
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.Error) and code is not None and (code & 0xFF) in _STORAGE_FAILURES
 
 
 class Database:
@@ -159,14 +178,23 @@ class Database:
         async with self._write_lock:
             self._writer = task
             try:
-                await self._begin_immediate()
+                await self._storage_step(self._begin_immediate)
                 try:
                     yield self.conn
-                except BaseException:
-                    await self.conn.execute("ROLLBACK")
+                except BaseException as error:
+                    with contextlib.suppress(sqlite3.Error):  # a failed write may have ended it already
+                        await self.conn.execute("ROLLBACK")
+                    if is_storage_failure(error):
+                        log.warning("the database can't be written: %s", error)
+                        raise StorageUnavailable() from error
                     raise
                 else:
-                    await self.conn.execute("COMMIT")
+                    try:
+                        await self._storage_step("COMMIT")
+                    except StorageUnavailable:
+                        with contextlib.suppress(sqlite3.Error):
+                            await self.conn.execute("ROLLBACK")
+                        raise
             finally:
                 self._writer = None
 
@@ -209,6 +237,36 @@ class Database:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.2)
 
+    async def _storage_step(self, step: str | Callable[[], Awaitable[None]]) -> None:
+        """Run a statement (or `_begin_immediate`), telling a database that cannot be written apart
+        from a bug: the first becomes StorageUnavailable."""
+        try:
+            if isinstance(step, str):
+                await self.conn.execute(step)
+            else:
+                await step()
+        except sqlite3.Error as error:
+            if is_storage_failure(error):
+                log.warning("the database can't be written: %s", error)
+                raise StorageUnavailable() from error
+            raise
+
+    async def write_problem(self) -> str | None:
+        """None when the database can be written; otherwise what SQLite said. Writes a row and rolls
+        it back, so nothing changes."""
+        try:
+            async with self._write_lock:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    await self.conn.execute("CREATE TABLE write_check(x)")
+                    await self.conn.execute("INSERT INTO write_check VALUES (zeroblob(65536))")
+                finally:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self.conn.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            return str(error)
+        return None
+
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and empty it (wal_checkpoint(TRUNCATE)).
 
@@ -224,7 +282,13 @@ class Database:
         if task is not None and self._writer is task:
             raise RuntimeError("checkpoint() called inside a transaction: call it after the commit")
         async with self._write_lock:
-            row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as error:  # the deletion is committed; the next checkpoint finishes it
+                if not is_storage_failure(error):
+                    raise
+                log.warning("the write-ahead log could not be emptied: %s", error)
+                return False
         return row is not None and row[0] == 0
 
     async def integrity_check(self) -> str:

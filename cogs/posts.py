@@ -26,6 +26,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import posts, privacy, safety
+from bot.errors import StorageUnavailable
 from bot.posts import AuthorNotified, Post, PostError, PostState, PublishState
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, brand_embed, clip, when
@@ -115,6 +116,12 @@ async def share_submitted(interaction: Interaction) -> None:
             author_name=interaction.user.display_name, anonymous=anonymous, text=text,
             topic_hint=values.get("topic") or None, interaction_id=interaction.id,
             member_joined_at=getattr(interaction.user, "joined_at", None))
+    except StorageUnavailable:
+        await interaction.followup.send(
+            "Your post was **not saved**: my storage can't be written just now (the disk may be full or read-only). "
+            "Your text is below, so nothing you wrote is lost; please share it again later.",
+            embeds=your_text(text), ephemeral=True)
+        return
     except PostError as error:
         await interaction.followup.send(str(error), embeds=your_text(text), ephemeral=True)
         return

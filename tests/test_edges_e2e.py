@@ -165,3 +165,76 @@ async def test_a_withdrawn_crisis_post_keeps_no_urgency_or_flags(session):
     for table, column, key in (("post_events", "detail", "post_id = ?"), ("audit_log", "detail", "target = 'post:' || ?")):
         details = [r[column] for r in await db.fetchall(f"SELECT {column} FROM {table} WHERE {key}", (post.id,))]
         assert details and not any("crisis" in d or '"urgent": true' in d for d in details), (table, details)
+
+
+# -- 5. storage that cannot be written is told truthfully ------------------------------------------
+
+async def test_when_the_database_cannot_be_written_nothing_is_claimed_and_reads_go_on(session):
+    await ready_server(session)
+    await share(session, "Kept post: gentle stretching before bed helps me sleep.")
+    kept = await newest_post(session)
+    db = session.bot.db
+    await db.conn.execute("PRAGMA query_only = 1")  # every write now fails as on a read-only file
+    try:
+        text = ("Lost post? " + "My knees ache on stairs and on cold mornings. " * 90)[:3990]
+        shared = await share(session, text)
+        answer = shared.text()
+        assert "not saved" in answer and "Nothing you sent was lost" not in answer
+        assert "My knees ache on stairs" in answer, "the member gets their text back"
+
+        await step(session, "@member /myposts")
+        await step(session, f"@member click Withdraw #{kept.number}")
+        withdrawn = await step(session, f"@member click Yes, withdraw #{kept.number}")
+        assert "did not happen" in withdrawn.text() and "withdrawn." not in withdrawn.text()
+
+        await step(session, "@member /mydata")
+        await step(session, "@member click Forget me")
+        forgotten = await step(session, "@member click Yes, delete everything")
+        assert "did not happen" in forgotten.text() and "Done." not in forgotten.text()
+
+        # What can be read is still served.
+        assert "Post #" in (await step(session, "@moderator /mod queue")).text()
+        assert (await step(session, "@member /study summary")).text()
+    finally:
+        await db.conn.execute("PRAGMA query_only = 0")
+    assert await db.fetchval("SELECT COUNT(*) FROM posts") == 1
+    assert (await newest_post(session)).state == "pending", "the withdrawal did not happen and is not claimed"
+
+
+def test_a_real_disk_full_error_counts_as_storage_that_cannot_be_written(tmp_path):
+    import sqlite3
+
+    from bot.storage import is_storage_failure
+    conn = sqlite3.connect(tmp_path / "full.db", isolation_level=None)
+    conn.execute("CREATE TABLE t(x)")
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+    with pytest.raises(sqlite3.OperationalError) as caught:
+        conn.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    assert is_storage_failure(caught.value)
+    with pytest.raises(sqlite3.OperationalError) as caught:
+        conn.execute("SELECT * FROM no_such_table")
+    assert not is_storage_failure(caught.value), "a mistake in the SQL is a bug, not a full disk"
+    conn.close()
+
+
+def test_check_reports_a_database_it_cannot_write(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "circle.db"
+
+    def check() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", "check", "--db", str(path)], capture_output=True,
+                              text=True, timeout=300)  # the timeout only keeps a broken run from hanging
+
+    first = check()
+    assert first.returncode == 0 and "database writable: yes" in first.stdout, first.stdout + first.stderr
+    # Read-only even for root: the immutable attribute (skipped where the file system has none).
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        second = check()
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert "database writable: NO" in second.stdout and "can't be written" in second.stdout
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True)

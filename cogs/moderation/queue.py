@@ -4,6 +4,7 @@ make, and /mod queue's pages."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import posts, safety
-from bot.errors import UserFacingError
+from bot.errors import StorageUnavailable, UserFacingError
 from bot.guild_settings import GuildConfig
 from bot.posts import Post, PostState
 from cogs.moderation.render import http_problem, member_since, queue_embed, status_line
@@ -84,9 +85,19 @@ async def send_to_queue(bot: FibroCircle, guild: discord.Guild, post: Post, *, r
         log.warning("guild %s: posting %s to the queue channel failed: %s", guild.id, post.label, problem)
         if post.alerts_moderators and post.queue_attempts == 0:
             await alert_log_channel(guild, config, post)
-        await posts.mark_queue_failed(bot.db, post.id, problem or "unknown error", retry_in)
+        with contextlib.suppress(StorageUnavailable):  # unrecorded, the worker still finds it to try again
+            await posts.mark_queue_failed(bot.db, post.id, problem or "unknown error", retry_in)
         return False
-    if not await posts.set_queue_message(bot.db, post.id, channel.id, message.id):
+    try:
+        recorded = await posts.set_queue_message(bot.db, post.id, channel.id, message.id)
+    except StorageUnavailable:
+        # A queue message the bot cannot find again could not be deleted on withdraw: it goes now,
+        # and the worker posts the post again once the database can be written.
+        log.warning("guild %s: %s was put in the queue channel but could not be recorded; removed", guild.id, post.label)
+        with contextlib.suppress(discord.HTTPException):
+            await message.delete()
+        return False
+    if not recorded:
         # Another embed of this post got there first, or it was withdrawn meanwhile: this one goes.
         bot.dispatch("fibrocircle_work")
         return False

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import posts, quotes
+from bot.errors import StorageUnavailable
 from bot.posts import Post, PostState, PublishState
 from cogs.moderation.queue import send_to_queue, show_status
 from cogs.moderation.render import http_problem, published_embeds
@@ -96,6 +97,8 @@ class PostWorker:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
+            except StorageUnavailable:  # a full or read-only disk: nothing was changed; the next round tries again
+                log.warning("the post worker's round waits: the database can't be written")
             except Exception:  # noqa: BLE001 - logged; the next round tries again
                 log.exception("the post worker's round failed")
             try:

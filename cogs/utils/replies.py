@@ -17,7 +17,7 @@ from cogs.utils.context import Interaction
 log = logging.getLogger("fibrocircle.errors")
 T = TypeVar("T")
 
-GENERIC_ERROR = ("Sorry, something went wrong on our side. Nothing you sent was lost. "
+GENERIC_ERROR = ("Sorry, something went wrong on our side, so this may not have worked. "
                  "If it keeps happening, tell a moderator the reference `{ref}`.")
 
 
