@@ -30,7 +30,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import quotes, safety, sanitize, topics
+from bot import posts, quotes, safety, sanitize, topics
 from bot.quotes import Quote, QuoteResult
 from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
@@ -110,8 +110,9 @@ async def crisis_resources(bot: FibroCircle, guild_id: int) -> str:
 
 
 async def send(interaction: Interaction, *, content: str | None, embeds: list[discord.Embed],
-               view: discord.ui.View | None, ephemeral: bool, update: bool = False) -> None:
-    """Answer with a new message, or (`update`) replace the message the button was on."""
+               view: discord.ui.View | None, ephemeral: bool, update: bool = False) -> discord.Message | None:
+    """Answer with a new message, or (`update`) replace the message the button was on. Returns the
+    message when it is a new one the channel sees (to be tracked if it repeats a member's post)."""
     view = view if view is not None and view.children else None
     if view is not None:
         # Every button here is a DynamicItem, answered from its custom_id by the handlers the cog
@@ -127,9 +128,24 @@ async def send(interaction: Interaction, *, content: str | None, embeds: list[di
         return
     extra: dict[str, Any] = {"view": view} if view is not None else {}
     if interaction.response.is_done():
-        await interaction.followup.send(content=content, embeds=embeds, ephemeral=ephemeral, **extra)
-    else:
-        await interaction.response.send_message(content=content, embeds=embeds, ephemeral=ephemeral, **extra)
+        message = await interaction.followup.send(content=content, embeds=embeds, ephemeral=ephemeral, wait=True,
+                                                  **extra)
+        return None if ephemeral else message
+    await interaction.response.send_message(content=content, embeds=embeds, ephemeral=ephemeral, **extra)
+    return None if ephemeral else await interaction.original_response()
+
+
+async def track_copy(interaction: Interaction, message: discord.Message | None, found: list[Quote]) -> None:
+    """A public message that repeats members' posts is recorded, so that withdrawing a post or Forget
+    me deletes it too. Never raises: the quote is already shown; a failure is logged."""
+    post_ids = [q.item_id for q in found if q.source == "post"]
+    if message is None or not post_ids or interaction.guild_id is None:
+        return
+    try:
+        await posts.record_copies(interaction.client.db, guild_id=interaction.guild_id, channel_id=message.channel.id,
+                                  message_id=message.id, post_ids=post_ids)
+    except Exception:  # noqa: BLE001 - logged; the worker cannot remove a copy it does not know of
+        log.warning("could not record a public copy of a member's post", exc_info=True)
 
 
 # -- quotes as embeds ---------------------------------------------------------------------------
@@ -314,7 +330,8 @@ async def run_search(interaction: Interaction, search: str, *, count: int, ephem
         return
     content, embeds, view = await quote_reply(result, search=search, count=count, ephemeral=ephemeral,
                                               resources=resources, another=another)
-    await send(interaction, content=content, embeds=embeds, view=view, ephemeral=ephemeral, update=update)
+    message = await send(interaction, content=content, embeds=embeds, view=view, ephemeral=ephemeral, update=update)
+    await track_copy(interaction, message, result.quotes)
 
 
 def clicked_on_private_message(interaction: Interaction) -> bool:
@@ -403,7 +420,8 @@ class ShareButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         view = discord.ui.View(timeout=None)
         if quote.trimmed or shortened[0]:
             view.add_item(ReadInFullButton(quote.source, quote.item_id))
-        await send(interaction, content="Shared from `/quote`:", embeds=embeds, view=view, ephemeral=False)
+        message = await send(interaction, content="Shared from `/quote`:", embeds=embeds, view=view, ephemeral=False)
+        await track_copy(interaction, message, [quote])
         # The channel has now been given this quote: its next /quote offers another first.
         try:
             await quotes.record_shared(bot.db, guild_id=interaction.guild_id, channel_id=interaction.channel_id,

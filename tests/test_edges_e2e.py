@@ -238,3 +238,43 @@ def test_check_reports_a_database_it_cannot_write(tmp_path):
         assert "database writable: NO" in second.stdout and "can't be written" in second.stdout
     finally:
         subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+
+
+# -- 3. copies of a withdrawn or forgotten post go too ------------------------------------------------
+
+@pytest.mark.parametrize("how", ["withdraw", "forget"])
+async def test_public_quotes_and_shared_copies_of_a_post_go_when_it_is_withdrawn_or_forgotten(session, how):
+    import json
+
+    from support import channel_messages, wait_for
+
+    await ready_server(session)
+    marker = "zebrafinch-4471"
+    await share(session, f"My {marker} trick: a heated blanket eases the morning stiffness in my joints.",
+                extra="anonymous=no")
+    post = await newest_post(session)
+    await step(session, "@moderator click Approve")
+    general = channel_id(session, "general")
+
+    def copies() -> list[dict]:
+        return [m for m in session.emulator.messages.values()
+                if m["channel_id"] == str(general) and not int(m.get("flags") or 0) & 64 and marker in json.dumps(m)]
+
+    public = await step(session, f"@admin /quote topic:{marker} ephemeral:False")
+    assert marker in public.text()
+    await step(session, f"/quote topic:{marker}")
+    await step(session, "click Share here")
+    await wait_for(lambda: len(copies()) == 2)
+    assert len(copies()) == 2, "a public reply and a shared copy show the post in #general"
+
+    if how == "withdraw":
+        await step(session, "@member /myposts")
+        await step(session, f"@member click Withdraw #{post.number}")
+        done = await step(session, f"@member click Yes, withdraw #{post.number}")
+    else:
+        await step(session, "@member /mydata")
+        await step(session, "@member click Forget me")
+        done = await step(session, "@member click Yes, delete everything")
+        assert "4 messages showing your posts are being removed" in done.text(), done.text()  # queue, published, 2 copies
+    await wait_for(lambda: not copies())
+    assert not channel_messages(session, channel_id(session, "community-posts"))

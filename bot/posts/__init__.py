@@ -31,6 +31,7 @@ from bot.posts.jobs import (  # noqa: F401
     messages_to_remove,
     posts_to_publish,
     posts_to_queue,
+    record_copies,
     set_queue_message,
 )
 from bot.posts.members import export_member_posts, forget_member_posts, my_posts, withdraw  # noqa: F401

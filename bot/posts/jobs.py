@@ -58,6 +58,29 @@ async def set_queue_message(db: Database, post_id: int, channel_id: int, message
     return True
 
 
+async def record_copies(db: Database, *, guild_id: int, channel_id: int, message_id: int,
+                        post_ids: list[int]) -> int:
+    """Remember a public message of the bot that repeats these posts' text (a /quote reply shown to the
+    channel, a quote shared with Share here), so that withdrawing a post or Forget me deletes it too.
+    A post withdrawn or forgotten meanwhile has its copy listed for removal at once. Returns how many
+    posts the message was recorded for."""
+    when = _now(None)
+    recorded = 0
+    async with db.transaction() as tx:
+        for post_id in post_ids:
+            row = await _one(tx, "SELECT state FROM posts WHERE id = ? AND guild_id = ?", (post_id, guild_id))
+            if row is None or row["state"] == PostState.WITHDRAWN:
+                await _mark_stale(tx, guild_id, channel_id, message_id, "published", when)
+                continue
+            recorded += await _change(
+                tx,
+                "INSERT INTO post_copies(post_id, guild_id, channel_id, message_id, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (post_id, guild_id, channel_id, message_id, _iso(when)),
+            )
+    return recorded
+
+
 async def posts_to_queue(
     db: Database, now: datetime | str | None = None, *, limit: int = 20,
     lease_seconds: int = QUEUE_LEASE_SECONDS, shards: OwnShards | None = None,

@@ -24,6 +24,7 @@ from bot.posts.model import (
     _iso,
     _mark_stale,
     _now,
+    _remove_copies,
     _one,
     _post,
     _posts,
@@ -60,6 +61,7 @@ async def withdraw(
         await _mark_stale(tx, row["guild_id"], row["queue_channel_id"], row["queue_message_id"], "queue", when)
         await _mark_stale(tx, row["guild_id"], row["published_channel_id"], row["published_message_id"],
                           "published", when)
+        await _remove_copies(tx, post_id, when)
         changed = await _change(
             tx,
             "UPDATE posts SET state = 'withdrawn', text = '', author_name = NULL, topic_hint = NULL,"
@@ -150,6 +152,7 @@ async def forget_member_posts(tx: aiosqlite.Connection, user_id: int, *,
                                       "queue", when)
         messages += await _mark_stale(tx, row["guild_id"], row["published_channel_id"],
                                       row["published_message_id"], "published", when)
+        messages += await _remove_copies(tx, row["id"], when)
         await topics.untag_post(tx, row["id"])
     post_ids = [row["id"] for row in rows]
     for start in range(0, len(post_ids), 500):  # SQLite caps the number of ? in one statement

@@ -336,6 +336,16 @@ async def _event(
     )
 
 
+async def _remove_copies(conn: aiosqlite.Connection, post_id: int, when: datetime) -> int:
+    """List every public copy of a post for removal (see `record_copies`); returns how many."""
+    listed = 0
+    for row in await _all(conn, "SELECT guild_id, channel_id, message_id FROM post_copies WHERE post_id = ?",
+                          (post_id,)):
+        listed += await _mark_stale(conn, row["guild_id"], row["channel_id"], row["message_id"], "published", when)
+    await _change(conn, "DELETE FROM post_copies WHERE post_id = ?", (post_id,))
+    return listed
+
+
 async def _mark_stale(
     conn: aiosqlite.Connection, guild_id: int | None, channel_id: int | None, message_id: int | None,
     kind: str, when: datetime,
