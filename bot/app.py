@@ -31,6 +31,7 @@ from bot import safety_model
 from bot.config import DEFAULT_ARTICLE_PATH, DEFAULT_ARTICLES_DIR, Config
 from bot.guild_settings import GuildSettings
 from bot.ingest import load_folder, load_seed_if_empty
+from bot.limits import Limits
 from bot.shards import IDENTIFY_INTERVAL, OwnShards, reserve_identify
 from bot.storage import Database
 from bot.topics import retag_all_if_taxonomy_changed
@@ -69,6 +70,23 @@ async def prepare_database(db: Database, article_path: Path, articles_folder: Pa
                      report.source, report.paragraphs, report.comments)
     if await retag_all_if_taxonomy_changed(db):  # the topic list changed since the tags were made
         log.info("topic tags recomputed for the new topic list")
+
+
+class NoPayloads(logging.Filter):
+    """discord.py logs whole gateway events and request bodies at DEBUG level: members' posts, names
+    and ids. Those records are dropped, at every log level the host chooses."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+def hide_discord_payloads() -> None:
+    """Put `NoPayloads` on every discord.py logger (a logger's filter sees only its own records)."""
+    names = [name for name in logging.root.manager.loggerDict if name == "discord" or name.startswith("discord.")]
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, NoPayloads) for f in logger.filters):
+            logger.addFilter(NoPayloads())
 
 
 class FibroTree(app_commands.CommandTree):
@@ -124,6 +142,8 @@ class FibroCircle(commands.AutoShardedBot):
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
         )
+        hide_discord_payloads()
+        self.limits = Limits()  # per-member limits on asking, pressing and log-channel mirrors
         self.config = config
         self.article_path = article_path
         self.articles_folder = articles_folder

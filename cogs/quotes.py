@@ -36,7 +36,7 @@ from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, CUSTOM_ID_MAX, DESCRIPTION_MAX, EMBED_TOTAL, FIELD_MAX, footer_note
-from cogs.utils.replies import SafeDynamicItem, in_time, send_ephemeral
+from cogs.utils.replies import SafeDynamicItem, ask_limit, in_time, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -70,6 +70,9 @@ def fit_search(text: str, room: int) -> str:
 
 def search_of(typed: str) -> str:
     """What is searched for: the same text the buttons carry, so "Another" continues this very search."""
+    # Without hidden characters: a lone surrogate (which JSON can carry and UTF-8 cannot) or a
+    # zero-width character would otherwise reach the database and the buttons' custom_ids.
+    typed = sanitize.remove_hidden_characters(typed)
     return fit_search(typed[:MAX_SEARCH_LENGTH], CUSTOM_ID_MAX - len(MORE_PREFIX))
 
 
@@ -513,6 +516,7 @@ class Quotes(commands.Cog):
         count="How many quotes at once (1 to 5; 1 if left out)",
         ephemeral="Only you see the reply (the default); choose False to show it to the channel")
     @app_commands.guild_only()
+    @ask_limit()
     async def quote(self, interaction: Interaction, topic: app_commands.Range[str, 1, MAX_SEARCH_LENGTH],
                     count: app_commands.Range[int, 1, quotes.MAX_COUNT] = 1, ephemeral: bool = True) -> None:
         await run_search(interaction, search_of(topic), count=count, ephemeral=ephemeral, another=False)

@@ -19,13 +19,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import library, safety, study
+from bot import library, safety, sanitize, study
 from bot.errors import UserFacingError
 from bot.library import ArticleInfo, ServerArticles
 from bot.text import trim_to
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR
-from cogs.utils.replies import in_time, send_ephemeral
+from cogs.utils.replies import ask_limit, in_time, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -100,9 +100,10 @@ class Study(commands.GroupCog, group_name="study",
     @app_commands.describe(question="Your question, e.g. how many people took part?",
                            private="Only you see the reply (the default); choose False to share it with the channel",
                            article="Which article to ask (start typing its title); every article if left out")
+    @ask_limit()
     async def ask(self, interaction: Interaction, question: app_commands.Range[str, 1, 300],
                   private: bool = True, article: app_commands.Range[str, 1, 200] | None = None) -> None:
-        asked = MENTION.sub(" ", question)
+        asked = MENTION.sub(" ", sanitize.remove_hidden_characters(question))
         if safety.scan(asked).crisis:
             # Help first, and privately whatever the answer's privacy; then the answer where one fits.
             config = await self.bot.guild_settings.get(interaction.guild_id) if interaction.guild_id else None

@@ -178,3 +178,10 @@ def share_form(emulator: Emulator, user_id: int, text: str, *, form: str, guild_
     data = {"custom_id": f"{SHARE_FORM_PREFIX}{form}",
             "components": [{"type": 18, "component": {"type": 4, "custom_id": cid, "value": value}} for cid, value in fields]}
     return emulator.interaction_payload(5, guild_id=guild_id, channel_id=channel, user_id=user_id, data=data)
+
+
+def lift_ask_limit(session: BotSession) -> None:
+    """For a test that asks many questions in a row as one member (about what the answers hold, not
+    about the per-member limit, which tests/test_edges_e2e.py covers)."""
+    from bot.limits import MemberLimiter
+    session.bot.limits.ask = MemberLimiter(10**6, 1.0)

@@ -278,3 +278,85 @@ async def test_public_quotes_and_shared_copies_of_a_post_go_when_it_is_withdrawn
         assert "4 messages showing your posts are being removed" in done.text(), done.text()  # queue, published, 2 copies
     await wait_for(lambda: not copies())
     assert not channel_messages(session, channel_id(session, "community-posts"))
+
+
+# -- 9. floods, forged presses, payload logging, hostile strings ------------------------------------
+
+async def test_quote_and_study_ask_have_a_per_member_limit_with_a_kind_message(session):
+    from bot.limits import ASK_RATE
+    await ready_server(session)
+    answers = [await step(session, "/quote topic:sleep ephemeral:True") for _ in range(ASK_RATE + 3)]
+    paused = [a for a in answers if "pausing yours for a moment" in a.text()]
+    assert len(paused) == 3 and "Nothing was changed" in paused[0].text()
+    shown = await session.bot.db.fetchval("SELECT COUNT(DISTINCT shown_at) FROM quote_history")
+    assert shown <= ASK_RATE, "refused searches write no history"
+    asks = [await step(session, "/study ask question:how many people took part") for _ in range(ASK_RATE + 2)]
+    assert sum("pausing yours" in a.text() for a in asks) == 2
+    # Another member is not held up by the first one's limit.
+    assert "pausing" not in (await step(session, "@admin /quote topic:sleep")).text()
+
+
+async def test_forged_moderator_presses_are_refused_and_mirrored_once_with_a_count(session):
+    from support import channel_messages, press
+    await ready_server(session)
+    await share(session, "A post a member will try to approve by hand: warm showers help.")
+    post = await newest_post(session)
+    log_channel = channel_id(session, "mod-log")
+    before = len(channel_messages(session, log_channel))
+    answers = [await press(session, f"fibrocircle:post:approve:{post.id}", who="member") for _ in range(40)]
+    assert all(a.answered for a in answers)
+    assert sum("Only this server's moderators" in a.text() for a in answers) >= 1
+    assert sum("faster than I can keep up" in a.text() for a in answers) >= 1, "a flood of presses is paused"
+    assert len(channel_messages(session, log_channel)) - before == 1, "one log line, not forty"
+    assert (await newest_post(session)).state == "pending"
+    refused = await session.bot.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'moderation.refused'")
+    assert refused >= 1
+
+
+async def test_no_member_text_or_name_is_logged_even_at_debug_level(session):
+    import logging
+
+    from emulator.server import PERSONAS
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(f"{record.name} {record.getMessage()}")
+
+    await ready_server(session)
+    handler = Keep(level=logging.DEBUG)
+    loggers = [logging.getLogger(n) for n in ("discord", "fibrocircle")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.DEBUG)
+    try:
+        marker = "okapi-9931 my shoulders ache when I carry the shopping"
+        await share(session, marker, extra="anonymous=no")
+        await step(session, "/quote topic:okapi-9931 shoulders")
+        await step(session, "@moderator click Approve")
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+    name = session.emulator.users[PERSONAS["member"]]["global_name"] or session.emulator.users[PERSONAS["member"]]["username"]
+    assert not [r for r in records if "okapi-9931" in r], "no member text in any log record"
+    assert not [r for r in records if name in r], "no member name in any log record"
+
+
+async def test_hostile_strings_get_a_clear_answer(session):
+    from emulator.server import PERSONAS
+    await ready_server(session)
+    channel = channel_id(session, "general")
+    # A lone surrogate in /quote topic: (JSON can carry it; UTF-8 cannot).
+    payload = session.emulator.interaction_payload(
+        2, guild_id=session.guild_id, channel_id=channel, user_id=PERSONAS["member"],
+        data={"id": "1", "name": "quote", "type": 1, "options": [{"name": "topic", "type": 3, "value": "\ud800sleep"}]})
+    result = await session.run_payload(payload, label="/quote topic:<lone surrogate>sleep")
+    assert result.answered and result.errors == [] and "something went wrong" not in result.text().lower()
+    assert "sleep" in result.text().lower()
+    # Invisible Unicode tag characters are taken out of a post and flagged for the moderator.
+    await share(session, "My hands ache \U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065 in the cold mornings.")
+    post = await newest_post(session)
+    assert not any(0xE0000 <= ord(ch) <= 0xE007F for ch in post.text)
+    assert "hidden_characters_removed" in post.flags

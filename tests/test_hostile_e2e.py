@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from emulator.server import PERSONAS
 from emulator.session import BotSession
-from support import OPENAPI_PATH
+from support import OPENAPI_PATH, lift_ask_limit
 
 PINGS = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>")
 # Unicode of every category, control characters, markdown and mentions, up to very long.
@@ -58,6 +58,7 @@ def run_property(tmp_path, body):
 
 def test_study_ask_survives_arbitrary_text(tmp_path):
     def body(loop, session):
+        lift_ask_limit(session)  # forty questions in a row from one member
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(text=ARBITRARY)
         def ask(text):

@@ -16,7 +16,7 @@ from emulator.server import PERSONAS
 from bot.safety import DEFAULT_CRISIS_RESOURCES, GUAIFENESIN_EVIDENCE_NOTE, NOT_MEDICAL_ADVICE
 from emulator.session import BotSession, StepResult
 from cogs.quotes import CONTENT_NOTE
-from support import OPENAPI_PATH, is_ephemeral, step
+from support import OPENAPI_PATH, is_ephemeral, lift_ask_limit, step
 
 OTHER_GUILD = 300_000_000_000_000_777
 ORIGINS = (", in the article's comments", ", in this server's community")
@@ -184,6 +184,7 @@ def ends_with_advice_note(result: StepResult) -> None:
 # -- searches a member would type -----------------------------------------------------------------
 
 async def test_searches_find_what_people_wrote_on_the_topic(session):
+    lift_ask_limit(session)
     comments = await comments_of(session)
     hidden = by_phrase(ENDED, comments)
     shown_total = relevant_total = 0
@@ -212,6 +213,7 @@ async def test_searches_find_what_people_wrote_on_the_topic(session):
 
 
 async def test_the_best_quote_comes_first_for_plain_searches(session):
+    lift_ask_limit(session)
     comments = await comments_of(session)
     for search, phrase in [("hot flashes", HOT_FLASHES), ("opiods", MORPHINE), ("gluten", CHERYL),
                            ("husband", GRANDMOTHER), ("genetics", GENETICIST), ("water aerobics", CPAP),
@@ -325,6 +327,7 @@ async def test_another_on_a_public_reply_answers_whoever_pressed_it_privately(se
 # -- safety ----------------------------------------------------------------------------------------
 
 async def test_the_crisis_comment_only_appears_behind_a_spoiler_with_the_servers_resources(session):
+    lift_ask_limit(session)
     resources = "UK: call Samaritans on 116 123, any time. Elsewhere: your local emergency number."
     await step(session, f"@admin /config crisis-resources text:{resources}")
     appeared = 0

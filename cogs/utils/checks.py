@@ -82,5 +82,13 @@ async def require_moderator(interaction: Interaction, *, attempted: str,
         return config
     refusal = await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,
                                          attempted=attempted, post_id=post_id)
-    await mirror_to_log(bot, interaction.guild, [refusal])
+    # Every attempt is in the audit log; the log channel gets one line per member per ten minutes,
+    # which says how many were not mirrored since the last one.
+    limiter = bot.limits.refusal_mirror
+    key = (interaction.guild.id, interaction.user.id)
+    if limiter.retry_after(key) is None:
+        skipped = limiter.take_skipped(key)
+        note = (f"… and {skipped} more refused attempt{'s' if skipped != 1 else ''} by the same member before this "
+                "one, not mirrored here (all are in the audit log)") if skipped else None
+        await mirror_to_log(bot, interaction.guild, [refusal], note=note)
     raise NotModerator()

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("fibrocircle.admin")
 
 
-async def mirror_to_log(bot: FibroCircle, guild: discord.Guild, entries: Iterable[AuditEntry | None]) -> None:
+async def mirror_to_log(bot: FibroCircle, guild: discord.Guild, entries: Iterable[AuditEntry | None], *,
+                        note: str | None = None) -> None:
     """Post audit entries to the server's log channel, if it has one the bot can write in.
 
     Never raises: the change is already saved and audited; a log channel that fails is logged."""
@@ -36,7 +37,7 @@ async def mirror_to_log(bot: FibroCircle, guild: discord.Guild, entries: Iterabl
         return
     chunk: list[str] = []
     chunks = [chunk]
-    for line in (audit.format_entry(e) for e in shown):
+    for line in [audit.format_entry(e) for e in shown] + ([note] if note else []):
         if chunk and len("\n".join(chunk + [line])) > CONTENT_MAX:
             chunk = []
             chunks.append(chunk)

@@ -43,7 +43,8 @@ def describe_error(error: BaseException) -> tuple[str, bool]:
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works inside a server, not in direct messages.", True
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Please wait {error.retry_after:.0f} seconds before trying that again.", True
+        return (f"That's a lot of requests in a row, so I'm pausing yours for a moment: please try again in "
+                f"{max(1, round(error.retry_after))} seconds. Nothing was changed."), True
     if isinstance(error, app_commands.TransformerError):
         return f"“{str(error.value)[:100]}” isn't a valid value for that option. Please pick one from the list.", True
     if isinstance(error, app_commands.CheckFailure):
@@ -68,7 +69,8 @@ def _where(interaction: Interaction) -> str:
     if interaction.command is not None:
         return f"/{interaction.command.qualified_name}"
     data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
-    return f"component {data.get('custom_id', '?')!r}"
+    # Only the kind of component: a custom_id can carry what a member typed (a /quote search).
+    return f"component {':'.join(str(data.get('custom_id', '?')).split(':')[:2])!r}"
 
 
 async def send_ephemeral(interaction: Interaction, content: str | None = None, **kwargs: Any) -> None:
@@ -113,6 +115,12 @@ class SafeDynamicItem:
     logs; wrapping `callback` sends them to the one error handler instead."""
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        wait = interaction.client.limits.press.retry_after(interaction.user.id)
+        if wait is not None:  # a flood of presses, forged or not: a kind word, and nothing done
+            await send_ephemeral(interaction, "You're pressing buttons faster than I can keep up, so I'm pausing "
+                                              f"for a moment: please try again in {max(1, round(wait))} seconds. "
+                                              "Nothing was changed.")
+            return
         try:
             await self.handle(interaction)
         except Exception as error:  # noqa: BLE001 - every error is reported, none swallowed
@@ -139,6 +147,21 @@ def form_values(interaction: Interaction) -> dict[str, str]:
 
     walk((interaction.data or {}).get("components"))
     return values
+
+
+def ask_limit():
+    """A check for /quote and /study ask: a few in a row per member and server, then a pause (the
+    one error handler answers kindly with how long to wait; nothing is searched or written)."""
+
+    async def predicate(interaction: Interaction) -> bool:
+        limiter = interaction.client.limits.ask
+        command = interaction.command.qualified_name if interaction.command else ""
+        wait = limiter.retry_after((command, interaction.guild_id, interaction.user.id))
+        if wait is not None:
+            raise app_commands.CommandOnCooldown(app_commands.Cooldown(limiter.rate, limiter.per), wait)
+        return True
+
+    return app_commands.check(predicate)
 
 
 DEFER_AFTER = 1.5               # past this many seconds of work, defer so that Discord's 3 s are kept
