@@ -125,6 +125,9 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     retry_after: float = 0.05
+    # Discord did the request but its answer never arrived (a proxy timeout): the change is made,
+    # and the caller gets `status` all the same.
+    lost_answer: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and method == self.method and path.startswith(self.path_prefix)
@@ -600,6 +603,10 @@ class Emulator:
     async def _answer(self, rec: RecordedRequest) -> web.Response:
         method, path, body = rec.method, rec.path, rec.body
         for fault in self.faults:
+            if fault.matches(method, path) and fault.lost_answer:
+                fault.times -= 1
+                await self._answer_for_real(rec, method, path, body)
+                return discord_error(fault.status, 0, f"{fault.status}: the answer was lost")
             if fault.matches(method, path):
                 fault.times -= 1
                 if fault.delay:
@@ -614,7 +621,9 @@ class Emulator:
                     return response
                 if fault.status >= 400:
                     return discord_error(fault.status, 0, f"{fault.status}: injected failure")
+        return await self._answer_for_real(rec, method, path, body)
 
+    async def _answer_for_real(self, rec: RecordedRequest, method: str, path: str, body: Any) -> web.Response:
         parts = path.strip("/").split("/")
         handler, args = self._route(method, parts)
         if handler is None:
@@ -750,7 +759,18 @@ class Emulator:
                 return discord_error(403, 50013, "Missing Permissions")
             if channel["type"] not in (0, 5):
                 return discord_error(400, 50008, "Cannot send messages in a non-text channel")
-        message = self._make_message(channel_id, rec.body or {}, files=rec.files)
+        body = rec.body or {}
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            # As Discord does: the same nonce from the same author in this channel within a few minutes
+            # returns the message already made instead of a second one.
+            for earlier in self.messages.values():
+                if (earlier["channel_id"] == str(channel_id) and earlier.get("nonce") == str(nonce)
+                        and earlier["author"]["id"] == self.bot_user["id"]):
+                    return json_response(self.public(earlier))
+        message = self._make_message(channel_id, body, files=rec.files)
+        if nonce is not None:
+            message["nonce"] = str(nonce)
         return json_response(self.public(message))
 
     async def _channel_message(self, rec: RecordedRequest, channel_id: int, message_ref: str) -> web.Response:

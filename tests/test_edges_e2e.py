@@ -360,3 +360,36 @@ async def test_hostile_strings_get_a_clear_answer(session):
     post = await newest_post(session)
     assert not any(0xE0000 <= ord(ch) <= 0xE007F for ch in post.text)
     assert "hidden_characters_removed" in post.flags
+
+
+# -- publishing and DMs exactly once, across lost answers ----------------------------------------------
+
+async def test_a_lost_answer_from_discord_does_not_publish_or_dm_twice(session):
+    from emulator.server import PERSONAS, Fault
+    from support import channel_messages, wait_for
+    await ready_server(session)
+    await share(session, "One copy only, please: my feet hurt most after standing in queues.")
+    post = await newest_post(session)
+    emulator = session.emulator
+    posts_channel = channel_id(session, "community-posts")
+    # The author's DM channel, as Discord would open it.
+    dm = emulator.snowflake()
+    emulator.channels[dm] = {"id": str(dm), "type": 1, "recipients": [emulator.users[PERSONAS["member"]]],
+                             "last_message_id": None, "flags": 0}
+    emulator.dm_channels[PERSONAS["member"]] = dm
+    # Discord makes the message, but the bot never hears back: discord.py tries five times within one
+    # send (with one nonce of its own), gives up, and the worker sends again in a later round.
+    for channel in (posts_channel, dm):
+        emulator.faults.append(Fault(method="POST", path_prefix=f"/channels/{channel}/messages", status=500,
+                                     times=5, lost_answer=True))
+    await step(session, "@moderator click Approve")
+
+    async def settled() -> bool:
+        from bot import posts as core
+        done = await core.get_post(session.bot.db, post.id)
+        return done.publish_state == "published" and done.author_notified is not None
+    await wait_for(settled)
+    assert all(f.times == 0 for f in emulator.faults), "every answer of the first send was lost"
+    assert len(channel_messages(session, posts_channel)) == 1
+    assert len([m for m in emulator.messages.values() if m["channel_id"] == str(dm)]) == 1
+    assert emulator.duplicates() == {"published": 0, "dms": 0}

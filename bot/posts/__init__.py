@@ -60,6 +60,8 @@ from bot.posts.model import (  # noqa: F401
     StaleMessage,
     SubmitResult,
     format_wait,
+    notify_nonce,
+    publish_nonce,
 )
 from bot.posts.review import (  # noqa: F401
     block,

@@ -336,6 +336,17 @@ async def _event(
     )
 
 
+def publish_nonce(post: Post) -> str:
+    """The fixed nonce of a post's publication (Discord's `enforce_nonce`): sent again after a crash
+    or a lost answer, it returns the message already made instead of a second copy."""
+    return f"fc-pub-{post.id}"
+
+
+def notify_nonce(post: Post) -> str:
+    """The fixed nonce of the DM telling the author of a decision (one decision per post)."""
+    return f"fc-dm-{post.id}"
+
+
 async def _remove_copies(conn: aiosqlite.Connection, post_id: int, when: datetime) -> int:
     """List every public copy of a post for removal (see `record_copies`); returns how many."""
     listed = 0

@@ -156,7 +156,9 @@ class PostWorker:
         message = None
         if problem is None:
             try:
-                message = await channel.send(embeds=published_embeds(post))  # type: ignore[union-attr]
+                # A fixed nonce: after a crash or a lost answer, sending again returns the same message.
+                message = await channel.send(embeds=published_embeds(post),  # type: ignore[union-attr]
+                                             nonce=posts.publish_nonce(post))
             except discord.HTTPException as error:
                 problem = http_problem(error, channel.mention)  # type: ignore[union-attr]
                 retry_in = getattr(error, "retry_after", None) or retry_in
@@ -200,7 +202,7 @@ class PostWorker:
                     "You can see it with /myposts in that server, and withdraw it there to delete its text.")
         try:
             channel = await open_dm(self.bot, post.author_id)
-            await channel.send(clip(text, CONTENT_MAX))
+            await channel.send(clip(text, CONTENT_MAX), nonce=posts.notify_nonce(post))
         except (discord.Forbidden, discord.NotFound) as error:
             log.info("post %s: the author's DMs are closed (%s)", post.id, error.status)
             await posts.mark_author_notified(self.bot.db, post.id, False)
