@@ -87,11 +87,9 @@ async def test_moderator_tools_answer_the_same_whoever_wrote_an_anonymous_post(s
     assert "can no longer share" in named_block.text() and "already" not in named_block.text()
 
     # No log line ties the anonymous post to the member.
-    log_lines = json.dumps(channel_messages(session, channel_id(session, "mod-log")))
-    assert f"post:{anonymous.id}" in log_lines or anonymous.label in log_lines
-    for message in channel_messages(session, channel_id(session, "mod-log")):
-        if member in json.dumps(message):
-            assert f"post:{anonymous.id}" not in json.dumps(message)
+    log_lines = [m["content"] for m in channel_messages(session, channel_id(session, "mod-log"))]
+    assert any("blocked from sharing" in line for line in log_lines)
+    assert not any(member in line for line in log_lines), log_lines
 
     # Lifting the block by the post's number does not lift the block by name, and says only that.
     lifted = await step(session, f"@moderator /mod unblock post:{anonymous.number}")
