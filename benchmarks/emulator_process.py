@@ -84,7 +84,7 @@ class ControlAPI:
     async def state(self, request: web.Request) -> web.Response:
         emu = self.emulator
         return json_response({"connected": emu.connected, "all_shards_connected": emu.all_shards_connected,
-                              "duplicates": emu.duplicates(), "identify_count": emu._identify_count,
+                              "duplicates": emu.duplicates(), "identify_count": emu.gateway.identify_count,
                               "shards": sorted(emu.sessions), "guilds": len(emu.guilds),
                               "commands": {k: len(v) for k, v in emu.commands.items()},
                               "late_responses": len(emu.late_responses)})

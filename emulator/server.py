@@ -21,8 +21,8 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
-from bot.shards import shard_of
 from emulator import rules
+from emulator.gateway import MAX_GUILDS_PER_SHARD, Gateway
 from emulator.openapi import OpenAPIChecker
 
 log = logging.getLogger("fibrocircle.emulator")
@@ -30,7 +30,7 @@ log = logging.getLogger("fibrocircle.emulator")
 API_PREFIX = "/api/v10"
 INTERACTION_DEADLINE = 3.0  # seconds Discord waits for the first response
 GUILDS_PER_SHARD = 1000     # Discord recommends a shard per 1,000 servers
-MAX_GUILDS_PER_SESSION = 2500  # past this, Discord closes a session with 4011 (sharding required)
+MAX_GUILDS_PER_SESSION = MAX_GUILDS_PER_SHARD  # past this, Discord closes a session with 4011 (sharding required)
 DECISION_DM = re.compile(r"\(Post #\d+\) in (?:\*\*[^*]+\*\*|a server you're in)")
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -133,17 +133,6 @@ class Fault:
         return self.times > 0 and method == self.method and path.startswith(self.path_prefix)
 
 
-@dataclass
-class GatewaySession:
-    """One connected gateway session: the shard it identified as, and its own event sequence."""
-
-    ws: web.WebSocketResponse
-    shard_id: int = 0
-    shard_count: int = 1
-    seq: int = 0
-    ready: bool = False
-
-
 class Emulator:
     """The emulated Discord. Start with `await emulator.start()`; `base_url`/`gateway_url` point at it."""
 
@@ -167,16 +156,11 @@ class Emulator:
         self.faults: list[Fault] = []
         self.late_responses: list[int] = []
         self.deadline = INTERACTION_DEADLINE
-        # Gateway sessions by shard id; a bot that does not shard identifies as shard 0 of 1.
-        self.sessions: dict[int, GatewaySession] = {}
+        self.gateway = Gateway(self)
         self.shard_count: int | None = None  # what /gateway/bot recommends; None: a shard per 1,000 servers
         self.max_concurrency = 1             # identify buckets, as /gateway/bot reports them
-        self.identifies: list[tuple[float, int, int]] = []  # (time.monotonic(), shard id, shard count) per IDENTIFY
-        self.closed_sessions: list[tuple[int, int, str]] = []  # (shard id, close code, reason)
-        self._ws_ready = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._request_listeners: list[Callable[[RecordedRequest], None]] = []
-        self._identify_count = 0
         self.app = self._make_app()
 
     # -- ids and urls ---------------------------------------------------------------
@@ -206,20 +190,32 @@ class Emulator:
         return self
 
     async def stop(self) -> None:
-        for session in list(self.sessions.values()):
-            if not session.ws.closed:
-                await session.ws.close()
+        await self.gateway.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         """Until every shard has a ready session."""
-        await asyncio.wait_for(self._ws_ready.wait(), timeout)
+        await asyncio.wait_for(self.gateway.ready.wait(), timeout)
 
     @property
     def connected(self) -> bool:
-        return any(s.ready and not s.ws.closed for s in self.sessions.values())
+        return self.gateway.connected
+
+    # What tests and the benchmark read of the gateway, by shard.
+    @property
+    def sessions(self) -> dict[int, Any]:
+        """The connected, ready session of each shard, by shard id."""
+        return self.gateway.by_shard()
+
+    @property
+    def closed_sessions(self) -> list[tuple[int, int, str]]:
+        return self.gateway.closed_sessions
+
+    @property
+    def identifies(self) -> list[tuple[float, int, int]]:
+        return self.gateway.identifies
 
     @property
     def recommended_shards(self) -> int:
@@ -230,7 +226,7 @@ class Emulator:
 
     @property
     def all_shards_connected(self) -> bool:
-        return self._ws_ready.is_set()
+        return self.gateway.ready.is_set()
 
     def duplicates(self) -> dict[str, int]:
         """Messages the bot sent twice: the same embeds or text again in one server channel
@@ -251,14 +247,10 @@ class Emulator:
             out["dms" if channel_id in dm_channels else "published"] += n - 1
         return out
 
-    def session_for(self, guild_id: int | None) -> GatewaySession | None:
-        """The session that serves a server (DMs and events of no server: shard 0's)."""
-        for session in self.sessions.values():
-            if session.ready and not session.ws.closed and (
-                    session.shard_id == 0 if guild_id is None else
-                    shard_of(guild_id, session.shard_count) == session.shard_id):
-                return session
-        return None
+    def session_for(self, guild_id: int | None) -> Any:
+        """The connected session that serves a server (DMs and events of no server: shard 0's)."""
+        live = [x for x in self.gateway.sessions_for(guild_id) if x.connected]
+        return live[0] if live else None
 
     # -- the world --------------------------------------------------------------------
     def add_user(self, user_id: int, name: str) -> dict[str, Any]:
@@ -417,75 +409,17 @@ class Emulator:
         return data
 
     # -- gateway ----------------------------------------------------------------------
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=0)
-        await ws.prepare(request)
-        session = GatewaySession(ws)
-        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            frame = json.loads(msg.data)
-            op = frame.get("op")
-            if op == 1:  # heartbeat
-                await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
-            elif op in (2, 6):  # identify, or resume (answered as a fresh session)
-                shard = (frame.get("d") or {}).get("shard") or [0, 1]
-                if op == 6:  # a resume keeps the shard the session identified as
-                    shard = [session.shard_id, session.shard_count]
-                await self._identify(session, int(shard[0]), int(shard[1]))
-        if self.sessions.get(session.shard_id) is session:
-            del self.sessions[session.shard_id]
-            self._ws_ready.clear()
-        return ws
-
-    async def _identify(self, session: GatewaySession, shard_id: int, shard_count: int) -> None:
-        self._identify_count += 1
-        self.identifies.append((time.monotonic(), shard_id, shard_count))
-        if not (0 <= shard_id < shard_count):
-            await self._close_session(session, 4010, "Invalid shard")
-            return
-        guild_ids = [g for g, data in self.guilds.items()
-                     if not data["left"] and shard_of(g, shard_count) == shard_id]
-        if len(guild_ids) > MAX_GUILDS_PER_SESSION:
-            await self._close_session(session, 4011, "Sharding required")
-            return
-        previous = self.sessions.get(shard_id)
-        if previous is not None and previous is not session and not previous.ws.closed:
-            await previous.ws.close()
-        session.shard_id, session.shard_count, session.seq = shard_id, shard_count, 0
-        self.sessions[shard_id] = session
-        await self._send(session, "READY", {
-            "v": 10, "user": self.bot_user, "session_id": f"session-{self._identify_count}",
-            "resume_gateway_url": self.gateway_url, "guilds": [{"id": str(g), "unavailable": True} for g in guild_ids],
-            "application": {"id": str(self.application_id), "flags": 0}, "shard": [shard_id, shard_count],
-            "private_channels": [], "relationships": [], "presences": [], "guild_join_requests": [],
-            "geo_ordered_rtc_regions": [], "user_settings": {},
-        })
-        for guild_id in guild_ids:
-            await self._send(session, "GUILD_CREATE", self.guild_payload(guild_id))
-        session.ready = True
-        if all(self.sessions.get(n) is not None and self.sessions[n].ready for n in range(shard_count)):
-            self._ws_ready.set()
-
-    async def _close_session(self, session: GatewaySession, code: int, reason: str) -> None:
-        self.closed_sessions.append((session.shard_id, code, reason))
-        await session.ws.close(code=code, message=reason.encode())
-
-    async def _send(self, session: GatewaySession, event: str, data: dict[str, Any]) -> None:
-        session.seq += 1
-        await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.seq, "d": data}))
+    def active_guild_ids(self) -> list[int]:
+        return [g for g, data in self.guilds.items() if not data["left"]]
 
     async def dispatch(self, event: str, data: dict[str, Any], *, guild_id: int | None = None) -> None:
-        """Send an event on the session of its server's shard (`guild_id`, else read from the event:
-        its `guild_id`, or its `id` for GUILD_CREATE)."""
+        """Send a gateway event on the session of its server's shard (`guild_id`, else read from the
+        event: its `guild_id`, or its `id` for GUILD_CREATE); kept for its RESUME while that
+        session's connection is down."""
         if guild_id is None:
             raw = data.get("id") if event == "GUILD_CREATE" else data.get("guild_id")
             guild_id = int(raw) if raw is not None else None
-        session = self.session_for(guild_id)
-        if session is None:
-            raise ConnectionError("no gateway session serves that server's shard")
-        await self._send(session, event, data)
+        await self.gateway.dispatch(event, data, guild_id)
 
     async def join_guild(self, guild_id: int) -> None:
         """The bot is added to a server while running."""
@@ -541,7 +475,7 @@ class Emulator:
     # -- REST ---------------------------------------------------------------------------
     def _make_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{id}/{name}", self._attachment)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
         return app
