@@ -105,14 +105,29 @@ async def _run(config: Config) -> int:
     await bot.close()
     if runner in done and runner.exception() is not None:
         exc = runner.exception()
-        if isinstance(exc, discord.LoginFailure):
-            print("fibrocircle: Discord refused the token in DISCORD_TOKEN; reset it in the Developer Portal.", file=sys.stderr)
+        refused = _refusal(exc)
+        if refused:
+            print(f"fibrocircle: {refused}", file=sys.stderr)
             return 2
         logging.getLogger("fibrocircle").error("the bot stopped: %s", type(exc).__name__)
         return 1
     waiter.cancel()
     runner.cancel()
     return 0
+
+
+def _refusal(exc: BaseException) -> str | None:
+    """What to tell the host when Discord refused the bot (the token, an intent, the server count),
+    or None for any other failure."""
+    import discord
+
+    if isinstance(exc, discord.LoginFailure) or (isinstance(exc, discord.ConnectionClosed) and exc.code == 4004):
+        return "Discord refused the token in DISCORD_TOKEN; reset it in the Developer Portal."
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return "Discord refused a privileged intent that is not enabled for this application in the Developer Portal."
+    if isinstance(exc, discord.ConnectionClosed) and exc.code == 4011:
+        return "Discord asks for sharding: the bot is in more servers than one gateway session may hold."
+    return None
 
 
 # -- try ------------------------------------------------------------------------------

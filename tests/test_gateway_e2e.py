@@ -155,3 +155,20 @@ async def test_a_rejected_token_closes_with_4004():
         assert await identify_and_close_code(emulator) == AUTHENTICATION_FAILED
     finally:
         await emulator.stop()
+
+
+async def test_run_says_plainly_when_the_gateway_refuses_the_token(tmp_path):
+    emulator = await started_emulator()
+    emulator.gateway.token_valid = False
+    env = {**os.environ, "DISCORD_TOKEN": FAKE_TOKEN, "FIBRO_DB_PATH": str(tmp_path / "proc.db"),
+           "FIBRO_EMULATOR_URL": emulator.root_url, "FIBRO_LOG_LEVEL": "WARNING"}
+    try:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env, cwd=str(tmp_path),
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        await emulator.stop()
+    log = out.decode()
+    assert proc.returncode == 2, log
+    assert "refused the token" in log and "Traceback" not in log and FAKE_TOKEN not in log
+    assert emulator.gateway.close_codes == [AUTHENTICATION_FAILED]
