@@ -159,6 +159,7 @@ class Emulator:
         self.gateway = Gateway(self)
         self.shard_count: int | None = None  # what /gateway/bot recommends; None: a shard per 1,000 servers
         self.max_concurrency = 1             # identify buckets, as /gateway/bot reports them
+        self._nonces: dict[tuple[int, str], int] = {}  # (channel, nonce) -> the message it created
         self._runner: web.AppRunner | None = None
         self._request_listeners: list[Callable[[RecordedRequest], None]] = []
         self.app = self._make_app()
@@ -841,7 +842,22 @@ class Emulator:
         if record is None or record.response_type is None:
             return discord_error(404, 10015, "Unknown Webhook")
         rec.interaction_id = record.id
-        message = self._make_message(int(record.payload["channel_id"]), rec.body or {}, interaction=record,
+        body = rec.body or {}
+        original = record.original_message
+        if original is not None and original["_meta"].get("loading") and int(original["id"]) in self.messages:
+            # Interactions > Receiving and Responding > Followup Messages: after a deferred response
+            # (type 5) the first follow-up edits the "thinking" message, which keeps the privacy the
+            # defer gave it; the follow-up's own ephemeral flag is ignored.
+            wanted, deferred = int(body.get("flags") or 0) & 64, int(original["flags"]) & 64
+            if wanted != deferred:
+                rec.violations.append(
+                    f"a {'private' if wanted else 'public'} follow-up fills the {'private' if deferred else 'public'} "
+                    "deferred reply: Discord ignores its ephemeral flag and shows it "
+                    f"{'only to the member' if deferred else 'to the whole channel'}")
+            self._apply_edit(original, {k: v for k, v in body.items() if k != "flags"}, rec.files)
+            original["_meta"]["loading"] = False
+            return json_response(self.public(original))
+        message = self._make_message(int(record.payload["channel_id"]), body, interaction=record,
                                      files=rec.files, ephemeral_for=record.user_id)
         record.followed_up.set()
         return json_response(self.public(message))
