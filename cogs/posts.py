@@ -30,7 +30,7 @@ from bot.errors import StorageUnavailable
 from bot.posts import AuthorNotified, Post, PostError, PostState, PublishState
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, brand_embed, clip, when
-from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, form_values, send_ephemeral
+from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, defer, form_values, reply, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -97,7 +97,7 @@ async def share_submitted(interaction: Interaction) -> None:
     if guild is None:
         raise app_commands.NoPrivateMessage()
     try:  # the core may wait for the database; this keeps Discord's 3-second limit
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer(interaction, ephemeral=True)
     except discord.HTTPException as error:
         if error.code == ALREADY_ANSWERED:  # the same form delivered twice: the first one handles it
             log.info("share form %s was delivered twice", interaction.id)
@@ -123,20 +123,20 @@ async def share_submitted(interaction: Interaction) -> None:
             embeds=your_text(text), ephemeral=True)
         return
     except PostError as error:
-        await interaction.followup.send(str(error), embeds=your_text(text), ephemeral=True)
+        await reply(interaction, str(error), embeds=your_text(text), ephemeral=True)
         return
     post = result.post
     if result.scan.crisis:
-        reply = (safety.crisis_message(config.crisis_resources)
+        answer = (safety.crisis_message(config.crisis_resources)
                  + f"\n\nYour post is saved as {post.label} and a moderator will see it soon.")
     else:
-        reply = (f"Thank you for sharing. Your post is saved as {post.label} and a moderator will review it. "
+        answer = (f"Thank you for sharing. Your post is saved as {post.label} and a moderator will review it. "
                  "You'll get a DM when it's decided (if your DMs are open), and /myposts always shows where it stands.")
     if note:
-        reply += "\n" + note
+        answer += "\n" + note
     if not result.scan.crisis:  # help in reach whatever the detector said (the crisis message has it already)
-        reply += "\n" + safety.help_line(config.crisis_resources)
-    await interaction.followup.send(clip(reply, 2000), ephemeral=True)
+        answer += "\n" + safety.help_line(config.crisis_resources)
+    await reply(interaction, clip(answer, 2000), ephemeral=True)
     if result.created:  # the moderation cog puts it in the queue channel
         bot.dispatch("fibrocircle_post_shared", guild, post, interaction.user, result.scan, config)
 

@@ -36,7 +36,7 @@ from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, CUSTOM_ID_MAX, DESCRIPTION_MAX, EMBED_TOTAL, FIELD_MAX, footer_note
-from cogs.utils.replies import SafeDynamicItem, ask_limit, in_time, send_ephemeral
+from cogs.utils.replies import SafeDynamicItem, ask_limit, in_time, reply, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -130,12 +130,7 @@ async def send(interaction: Interaction, *, content: str | None, embeds: list[di
             await interaction.response.edit_message(content=content, embeds=embeds, view=view)
         return
     extra: dict[str, Any] = {"view": view} if view is not None else {}
-    if interaction.response.is_done():
-        message = await interaction.followup.send(content=content, embeds=embeds, ephemeral=ephemeral, wait=True,
-                                                  **extra)
-        return None if ephemeral else message
-    await interaction.response.send_message(content=content, embeds=embeds, ephemeral=ephemeral, **extra)
-    return None if ephemeral else await interaction.original_response()
+    return await reply(interaction, content, embeds=embeds, ephemeral=ephemeral, returning=True, **extra)
 
 
 async def track_copy(interaction: Interaction, message: discord.Message | None, found: list[Quote]) -> None:

@@ -25,7 +25,7 @@ from bot.library import ArticleInfo, ServerArticles
 from bot.text import trim_to
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR
-from cogs.utils.replies import ask_limit, in_time, send_ephemeral
+from cogs.utils.replies import ask_limit, in_time, reply, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -53,13 +53,6 @@ def embed_from_card(card: study.RenderedCard) -> discord.Embed:
     if card.footer:
         embed.set_footer(text=card.footer)
     return embed
-
-
-async def reply(interaction: Interaction, embed: discord.Embed, *, private: bool) -> None:
-    if interaction.response.is_done():  # deferred above: the follow-up fills the "thinking" message
-        await interaction.followup.send(embed=embed, ephemeral=private)
-    else:
-        await interaction.response.send_message(embed=embed, ephemeral=private)
 
 
 class Study(commands.GroupCog, group_name="study",
@@ -94,7 +87,7 @@ class Study(commands.GroupCog, group_name="study",
                       article: app_commands.Range[str, 1, 200] | None = None) -> None:
         chosen, _ = await self.chosen(interaction, article)
         card = await in_time(interaction, study.study_summary(self.db, length, article_id=chosen.id), ephemeral=private)
-        await reply(interaction, embed_from_card(card), private=private)
+        await reply(interaction, embed=embed_from_card(card), ephemeral=private)
 
     @app_commands.command(name="ask", description="Ask a question about the study; the answer quotes the article")
     @app_commands.describe(question="Your question, e.g. how many people took part?",
@@ -118,7 +111,7 @@ class Study(commands.GroupCog, group_name="study",
         embed = embed_from_card(card)
         # The reply does not show the command's options to anyone, so it says what it answers.
         embed.set_author(name=trim_to(f"You asked: {' '.join(question.split())}", 256))
-        await reply(interaction, embed, private=private)
+        await reply(interaction, embed=embed, ephemeral=private)
 
     @app_commands.command(name="glossary", description="A word from the article explained in plain language")
     @app_commands.describe(term="The word, e.g. hyperalgesia (start typing for the list)",
@@ -128,7 +121,7 @@ class Study(commands.GroupCog, group_name="study",
                        private: bool = False, article: app_commands.Range[str, 1, 200] | None = None) -> None:
         chosen, _ = await self.chosen(interaction, article)
         entry = await in_time(interaction, study.glossary_entry(self.db, term, article_id=chosen.id), ephemeral=private)
-        await reply(interaction, embed_from_card(study.render_glossary(entry)), private=private)
+        await reply(interaction, embed=embed_from_card(study.render_glossary(entry)), ephemeral=private)
 
     @glossary.autocomplete("term")
     async def glossary_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -145,7 +138,7 @@ class Study(commands.GroupCog, group_name="study",
                      article: app_commands.Range[str, 1, 200] | None = None) -> None:
         chosen, _ = await self.chosen(interaction, article)
         info = await in_time(interaction, study.source(self.db, article_id=chosen.id), ephemeral=private)
-        await reply(interaction, embed_from_card(study.render_source(info)), private=private)
+        await reply(interaction, embed=embed_from_card(study.render_source(info)), ephemeral=private)
 
     @summary.autocomplete("article")
     @ask.autocomplete("article")

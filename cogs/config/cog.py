@@ -59,7 +59,7 @@ from cogs.utils.checks import has_manage_server, missing_permissions, require_ma
 from cogs.utils.context import Interaction
 from cogs.utils.formats import CONTENT_MAX, brand_embed, clip
 from cogs.utils.logchannel import mirror_to_log
-from cogs.utils.replies import BaseModal, DynamicView, send_ephemeral
+from cogs.utils.replies import BaseModal, DynamicView, defer, reply, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -228,7 +228,7 @@ class Admin(commands.Cog):
         if file.size > MAX_IMPORT_BYTES:
             raise UserFacingError(f"That file is {file.size:,} bytes; a settings file is at most {MAX_IMPORT_BYTES:,}. "
                                   f"Use a file made by /config export. {NOTHING_CHANGED}")
-        await interaction.response.defer(ephemeral=True, thinking=True)  # downloading the file takes a moment
+        await defer(interaction, ephemeral=True)  # downloading the file takes a moment
         data = read_settings_file(await file.read())
         matched = match_by_name(data, guild)
         check_usable_here(data, guild)
@@ -330,8 +330,8 @@ class Admin(commands.Cog):
         if not needs_setup(config):
             return
         try:
-            await interaction.followup.send(
-                "Welcome! Fibro Circle isn't fully set up in this server yet. This takes a minute "
+            await reply(
+                interaction, "Welcome! Fibro Circle isn't fully set up in this server yet. This takes a minute "
                 "(you can open it again any time with `/config setup`):",
                 embed=wizard_embed(config), view=wizard_view(), ephemeral=True)
         except discord.HTTPException:

@@ -26,7 +26,7 @@ from cogs.utils.checks import missing_permissions, require_manage_server
 from cogs.utils.context import Interaction
 from cogs.utils.formats import brand_embed, clip
 from cogs.utils.logchannel import mirror_to_log
-from cogs.utils.replies import DynamicView, SafeDynamicItem, send_ephemeral
+from cogs.utils.replies import DynamicView, SafeDynamicItem, defer, send_ephemeral
 
 log = logging.getLogger("fibrocircle.admin")
 
@@ -137,7 +137,7 @@ class WizardCreateChannels(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Bu
         if not guild.me.guild_permissions.manage_channels:
             raise UserFacingError("I need the Manage Channels permission to create channels. Choose existing "
                                   f"channels in the menus instead, or give Fibro Circle that permission. {NOTHING_CHANGED}")
-        await interaction.response.defer()  # creating channels takes a few requests
+        await defer(interaction, ephemeral=True, update=True)  # creating channels takes a few requests
         config = await interaction.client.guild_settings.get(guild.id)
         moderators = guild.get_role(config.moderator_role) if config.moderator_role else None
         values: dict[str, int] = {}

@@ -40,6 +40,7 @@ from cogs.moderation.render import http_problem, published_embeds
 from cogs.utils.checks import missing_permissions
 from cogs.utils.context import Interaction
 from cogs.utils.formats import CONTENT_MAX, clip, when
+from cogs.utils.replies import reply
 
 if TYPE_CHECKING:
     from bot.app import FibroCircle
@@ -177,8 +178,8 @@ class PostWorker:
         decider = self.deciders.pop(post.id, None)
         if decider is not None and time.monotonic() - decider[1] < TOKEN_LIFETIME:
             try:
-                await decider[0].followup.send(
-                    f"{post.label} is approved and saved, but it is not published yet: {problem} "
+                await reply(
+                    decider[0], f"{post.label} is approved and saved, but it is not published yet: {problem} "
                     f"I'll try again {when(failed.publish_next_at)}; nothing is lost.", ephemeral=True)
             except discord.HTTPException:
                 log.info("could not tell the moderator that %s is not published yet", post.label)

@@ -74,16 +74,48 @@ def _where(interaction: Interaction) -> str:
 
 
 async def send_ephemeral(interaction: Interaction, content: str | None = None, **kwargs: Any) -> None:
-    """Reply privately, whether or not the interaction was already answered or deferred."""
-    if interaction.type is discord.InteractionType.autocomplete:
-        return  # autocomplete cannot carry a message; an empty list is the answer
+    """Reply privately, whatever came before (a first answer, a defer, a follow-up); a failed
+    delivery is logged, not raised (it is how errors reach the member)."""
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(content, ephemeral=True, **kwargs)
-        else:
-            await interaction.response.send_message(content, ephemeral=True, **kwargs)
+        await reply(interaction, content, ephemeral=True, **kwargs)
     except discord.HTTPException:
-        log.warning("could not deliver an error message for %s", _where(interaction), exc_info=True)
+        log.warning("could not deliver a private reply for %s", _where(interaction), exc_info=True)
+
+
+async def defer(interaction: Interaction, *, ephemeral: bool, update: bool = False) -> None:
+    """Defer the answer: a "thinking" reply, private or seen by the channel, or for a button or menu
+    (`update`) a later edit of its message. `reply` needs to know which privacy the thinking reply has."""
+    if update:
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        interaction.extras[_THINKING] = ephemeral
+
+
+# interaction.extras key: the privacy of a thinking reply that no follow-up has filled yet (every
+# thinking defer goes through `defer`).
+_THINKING = "fibrocircle.thinking_private"
+
+
+async def reply(interaction: Interaction, content: str | None = None, *, ephemeral: bool, returning: bool = False,
+                **kwargs: Any) -> discord.Message | None:
+    """The one way to answer with a message, private (`ephemeral`) or seen by the channel, whether or
+    not the interaction was already answered or deferred.
+
+    After a deferred "thinking" reply, Discord makes the first follow-up fill that message and keeps
+    the privacy the defer gave it, whatever the follow-up asks. So when they differ (say the channel
+    was to see a quote and the answer is a private "nothing found" or an error) the thinking message
+    is deleted first, and the follow-up is a message of its own with its own privacy.
+    With `returning`, a reply the channel sees is returned (to record where members' words were shown)."""
+    if interaction.type is discord.InteractionType.autocomplete:
+        return None  # autocomplete cannot carry a message; an empty list is the answer
+    if not interaction.response.is_done():
+        await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+        return await interaction.original_response() if returning and not ephemeral else None
+    if interaction.extras.pop(_THINKING, ephemeral) != ephemeral:
+        await interaction.delete_original_response()
+    message = await interaction.followup.send(content, ephemeral=ephemeral, wait=returning, **kwargs)
+    return message if returning and not ephemeral else None
 
 
 class BaseView(discord.ui.View):
@@ -172,8 +204,5 @@ async def in_time(interaction: Interaction, work: Awaitable[T], *, ephemeral: bo
     task = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
     if not done and not interaction.response.is_done():
-        if update:
-            await interaction.response.defer()
-        else:
-            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        await defer(interaction, ephemeral=ephemeral, update=update)
     return await task
