@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--guild", type=int, default=None, help="server id to act in")
     tr.add_argument("--user", type=int, default=None, help="user id of the default actor")
     tr.add_argument("--role", choices=("member", "moderator", "admin"), default="member", help="role of the default actor")
+    tr.add_argument("--raw", action="store_true",
+                    help="send steps as a modified client could: skip the checks Discord's client makes "
+                         "(required options, ranges, lengths, choices, form fields)")
 
     ing = sub.add_parser("ingest", help="load article files into the library and report what was found")
     ing.add_argument("files", nargs="*", type=Path, metavar="FILE", help=f"plain text or Markdown (default: {DEFAULT_ARTICLE_PATH})")
@@ -145,23 +148,28 @@ async def _try(args: argparse.Namespace, config: Config) -> int:
     with tempfile.TemporaryDirectory(prefix="fibrocircle-try-") as tmp:
         db_path = args.db.resolve() if args.db else Path(tmp) / "try.db"
         session = BotSession(db_path, openapi_path=config.openapi_path or DEFAULT_OPENAPI_PATH, guild_id=args.guild or DEFAULT_GUILD,
-                             default_user=args.user, default_role=args.role,
+                             default_user=args.user, default_role=args.role, raw=args.raw,
                              shard_count=config.shard_count)  # every shard, in this one process
-        failed = False
+        failed = refused = False
         out = []
         async with session:
             if not session.emulator.openapi.available and not args.json:
                 print(f"note: OpenAPI check skipped: {session.emulator.openapi.reason}", file=sys.stderr)
             for step in args.steps:
                 result = await session.run(step)
-                failed |= not result.ok
+                # A step that could not be sent as written is the caller's mistake, not the bot's.
+                if result.problem:
+                    refused = True
+                else:
+                    failed |= not result.ok
                 if args.json:
                     out.append(result.as_dict())
                     continue
                 print(f"» {step}")
                 if result.problem:
-                    print(f"  ! {result.problem}")
-                elif not result.answered:
+                    print(f"  ! {result.problem}" + (" (--raw sends it anyway)" if result.refused else "") + "\n")
+                    continue
+                if not result.answered:
                     print("  ! the bot did not answer (a member would see “This interaction failed”)")
                 print(render_requests(result.requests, session.emulator))
                 for error in result.errors:
@@ -169,10 +177,10 @@ async def _try(args: argparse.Namespace, config: Config) -> int:
                 print()
         if args.json:
             print(json.dumps(out, indent=2, ensure_ascii=False))
-        elif not failed:
+        elif not failed and not refused:
             checks = "Discord's rules" + (" and its OpenAPI description" if session.emulator.openapi.available else "")
             print(f"All {len(args.steps)} steps answered; every request passed {checks}.")
-        return 1 if failed else 0
+        return 1 if failed else 2 if refused else 0
 
 
 # -- ingest ---------------------------------------------------------------------------

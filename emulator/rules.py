@@ -255,3 +255,84 @@ def _count_chars(item: dict[str, Any]) -> int:
     for opt in item.get("options") or []:
         total += _count_chars(opt)
     return total
+
+
+# -- what a Discord client lets through ---------------------------------------------------------
+OPTION_STRING, OPTION_INTEGER, OPTION_BOOLEAN, OPTION_NUMBER = 3, 4, 5, 10
+
+
+def client_refusal(command: dict[str, Any], data: dict[str, Any]) -> str | None:
+    """Why Discord's own client would not send this command as typed, or None.
+
+    Application Commands > Application Command Option Structure: the client makes the member fill
+    `required` options, keeps numbers within `min_value`/`max_value`, text within
+    `min_length`/`max_length` and values among the `choices`, before any interaction exists. A
+    modified client can still send such input; the bot must answer it kindly too."""
+    definitions = command.get("options") or []
+    given = data.get("options") or []
+    path = [command["name"]]
+    # Walk down subcommand groups and subcommands to the options of the one being run.
+    while given and given[0].get("type") in (SUBCOMMAND, SUBCOMMAND_GROUP):
+        sub = next((d for d in definitions if d["name"] == given[0]["name"]), None)
+        if sub is None:
+            return f"/{' '.join(path)} has no subcommand {given[0]['name']!r}"
+        path.append(sub["name"])
+        definitions, given = sub.get("options") or [], given[0].get("options") or []
+    where = "/" + " ".join(path)
+    values = {o["name"]: o.get("value") for o in given}
+    for option in definitions:
+        name = option["name"]
+        if name not in values:
+            if option.get("required"):
+                return f"{where} needs the option {name}"
+            continue
+        problem = _option_refusal(option, values[name])
+        if problem:
+            return f"{where} {name}: {problem}"
+    return None
+
+
+def _option_refusal(option: dict[str, Any], value: Any) -> str | None:
+    kind = option.get("type")
+    choices = option.get("choices") or []
+    if choices and value not in [c["value"] for c in choices]:
+        return "pick one of " + ", ".join(str(c["name"]) for c in choices)
+    if kind in (OPTION_INTEGER, OPTION_NUMBER):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == OPTION_INTEGER and not isinstance(value, int)):
+            return "a whole number is needed" if kind == OPTION_INTEGER else "a number is needed"
+        low, high = option.get("min_value"), option.get("max_value")
+        if low is not None and value < low:
+            return f"the value must be at least {low}"
+        if high is not None and value > high:
+            return f"the value must be at most {high}"
+    if kind == OPTION_STRING:
+        if not isinstance(value, str):
+            return "text is needed"
+        low, high = option.get("min_length"), option.get("max_length")
+        if low is not None and len(value) < low:
+            return f"at least {low} characters are needed"
+        if high is not None and len(value) > high:
+            return f"at most {high} characters are allowed"
+    if kind == OPTION_BOOLEAN and not isinstance(value, bool):
+        return "True or False is needed"
+    return None
+
+
+def form_refusal(modal: dict[str, Any], data: dict[str, Any]) -> str | None:
+    """Why Discord's client would not submit this form, or None (Component Reference > Text Input:
+    `required`, true by default, `min_length` and `max_length` are kept by the client)."""
+    inputs = {child["custom_id"]: child for comp in modal.get("components") or [] for child in children(comp)
+              if child.get("type") == 4}
+    submitted = {child["custom_id"]: child.get("value") or "" for comp in data.get("components") or []
+                 for child in children(comp) if child.get("type") == 4}
+    for custom_id, field in inputs.items():
+        value = submitted.get(custom_id, "")
+        if not value:
+            if field.get("required", True):
+                return f"the field {custom_id} must be filled in"
+            continue
+        if field.get("min_length") is not None and len(value) < field["min_length"]:
+            return f"the field {custom_id} needs at least {field['min_length']} characters"
+        if field.get("max_length") is not None and len(value) > field["max_length"]:
+            return f"the field {custom_id} takes at most {field['max_length']} characters"
+    return None

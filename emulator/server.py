@@ -646,6 +646,14 @@ class Emulator:
         self.commands[scope] = synced
         return json_response(synced)
 
+    def synced_command(self, name: str, guild_id: int) -> dict[str, Any] | None:
+        """The chat command a member of this server sees under that name (a server's own first)."""
+        for scope in (str(guild_id), "global"):
+            for command in self.commands.get(scope, []):
+                if command["name"] == name and command.get("type", 1) == 1:
+                    return command
+        return None
+
     async def _get_commands(self, rec: RecordedRequest, scope: str) -> web.Response:
         return json_response(self.commands.get(scope, []))
 

@@ -35,6 +35,11 @@ class StepError(Exception):
     """A step that cannot be sent as written (unknown command, no modal open, no such button)."""
 
 
+class ClientRefusal(StepError):
+    """A step Discord's own client would not send (a required option missing, a number out of
+    range, text too long): refused before any interaction exists, unless the session is raw."""
+
+
 @dataclass
 class StepResult:
     step: str
@@ -43,6 +48,7 @@ class StepResult:
     latency: float | None = None
     errors: list[str] = field(default_factory=list)   # ERRORs logged while the step ran
     problem: str | None = None                        # why the step could not run
+    refused: bool = False                             # Discord's client would not have sent it
 
     @property
     def violations(self) -> list[str]:
@@ -56,7 +62,8 @@ class StepResult:
         return {"step": self.step, "answered": self.answered,
                 "latency_ms": None if self.latency is None else round(self.latency * 1000, 2),
                 "requests": [r.as_dict() for r in self.requests], "violations": self.violations,
-                "errors": self.errors, **({"problem": self.problem} if self.problem else {})}
+                "errors": self.errors, **({"problem": self.problem} if self.problem else {}),
+                **({"refused_by_client": True} if self.refused else {})}
 
     # What the bot said, for assertions in tests.
     def bodies(self) -> list[dict[str, Any]]:
@@ -116,7 +123,7 @@ class BotSession:
                  default_user: int | None = None, default_role: str = "member",
                  article_path: Path = DEFAULT_ARTICLE_PATH, articles_folder: Path = DEFAULT_ARTICLES_DIR,
                  quiet: float = 0.12, extra_guilds: tuple[int, ...] = (),
-                 shard_count: int | None = None, shard_ids: tuple[int, ...] | None = None):
+                 shard_count: int | None = None, shard_ids: tuple[int, ...] | None = None, raw: bool = False):
         self.db_path = Path(db_path)
         self.openapi_path = openapi_path
         self.guild_id = guild_id
@@ -133,7 +140,9 @@ class BotSession:
         self.extra_guilds = extra_guilds
         self.shard_count, self.shard_ids = shard_count, shard_ids
         self.extra_bots: list[tuple[FibroCircle, asyncio.Task]] = []  # more processes' worth of shards
+        self.raw = raw  # send steps as a modified client could, without the client's checks
         self.last_modal: dict[int, tuple[dict[str, Any], int, int]] = {}  # user -> (modal, guild, channel)
+        self._open_form: dict[str, Any] = {}  # the form the step being built submits
 
     # -- set-up ---------------------------------------------------------------------
     def _seed_world(self) -> None:
@@ -221,15 +230,32 @@ class BotSession:
 
     # -- steps ----------------------------------------------------------------------
     async def run(self, step: str, *, guild_id: int | None = None, channel: str = "general",
-                  timeout: float = 5.0) -> StepResult:
-        """Run one step as written for `fibrocircle try`; see `parse_actor` for the syntax."""
+                  timeout: float = 5.0, raw: bool | None = None) -> StepResult:
+        """Run one step as written for `fibrocircle try`; see `parse_actor` for the syntax. A step
+        Discord's client would refuse is refused here too, unless `raw` (or the session's `raw`)."""
         guild_id = guild_id or self.guild_id
         try:
             user_id, body = self.parse_actor(step, guild_id)
             payload = self.build_payload(body, guild_id=guild_id, user_id=user_id, channel=channel)
+            if not (self.raw if raw is None else raw):
+                self.check_as_client(payload)
         except StepError as exc:
-            return StepResult(step=step, problem=str(exc))
+            return StepResult(step=step, problem=str(exc), refused=isinstance(exc, ClientRefusal))
         return await self.run_payload(payload, label=step, timeout=timeout)
+
+    def check_as_client(self, payload: dict[str, Any]) -> None:
+        """Refuse what Discord's client would not send: a slash command against the command as the
+        bot synced it, a form against the form the bot opened."""
+        data = payload.get("data") or {}
+        if payload["type"] == 2:
+            synced = self.emulator.synced_command(data.get("name", ""), int(payload.get("guild_id") or 0))
+            reason = rules.client_refusal(synced, data) if synced else None
+        elif payload["type"] == 5:
+            reason = rules.form_refusal(self._open_form, data)
+        else:
+            return
+        if reason:
+            raise ClientRefusal(f"Discord's client would not send this: {reason}")
 
     async def run_payload(self, payload: dict[str, Any], *, label: str = "raw interaction",
                           timeout: float = 5.0) -> StepResult:
@@ -419,6 +445,7 @@ class BotSession:
         if user_id not in self.last_modal:
             raise StepError("no modal is open for this member: the previous step must open one")
         modal, guild_id, channel_id = self.last_modal.pop(user_id)
+        self._open_form = modal
         inputs = []  # (custom_id, label, top-level component, input)
         for comp in modal.get("components") or []:
             for child in rules.children(comp):

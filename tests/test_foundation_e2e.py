@@ -164,9 +164,9 @@ def test_try_json_prints_checked_requests(tmp_path):
     assert callback["body"]["data"]["allowed_mentions"] == {"parse": []}
 
 
-def test_try_fails_on_a_step_without_answer(tmp_path):
+def test_try_refuses_a_step_it_cannot_send_as_a_usage_error(tmp_path):
     out = subprocess.run(FIBRO + ["try", "/no-such-command"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1
+    assert out.returncode == 2  # the step's mistake, not the bot's (that is 1)
     assert "no /no-such-command command" in out.stdout
 
 
