@@ -97,6 +97,14 @@ class FibroTree(app_commands.CommandTree):
 
         await report_error(interaction, error)
 
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Options are held to each command's own definition before it runs (a bad one is an
+        AppCommandError, so it reaches `on_error` and the member is told what to change)."""
+        from cogs.utils.checks import check_options
+
+        check_options(interaction)  # type: ignore[arg-type]
+        return True
+
 
 class LoopLagProbe:
     """Measures how late the event loop wakes up: a long stall means something slow ran on it,

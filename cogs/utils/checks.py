@@ -3,11 +3,13 @@ moderator check for the queue, and the bot's missing permissions in a channel.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 from discord import app_commands
 
 from bot import audit, posts
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, UserFacingError
 from bot.guild_settings import NOTHING_CHANGED, GuildConfig
 from cogs.utils.context import Interaction
 from cogs.utils.logchannel import mirror_to_log
@@ -92,3 +94,56 @@ async def require_moderator(interaction: Interaction, *, attempted: str,
                 "one, not mirrored here (all are in the audit log)") if skipped else None
         await mirror_to_log(bot, interaction.guild, [refusal], note=note)
     raise NotModerator()
+
+
+class BadOption(app_commands.AppCommandError, UserFacingError):
+    """A command arrived with an option Discord's client would have refused (a modified client, or
+    commands out of sync): the member is told what to change; nothing ran."""
+
+
+def check_options(interaction: Interaction) -> None:
+    """Hold a slash command's options to its own definition before it runs: required options,
+    number ranges, text lengths and choices. Discord's client keeps them, but the interaction can
+    be sent without it, and discord.py does not check them again."""
+    if interaction.type is not discord.InteractionType.application_command:
+        return
+    command = interaction.command
+    if not isinstance(command, app_commands.Command):
+        return
+    given: list[dict[str, Any]] = list((interaction.data or {}).get("options") or [])  # type: ignore[union-attr]
+    while given and given[0].get("type") in (1, 2):  # down to the subcommand being run
+        given = list(given[0].get("options") or [])
+    values = {o.get("name"): o.get("value") for o in given}
+    where = f"/{command.qualified_name}"
+    for param in command.parameters:
+        name = param.display_name
+        if name not in values:
+            if param.required:
+                raise BadOption(f"{where} needs {name} ({param.description.rstrip('.')}). Please try again with it.")
+            continue
+        problem = _option_problem(param, values[name])
+        if problem:
+            raise BadOption(f"{where}: {problem}. Please try again with that.")
+
+
+def _option_problem(param: app_commands.Parameter, value: Any) -> str | None:
+    name, kind = param.display_name, param.type
+    if param.choices and value not in [c.value for c in param.choices]:
+        return f"{name} is one of " + ", ".join(c.name for c in param.choices)
+    if kind in (discord.AppCommandOptionType.integer, discord.AppCommandOptionType.number):
+        whole = kind is discord.AppCommandOptionType.integer
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+            return f"{name} is a {'whole ' if whole else ''}number"
+        low, high = param.min_value, param.max_value
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"{name} goes from {low} to {high}" if low is not None and high is not None else \
+                f"{name} is at least {low}" if low is not None else f"{name} is at most {high}"
+    if kind is discord.AppCommandOptionType.string and isinstance(value, str):
+        low, high = param.min_value, param.max_value  # for text, discord.py keeps the lengths here
+        if low is not None and len(value) < low:
+            return f"{name} needs at least {low} characters"
+        if high is not None and len(value) > high:
+            return f"{name} takes at most {high} characters (this one has {len(value)})"
+    if kind is discord.AppCommandOptionType.boolean and not isinstance(value, bool):
+        return f"{name} is True or False"
+    return None
