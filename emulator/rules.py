@@ -31,6 +31,8 @@ CHOICES_MAX, CHOICE_TEXT_MAX = 25, 100
 OPTIONS_MAX, SUBCOMMANDS_MAX, GLOBAL_COMMANDS_MAX = 25, 25, 100
 DESCRIPTION_MAX, COMMAND_TOTAL_MAX = 100, 8000
 SUBCOMMAND, SUBCOMMAND_GROUP = 1, 2
+SELECT_TYPES = (3, 5, 6, 7, 8)
+LABEL = 18
 
 
 def _len(value: Any) -> int:
@@ -101,6 +103,9 @@ def check_components(rows: list[dict[str, Any]], where: str) -> list[str]:
         children = row.get("components") or []
         if row.get("type") == 1 and len(children) > ROW_BUTTONS_MAX:
             problems.append(f"{where}[{r}] has {len(children)} components; the limit is {ROW_BUTTONS_MAX}")
+        # Component Reference > Action Row: up to 5 buttons, or a single select menu.
+        if row.get("type") == 1 and len(children) > 1 and any(c.get("type") in SELECT_TYPES for c in children):
+            problems.append(f"{where}[{r}] holds a select menu beside other components; a select stands alone in its row")
         for c, comp in enumerate(children):
             at = f"{where}[{r}][{c}]"
             cid = comp.get("custom_id")
@@ -140,10 +145,19 @@ def check_modal(data: dict[str, Any]) -> list[str]:
     if not (1 <= len(comps) <= MODAL_COMPONENTS_MAX):
         problems.append(f"modal has {len(comps)} components; it must be 1-{MODAL_COMPONENTS_MAX}")
     for n, comp in enumerate(comps):
+        at = f"modal.components[{n}]"
+        for child in [comp, *children(comp)]:
+            # Component Reference: `disabled` is not allowed on components in modals.
+            if "disabled" in child:
+                problems.append(f"{at}: `disabled` is not allowed in a modal")
         for text_input in children(comp):
             if text_input.get("type") != 4:
                 continue
-            at = f"modal.components[{n}]"
+            # Component Reference > Text Input: inside a Label, the label is the Label's; the
+            # text input's own `label` is deprecated there and refused (null, as discord.py sends
+            # it, means none: the OpenAPI description allows it).
+            if comp.get("type") == LABEL and text_input.get("label") is not None:
+                problems.append(f"{at}: a text input inside a Label has no label of its own")
             if int(text_input.get("max_length") or 0) > TEXT_INPUT_MAX:
                 problems.append(f"{at}.max_length is over {TEXT_INPUT_MAX}")
             if _len(text_input.get("value")) > TEXT_INPUT_MAX:
@@ -245,6 +259,11 @@ def _check_options(options: list[dict[str, Any]], where: str) -> list[str]:
         for choice in choices:
             if not (1 <= len(str(choice.get("name", ""))) <= CHOICE_TEXT_MAX):
                 problems.append(f"{at}: choice name {choice.get('name')!r} must be 1-{CHOICE_TEXT_MAX} characters")
+            # Application Commands > Application Command Option Choice Structure: a string value
+            # is 1-100 characters.
+            value = choice.get("value")
+            if isinstance(value, str) and not (1 <= len(value) <= CHOICE_TEXT_MAX):
+                problems.append(f"{at}: choice value {value[:20]!r}... must be 1-{CHOICE_TEXT_MAX} characters")
     return problems
 
 

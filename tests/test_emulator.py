@@ -97,3 +97,46 @@ async def test_a_repeated_create_with_the_same_nonce_returns_the_first_message(e
     loose = {**body, "enforce_nonce": False, "content": "twice"}
     ids = {(await post(http, emu, f"/channels/{channel}/messages", loose))[1]["id"] for _ in range(2)}
     assert len(ids) == 2
+
+
+# -- rules Discord checks on what the bot sends ---------------------------------------------------
+from emulator import rules  # noqa: E402
+
+TEXT_INPUT = {"type": 4, "custom_id": "text", "style": 2}
+
+
+def modal(*components):
+    return {"title": "A form", "custom_id": "form", "components": list(components)}
+
+
+def test_a_text_input_in_a_label_has_no_label_of_its_own():
+    good = modal({"type": 18, "label": "Your text", "component": TEXT_INPUT})
+    bad = modal({"type": 18, "label": "Your text", "component": {**TEXT_INPUT, "label": "Again"}})
+    assert rules.check_modal(good) == []
+    assert rules.check_modal(modal({"type": 18, "label": "Your text", "component": {**TEXT_INPUT, "label": None}})) == []
+    assert rules.check_modal(bad) == ["modal.components[0]: a text input inside a Label has no label of its own"]
+    # In the old action-row form the text input carries its label.
+    assert rules.check_modal(modal({"type": 1, "components": [{**TEXT_INPUT, "label": "Your text"}]})) == []
+
+
+def test_disabled_is_not_allowed_in_a_modal():
+    problems = rules.check_modal(modal({"type": 18, "label": "Your text", "component": {**TEXT_INPUT, "disabled": False}}))
+    assert problems == ["modal.components[0]: `disabled` is not allowed in a modal"]
+
+
+def test_a_select_menu_stands_alone_in_its_row():
+    select = {"type": 3, "custom_id": "pick", "options": [{"label": "a", "value": "a"}]}
+    button = {"type": 2, "style": 1, "custom_id": "go", "label": "Go"}
+    assert rules.check_components([{"type": 1, "components": [select]}], "c") == []
+    problems = rules.check_components([{"type": 1, "components": [select, button]}], "c")
+    assert len(problems) == 1 and "stands alone" in problems[0]
+
+
+def test_a_choice_value_is_at_most_100_characters():
+    def command(value):
+        return [{"name": "pick", "description": "Pick one", "type": 1, "options": [
+            {"name": "which", "description": "Which one", "type": 3, "required": True,
+             "choices": [{"name": "long", "value": value}]}]}]
+    assert rules.check_commands(command("v" * 100)) == []
+    problems = rules.check_commands(command("v" * 101))
+    assert len(problems) == 1 and "choice value" in problems[0]
