@@ -103,10 +103,11 @@ async def ready_server(session: BotSession, guild_id: int | None = None) -> None
 
 
 async def share(session: BotSession, text: str, *, who: str = "member", guild_id: int | None = None,
-                extra: str = "") -> StepResult:
+                extra: str = "", raw: bool = False) -> StepResult:
+    """Open the /share form and submit it (`raw`: as a modified client could, past the form's limits)."""
     opened = await step(session, f"@{who} /share", guild_id=guild_id)
     assert opened.requests[0].body["type"] == 9, "the first answer to /share is the form"
-    return await step(session, f"@{who} modal experience={text} {extra}".rstrip(), guild_id=guild_id)
+    return await step(session, f"@{who} modal experience={text} {extra}".rstrip(), guild_id=guild_id, raw=raw)
 
 
 async def newest_post(session: BotSession, guild_id: int | None = None) -> posts.Post:
