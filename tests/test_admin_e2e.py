@@ -99,6 +99,10 @@ async def test_crisis_resources_by_option_and_by_form(session):
     modal = next(b for b in opened.bodies() if b.get("custom_id") and b.get("title"))
     assert modal["title"] == "Crisis resources text"
     assert "Samaritans" in json.dumps(modal)  # the form starts from the current text
+    # A Label holds the text input (the action-row form is deprecated); the input has no label of its own.
+    assert [c["type"] for c in modal["components"]] == [18]
+    assert modal["components"][0]["label"] == "Shown at once to a member in crisis"
+    assert modal["components"][0]["component"].get("label") is None
     submitted = await step(session, "@admin modal Shown at once to a member in crisis=UK: Samaritans 116 123\nIreland: 112")
     assert is_ephemeral(submitted)
     assert (await config_of(session)).crisis_resources == "UK: Samaritans 116 123\nIreland: 112"

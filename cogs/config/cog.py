@@ -74,9 +74,9 @@ class CrisisResourcesModal(BaseModal, title="Crisis resources text"):
         super().__init__(timeout=15 * 60)
         self.cog = cog
         self.text = discord.ui.TextInput(
-            label="Shown at once to a member in crisis", style=discord.TextStyle.paragraph, default=current,
+            custom_id="crisis_resources", style=discord.TextStyle.paragraph, default=current,
             max_length=SETTINGS["crisis_resources"].max_length, required=True)
-        self.add_item(self.text)
+        self.add_item(discord.ui.Label(text="Shown at once to a member in crisis", component=self.text))
 
     async def on_submit(self, interaction: Interaction) -> None:
         await self.cog.set_and_reply(interaction, {"crisis_resources": self.text.value})
