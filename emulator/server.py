@@ -864,6 +864,7 @@ class Emulator:
                     f"{'only to the member' if deferred else 'to the whole channel'}")
             self._apply_edit(original, {k: v for k, v in body.items() if k != "flags"}, rec.files)
             original["_meta"]["loading"] = False
+            record.followed_up.set()
             return json_response(self.public(original))
         message = self._make_message(int(record.payload["channel_id"]), body, interaction=record,
                                      files=rec.files, ephemeral_for=record.user_id)
