@@ -24,6 +24,7 @@ from aiohttp import WSMsgType, web
 from emulator import rules
 from emulator.gateway import MAX_GUILDS_PER_SHARD, Gateway
 from emulator.openapi import OpenAPIChecker
+from emulator.ratelimits import RateLimits
 
 log = logging.getLogger("fibrocircle.emulator")
 
@@ -32,6 +33,8 @@ INTERACTION_DEADLINE = 3.0  # seconds Discord waits for the first response
 GUILDS_PER_SHARD = 1000     # Discord recommends a shard per 1,000 servers
 MAX_GUILDS_PER_SESSION = MAX_GUILDS_PER_SHARD  # past this, Discord closes a session with 4011 (sharding required)
 DECISION_DM = re.compile(r"\(Post #\d+\) in (?:\*\*[^*]+\*\*|a server you're in)")
+TOKEN_LIFETIME = 15 * 60    # seconds an interaction token is valid for follow-ups and edits
+EPHEMERAL = 64
 DISCORD_EPOCH_MS = 1420070400000
 
 # Permission bits (Discord's documented values).
@@ -107,6 +110,7 @@ class InteractionRecord:
     response_type: int | None = None
     original_message: dict[str, Any] | None = None
     modal: dict[str, Any] | None = None
+    late: bool = False      # the first response came after Discord's deadline and was refused
     done: asyncio.Event = field(default_factory=asyncio.Event)
     # Set when the bot follows a deferred response up (a follow-up message or an edit of the original).
     followed_up: asyncio.Event = field(default_factory=asyncio.Event)
@@ -114,6 +118,54 @@ class InteractionRecord:
     @property
     def latency(self) -> float | None:
         return None if self.first_response_at is None else self.first_response_at - self.sent_at
+
+
+# Interaction types and the callback types that answer them (Interactions > Receiving and
+# Responding > Interaction Response Object > Interaction Callback Type).
+PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
+CALLBACK_NAMES = {4: "a message", 5: "a deferred message", 6: "a deferred update", 7: "a message update",
+                  8: "autocomplete choices", 9: "a modal"}
+
+
+def callback_misfit(interaction_type: int, kind: int, data: dict[str, Any], *, from_message: bool) -> str | None:
+    """Why this callback type cannot answer this interaction, or None."""
+    name = CALLBACK_NAMES.get(kind, f"type {kind}")
+    if interaction_type == AUTOCOMPLETE:
+        return None if kind == 8 else f"an autocomplete interaction is answered only with choices (8), not {name}"
+    if kind == 8:
+        return "autocomplete choices (8) answer only an autocomplete interaction"
+    if kind in (6, 7) and not (interaction_type == MESSAGE_COMPONENT or (interaction_type == MODAL_SUBMIT and from_message)):
+        return f"{name} ({kind}) is only for a component's message"
+    if kind == 9 and interaction_type == MODAL_SUBMIT:
+        return "a modal cannot answer a modal submit"
+    if kind == 5:
+        # A defer carries at most the ephemeral flag: the message itself comes later.
+        extra = sorted(set(data) - {"flags"})
+        if extra or int(data.get("flags") or 0) & ~EPHEMERAL:
+            return f"a deferred response may carry only the ephemeral flag (got {extra or data.get('flags')})"
+    return None
+
+
+def with_component_ids(modal: dict[str, Any]) -> dict[str, Any]:
+    """Component Reference > Anatomy of a Component: a component sent without an `id` gets one,
+    numbered in order through the tree; the modal submit names each component by it."""
+    modal = json.loads(json.dumps(modal))
+    used = set()
+
+    def walk(node: Any, visit) -> None:
+        for comp in node.get("components") or ([node["component"]] if node.get("component") else []):
+            visit(comp)
+            walk(comp, visit)
+
+    walk(modal, lambda c: used.add(c["id"]) if c.get("id") is not None else None)
+    counter = itertools.count(1)
+
+    def number(comp: dict[str, Any]) -> None:
+        if comp.get("id") is None:
+            comp["id"] = next(n for n in counter if n not in used)
+
+    walk(modal, number)
+    return modal
 
 
 @dataclass
@@ -136,8 +188,10 @@ class Fault:
 class Emulator:
     """The emulated Discord. Start with `await emulator.start()`; `base_url`/`gateway_url` point at it."""
 
-    def __init__(self, *, openapi_path: Path | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, *, openapi_path: Path | None = None, host: str = "127.0.0.1", port: int = 0,
+                 rate_scale: float = 1.0):
         self.host, self.port = host, port
+        self.ratelimits = RateLimits(scale=rate_scale)
         self.openapi = OpenAPIChecker(openapi_path)
         self._ids = itertools.count(1)
         self.application_id = self.snowflake()
@@ -156,6 +210,7 @@ class Emulator:
         self.faults: list[Fault] = []
         self.late_responses: list[int] = []
         self.deadline = INTERACTION_DEADLINE
+        self.token_lifetime = TOKEN_LIFETIME
         self.gateway = Gateway(self)
         self.shard_count: int | None = None  # what /gateway/bot recommends; None: a shard per 1,000 servers
         self.max_concurrency = 1             # identify buckets, as /gateway/bot reports them
@@ -252,6 +307,42 @@ class Emulator:
         """The connected session that serves a server (DMs and events of no server: shard 0's)."""
         live = [x for x in self.gateway.sessions_for(guild_id) if x.connected]
         return live[0] if live else None
+    # -- the world kept between runs (fibrocircle try --db) ----------------------------
+    def save_world(self, path: Path) -> None:
+        """Write the servers, people, channels, messages and synced commands to `path` (JSON), so
+        that a later run continues the same server."""
+        world = {
+            "application_id": self.application_id,
+            "guilds": {str(g): {**data, "members": {str(u): m for u, m in data["members"].items()}}
+                       for g, data in self.guilds.items()},
+            "users": {str(u): user for u, user in self.users.items()},
+            "channels": {str(c): channel for c, channel in self.channels.items()},
+            "messages": {str(m): message for m, message in self.messages.items()},
+            "dm_channels": {str(u): c for u, c in self.dm_channels.items()},
+            "closed_dms": sorted(self.closed_dms),
+            "commands": self.commands,
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(world))
+        tmp.replace(path)
+
+    def load_world(self, path: Path) -> None:
+        """Continue the world `save_world` wrote. Guild channels stay the same objects in the guild's
+        list and in `channels`, as when they were made."""
+        world = json.loads(path.read_text())
+        self.application_id = int(world["application_id"])
+        self.bot_user = {**self.bot_user, "id": str(self.application_id)}
+        self.users = {int(u): user for u, user in world["users"].items()}
+        self.channels = {int(c): channel for c, channel in world["channels"].items()}
+        self.guilds = {}
+        for g, data in world["guilds"].items():
+            data["members"] = {int(u): m for u, m in data["members"].items()}
+            data["channels"] = [self.channels.get(int(c["id"]), c) for c in data["channels"]]
+            self.guilds[int(g)] = data
+        self.messages = {int(m): message for m, message in world["messages"].items()}
+        self.dm_channels = {int(u): int(c) for u, c in world["dm_channels"].items()}
+        self.closed_dms = set(world["closed_dms"])
+        self.commands = world["commands"]
 
     # -- the world --------------------------------------------------------------------
     def add_user(self, user_id: int, name: str) -> dict[str, Any]:
@@ -393,9 +484,21 @@ class Emulator:
             return perms
         member = self.guilds[guild_id]["members"].get(user_id)
         role_ids = set(member["roles"]) if member else set()
-        for ow in channel["permission_overwrites"]:
-            if ow["id"] == str(guild_id) or ow["id"] in role_ids or (ow["type"] == 1 and ow["id"] == str(user_id)):
-                perms = (perms & ~int(ow["deny"])) | int(ow["allow"])
+        # Topics > Permissions > Permission Overwrites: the @everyone overwrite first, then every
+        # role's denies together, then every role's allows together, then the member's own.
+        overwrites = channel["permission_overwrites"]
+        everyone = [ow for ow in overwrites if ow["id"] == str(guild_id)]
+        roles = [ow for ow in overwrites if ow["type"] == 0 and ow["id"] in role_ids and ow["id"] != str(guild_id)]
+        own = [ow for ow in overwrites if ow["type"] == 1 and ow["id"] == str(user_id)]
+        for ow in everyone:
+            perms = (perms & ~int(ow["deny"])) | int(ow["allow"])
+        denied = allowed = 0
+        for ow in roles:
+            denied |= int(ow["deny"])
+            allowed |= int(ow["allow"])
+        perms = (perms & ~denied) | allowed
+        for ow in own:
+            perms = (perms & ~int(ow["deny"])) | int(ow["allow"])
         return perms
 
     def guild_payload(self, guild_id: int) -> dict[str, Any]:
@@ -525,11 +628,20 @@ class Emulator:
         rec = RecordedRequest(n=len(self.requests) + 1, method=method, path=path, query=dict(request.query),
                               body=body, files=files, at=time.perf_counter())
         self.requests.append(rec)
-        try:
-            response = await self._answer(rec)
-        except Exception as exc:  # a bug here must not look like a bot bug
-            log.exception("emulator failed on %s %s", method, path)
-            response = discord_error(500, 0, f"emulator error: {exc}")
+        verdict = self.ratelimits.check(method, path.strip("/").split("/"))
+        if verdict.retry_after is not None:
+            self.ratelimits.limited.append(f"{method} {path} ({verdict.headers['X-RateLimit-Scope']})")
+            response = json_response({"message": "You are being rate limited.", "retry_after": round(verdict.retry_after, 3),
+                                      "global": verdict.is_global}, 429)
+        else:
+            try:
+                response = await self._answer(rec)
+            except Exception as exc:  # a bug here must not look like a bot bug
+                log.exception("emulator failed on %s %s", method, path)
+                response = discord_error(500, 0, f"emulator error: {exc}")
+        for name, value in verdict.headers.items():
+            response.headers.setdefault(name, value)
+        self.ratelimits.count(response.status, dict(response.headers))
         rec.status = response.status
         for listener in self._request_listeners:
             listener(rec)
@@ -764,6 +876,13 @@ class Emulator:
         if not self.base_permissions(guild_id, self.application_id) & PERM["manage_channels"]:
             return discord_error(403, 50013, "Missing Permissions")
         body = rec.body or {}
+        # Guild > Create Guild Channel: "Only permissions your bot has in the guild ... can be
+        # allowed/denied" in its permission overwrites.
+        bot_perms = self.base_permissions(guild_id, self.application_id)
+        for ow in body.get("permission_overwrites") or []:
+            beyond = (int(ow.get("allow", 0)) | int(ow.get("deny", 0))) & ~bot_perms
+            if beyond:
+                return discord_error(403, 50013, "Missing Permissions")
         channel = self.add_channel(guild_id, body.get("name", "channel"), kind=int(body.get("type") or 0))
         channel["permission_overwrites"] = [
             {"id": str(o["id"]), "type": int(o.get("type", 0)), "allow": str(o.get("allow", 0)), "deny": str(o.get("deny", 0))}
@@ -805,13 +924,27 @@ class Emulator:
             return discord_error(400, 40060, "Interaction has already been acknowledged.")
         # The response arrived when its request did: the emulator's own checks are not the bot's time.
         now = rec.at
-        record.first_response_at = now
-        record.response_type = kind = int(rec.body["type"])
+        kind = int(rec.body["type"])
+        data = rec.body.get("data") or {}
         if now - record.sent_at > self.deadline:
+            # Interactions > Receiving and Responding > Responding to an Interaction: the first
+            # response must come within 3 seconds, or the token is invalidated; a late one is
+            # answered 10062 and the member has already seen "This interaction failed".
             self.late_responses.append(interaction_id)
             rec.violations.append(f"first response after {now - record.sent_at:.2f}s; Discord allows {self.deadline:g}s")
+            record.late = True
+            record.done.set()
+            return discord_error(404, 10062, "Unknown interaction")
+        if (too_big := self._upload_too_big(record, rec)) is not None:
+            return too_big
+        misfit = callback_misfit(int(record.payload["type"]), kind, data, from_message="message" in record.payload)
+        if misfit:
+            rec.violations.append(misfit)
+            return discord_error(400, 50035, "Invalid Form Body", {"type": {"_errors": [
+                {"code": "INTERACTION_RESPONSE_TYPE_INVALID", "message": misfit}]}})
+        record.first_response_at = now
+        record.response_type = kind
         record.done.set()
-        data = rec.body.get("data") or {}
         channel_id = int(record.payload["channel_id"])
         resource: dict[str, Any] = {"type": kind}
         message_id = None
@@ -834,7 +967,7 @@ class Emulator:
             target = self.messages.get(int(record.payload.get("message", {}).get("id", 0)))
             record.original_message = target
         elif kind == 9:
-            record.modal = data
+            record.modal = with_component_ids(data)
         if rec.query.get("with_response") not in ("true", "True", "1"):
             return web.Response(status=204)
         flags = int(data.get("flags") or 0)
@@ -845,11 +978,33 @@ class Emulator:
             "resource": resource if kind in (4, 5, 7, 9) else None,
         })
 
+    def _upload_too_big(self, record: InteractionRecord, rec: RecordedRequest) -> web.Response | None:
+        """Interactions > Interaction Object: `attachment_size_limit`, the largest upload (in bytes)
+        an answer to this interaction may carry."""
+        limit = int(record.payload.get("attachment_size_limit") or 0)
+        too_big = [f for f in rec.files if limit and f["size"] > limit]
+        if not too_big:
+            return None
+        rec.violations.append(f"{too_big[0]['filename']} is {too_big[0]['size']:,} bytes; this interaction allows {limit:,}")
+        return discord_error(413, 40005, "Request entity too large")
+
+    def _token_expired(self, record: InteractionRecord, rec: RecordedRequest) -> web.Response | None:
+        """Interactions > Receiving and Responding: "Interaction tokens are valid for 15 minutes"."""
+        if rec.at - record.sent_at <= self.token_lifetime:
+            return None
+        rec.violations.append(f"the interaction token was used {rec.at - record.sent_at:.0f}s after the interaction; "
+                              f"it lasts {self.token_lifetime:g}s")
+        return discord_error(401, 50027, "Invalid Webhook Token")
+
     async def _followup(self, rec: RecordedRequest, token: str) -> web.Response:
         record = self._interaction_for_token(token)
         if record is None or record.response_type is None:
             return discord_error(404, 10015, "Unknown Webhook")
         rec.interaction_id = record.id
+        if (expired := self._token_expired(record, rec)) is not None:
+            return expired
+        if (too_big := self._upload_too_big(record, rec)) is not None:
+            return too_big
         body = rec.body or {}
         original = record.original_message
         if original is not None and original["_meta"].get("loading") and int(original["id"]) in self.messages:
@@ -876,6 +1031,8 @@ class Emulator:
         if record is None:
             return discord_error(404, 10015, "Unknown Webhook")
         rec.interaction_id = record.id
+        if (expired := self._token_expired(record, rec)) is not None:
+            return expired
         if ref == "@original":
             message = record.original_message
         else:

@@ -140,3 +140,169 @@ def test_a_choice_value_is_at_most_100_characters():
     assert rules.check_commands(command("v" * 100)) == []
     problems = rules.check_commands(command("v" * 101))
     assert len(problems) == 1 and "choice value" in problems[0]
+
+
+# -- deadlines, tokens and which answer fits which interaction -------------------------------------
+def interaction_of_type(emu: Emulator, kind: int, *, from_message: bool = False) -> InteractionRecord:
+    record = slash_interaction(emu)
+    record.payload["type"] = kind
+    if from_message:
+        record.payload["message"] = {"id": "1"}
+    return record
+
+
+async def callback(http, emu: Emulator, record: InteractionRecord, body: dict) -> tuple[int, dict | None]:
+    return await post(http, emu, f"/interactions/{record.id}/{record.token}/callback", body)
+
+
+async def test_a_first_response_after_three_seconds_is_refused_and_not_delivered(emu, http):
+    record = slash_interaction(emu)
+    record.sent_at -= 3.5  # Discord sent it three and a half seconds ago
+    status, body = await callback(http, emu, record, {"type": 4, "data": {"content": "late", **NO_PINGS}})
+    assert (status, body["code"]) == (404, 10062)
+    assert record.response_type is None and record.late and record.original_message is None
+    assert not any(m["content"] == "late" for m in emu.messages.values())
+
+
+async def test_an_interaction_token_lasts_fifteen_minutes(emu, http):
+    record = slash_interaction(emu)
+    assert (await callback(http, emu, record, {"type": 5}))[0] == 204
+    record.sent_at -= 15 * 60 + 1
+    status, body = await post(http, emu, f"/webhooks/{emu.application_id}/{record.token}", {"content": "too late", **NO_PINGS})
+    assert (status, body["code"]) == (401, 50027)
+    async with http.patch(f"{emu.base_url}/webhooks/{emu.application_id}/{record.token}/messages/@original",
+                          json={"content": "too late", **NO_PINGS}) as resp:
+        assert resp.status == 401 and (await resp.json())["code"] == 50027
+
+
+@pytest.mark.parametrize("interaction, answer, from_message, fits", [
+    (4, {"type": 8, "data": {"choices": []}}, False, True),
+    (4, {"type": 5}, False, False),                      # autocomplete is never deferred
+    (4, {"type": 4, "data": {"content": "x"}}, False, False),
+    (2, {"type": 8, "data": {"choices": []}}, False, False),
+    (2, {"type": 6}, False, False),                      # 6 and 7 are for components
+    (2, {"type": 7, "data": {"content": "x"}}, False, False),
+    (3, {"type": 6}, True, True),
+    (3, {"type": 7, "data": {"content": "x"}}, True, True),
+    (5, {"type": 6}, True, True),                        # a form opened from a message's button
+    (5, {"type": 6}, False, False),
+    (5, {"type": 9, "data": {"title": "t", "custom_id": "c", "components": []}}, False, False),
+    (2, {"type": 5, "data": {"flags": 64}}, False, True),
+    (2, {"type": 5, "data": {"flags": 64 | 4}}, False, False),   # a defer carries only the ephemeral flag
+    (2, {"type": 5, "data": {"content": "x"}}, False, False),
+])
+async def test_the_answer_must_fit_the_interaction(emu, http, interaction, answer, from_message, fits):
+    record = interaction_of_type(emu, interaction, from_message=from_message)
+    if "content" in answer.get("data", {}):
+        answer["data"].update(NO_PINGS)
+    status, body = await callback(http, emu, record, answer)
+    if fits:
+        assert status in (200, 204) and record.response_type == answer["type"]
+    else:
+        assert status == 400 and record.response_type is None
+        assert emu.requests[-1].violations
+
+
+# -- rate limits as Discord sends them --------------------------------------------------------------
+async def test_every_answer_carries_its_rate_limit_headers(emu, http):
+    channel = emu.find_channel(DEFAULT_GUILD, "general")["id"]
+    async with http.get(f"{emu.base_url}/channels/{channel}") as resp:
+        assert resp.status == 200
+        assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Reset-After",
+                "X-RateLimit-Bucket"} <= set(resp.headers)
+
+
+async def test_a_sixth_message_in_five_seconds_to_one_channel_gets_429(emu, http):
+    general, posts = (emu.find_channel(DEFAULT_GUILD, n)["id"] for n in ("general", "community-posts"))
+    body = {"content": "hello", **NO_PINGS}
+    remaining = []
+    for _ in range(5):
+        async with http.post(f"{emu.base_url}/channels/{general}/messages", json=body) as resp:
+            assert resp.status == 200
+            remaining.append(int(resp.headers["X-RateLimit-Remaining"]))
+    assert remaining == [4, 3, 2, 1, 0]
+    async with http.post(f"{emu.base_url}/channels/{general}/messages", json=body) as resp:
+        assert resp.status == 429
+        assert resp.headers["X-RateLimit-Scope"] == "user" and float(resp.headers["Retry-After"]) > 0
+        answer = await resp.json()
+        assert answer["global"] is False and answer["retry_after"] > 0 and "rate limited" in answer["message"]
+    # Another channel is its own bucket (a top-level resource).
+    async with http.post(f"{emu.base_url}/channels/{posts}/messages", json=body) as resp:
+        assert resp.status == 200
+    assert sum(m["content"] == "hello" for m in emu.messages.values()) == 6
+    assert emu.ratelimits.invalid_requests == 1
+
+
+async def test_the_global_limit_is_50_a_second_and_spares_interaction_callbacks(emu, http):
+    channel = emu.find_channel(DEFAULT_GUILD, "general")["id"]
+    emu.ratelimits.scale = 60.0  # a "second" lasts a minute here, so that no window ends mid-test
+    statuses = []
+    for _ in range(51):
+        async with http.get(f"{emu.base_url}/channels/{channel}") as resp:
+            statuses.append(resp.status)
+            if resp.status == 429:
+                assert resp.headers["X-RateLimit-Global"] == "true" and resp.headers["X-RateLimit-Scope"] == "global"
+    assert statuses == [200] * 50 + [429]
+    record = slash_interaction(emu)
+    assert (await callback(http, emu, record, {"type": 5}))[0] == 204
+
+
+async def test_forbidden_answers_count_as_invalid_requests(emu, http):
+    rules_channel = emu.find_channel(DEFAULT_GUILD, "rules")["id"]
+    for _ in range(3):
+        async with http.post(f"{emu.base_url}/channels/{rules_channel}/messages", json={"content": "x", **NO_PINGS}) as resp:
+            assert resp.status == 403
+    assert emu.ratelimits.invalid_requests == 3
+
+
+# -- permissions ----------------------------------------------------------------------------------
+from emulator.server import PERM  # noqa: E402
+
+
+def test_overwrites_resolve_everyone_then_role_denies_then_role_allows_then_the_member(emu):
+    guild = DEFAULT_GUILD
+    channel = emu.find_channel(guild, "general")
+    helpers, quiet = emu.add_role(guild, "Helpers"), emu.add_role(guild, "Quiet")
+    user = PERSONAS["member"]
+    emu.guilds[guild]["members"][user]["roles"] += [helpers["id"], quiet["id"]]
+    send, view = PERM["send_messages"], PERM["view_channel"]
+    # A role's allow wins over another role's deny, whatever their order in the list.
+    channel["permission_overwrites"] = [
+        {"id": helpers["id"], "type": 0, "allow": str(send), "deny": "0"},
+        {"id": quiet["id"], "type": 0, "allow": "0", "deny": str(send)},
+        {"id": str(guild), "type": 0, "allow": "0", "deny": str(send | view)},
+    ]
+    perms = emu.channel_permissions(int(channel["id"]), user)
+    assert perms & send and not perms & view
+    # The member's own overwrite comes last.
+    channel["permission_overwrites"].append({"id": str(user), "type": 1, "allow": str(view), "deny": str(send)})
+    perms = emu.channel_permissions(int(channel["id"]), user)
+    assert perms & view and not perms & send
+
+
+async def test_a_new_channels_overwrites_grant_only_what_the_bot_has(emu, http):
+    def overwrite(bits):
+        return {"name": "new-room", "type": 0, "permission_overwrites": [
+            {"id": str(DEFAULT_GUILD), "type": 0, "allow": 0, "deny": PERM["view_channel"]},
+            {"id": str(emu.application_id), "type": 1, "allow": bits, "deny": 0}]}
+    # (no bot is connected here to be told of a new channel: only the permission answer is checked)
+    assert (await post(http, emu, f"/guilds/{DEFAULT_GUILD}/channels", overwrite(PERM["view_channel"])))[0] != 403
+    status, body = await post(http, emu, f"/guilds/{DEFAULT_GUILD}/channels", overwrite(PERM["administrator"]))
+    assert (status, body["code"]) == (403, 50013)
+
+
+async def test_an_upload_larger_than_the_interactions_limit_is_refused(emu, http):
+    record = slash_interaction(emu)
+    record.payload["attachment_size_limit"] = 100
+
+    async def answer(size: int) -> int:
+        form = aiohttp.FormData()
+        form.add_field("payload_json", '{"type": 4, "data": {"content": "here", "allowed_mentions": {"parse": []},'
+                                       ' "attachments": [{"id": 0, "filename": "data.json"}]}}',
+                       content_type="application/json")
+        form.add_field("files[0]", b"x" * size, filename="data.json", content_type="application/json")
+        async with http.post(f"{emu.base_url}/interactions/{record.id}/{record.token}/callback", data=form) as resp:
+            return resp.status
+
+    assert await answer(101) == 413 and record.response_type is None
+    assert await answer(100) == 204 and record.response_type == 4
