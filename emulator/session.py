@@ -123,7 +123,8 @@ class BotSession:
                  default_user: int | None = None, default_role: str = "member",
                  article_path: Path = DEFAULT_ARTICLE_PATH, articles_folder: Path = DEFAULT_ARTICLES_DIR,
                  quiet: float = 0.12, extra_guilds: tuple[int, ...] = (),
-                 shard_count: int | None = None, shard_ids: tuple[int, ...] | None = None, raw: bool = False):
+                 shard_count: int | None = None, shard_ids: tuple[int, ...] | None = None, raw: bool = False,
+                 world_path: Path | None = None, rate_scale: float = 1.0):
         self.db_path = Path(db_path)
         self.openapi_path = openapi_path
         self.guild_id = guild_id
@@ -132,7 +133,8 @@ class BotSession:
         self.article_path = article_path
         self.articles_folder = articles_folder
         self.quiet = quiet
-        self.emulator = Emulator(openapi_path=openapi_path)
+        # Discord's rate limits; `rate_scale` below 1 shortens their windows (tests send a lot).
+        self.emulator = Emulator(openapi_path=openapi_path, rate_scale=rate_scale)
         self.bot: FibroCircle | None = None
         self._bot_task: asyncio.Task | None = None
         self._errors = _ErrorCollector()
@@ -141,14 +143,20 @@ class BotSession:
         self.shard_count, self.shard_ids = shard_count, shard_ids
         self.extra_bots: list[tuple[FibroCircle, asyncio.Task]] = []  # more processes' worth of shards
         self.raw = raw  # send steps as a modified client could, without the client's checks
-        self.last_modal: dict[int, tuple[dict[str, Any], int, int]] = {}  # user -> (modal, guild, channel)
+        # Where the emulated servers are kept between runs (beside a kept database), or None.
+        self.world_path = world_path
+        # user -> (the modal, guild, channel, the message whose button opened it)
+        self.last_modal: dict[int, tuple[dict[str, Any], int, int, dict[str, Any] | None]] = {}
         self._open_form: dict[str, Any] = {}  # the form the step being built submits
 
     # -- set-up ---------------------------------------------------------------------
     def _seed_world(self) -> None:
+        if self.world_path is not None and self.world_path.is_file():
+            self.emulator.load_world(self.world_path)  # the same servers as the last run
         for guild_id in (self.guild_id, *self.extra_guilds):
-            self.add_guild(guild_id)
-        if self.default_user not in PERSONAS.values():
+            if guild_id not in self.emulator.guilds:
+                self.add_guild(guild_id)
+        if self.default_user not in self.emulator.guilds[self.guild_id]["members"]:
             self.emulator.add_member(self.guild_id, self.default_user, name=f"Member {self.default_user % 10000}",
                                      role_names=PERSONA_ROLES[self.default_role])
 
@@ -173,6 +181,8 @@ class BotSession:
             await self._stop(bot, task)
         self.extra_bots = []
         await self.stop_bot()
+        if self.world_path is not None:
+            self.emulator.save_world(self.world_path)
         await self.emulator.stop()
         for name in ("discord", "fibrocircle"):
             logging.getLogger(name).removeHandler(self._errors)
@@ -280,7 +290,7 @@ class BotSession:
         if record.response_type == 9 and record.modal is not None:
             channel_id = int(payload.get("channel_id") or 0)
             guild_id = int(payload.get("guild_id") or 0)
-            self.last_modal[record.user_id] = (record.modal, guild_id, channel_id)
+            self.last_modal[record.user_id] = (record.modal, guild_id, channel_id, payload.get("message"))
         result.requests = self.emulator.requests[start_req:]
         result.errors = self._errors.records[start_err:]
         return result
@@ -444,25 +454,35 @@ class BotSession:
     def _modal_payload(self, text: str, user_id: int) -> dict[str, Any]:
         if user_id not in self.last_modal:
             raise StepError("no modal is open for this member: the previous step must open one")
-        modal, guild_id, channel_id = self.last_modal.pop(user_id)
+        modal, guild_id, channel_id, opened_from = self.last_modal.pop(user_id)
         self._open_form = modal
-        inputs = []  # (custom_id, label, top-level component, input)
+        inputs = []  # (custom_id, label, input)
         for comp in modal.get("components") or []:
             for child in rules.children(comp):
                 if child.get("type") == 4:
-                    inputs.append((child["custom_id"], comp.get("label") or child.get("label") or "", comp, child))
+                    inputs.append((child["custom_id"], comp.get("label") or child.get("label") or "", child))
         names = [i[0] for i in inputs] + [i[1] for i in inputs if i[1]]
         given = dict(_split_options(text, names, sep="="))
-        submitted = []
-        for custom_id, label, top, child in inputs:
-            value = given.get(custom_id, given.get(label, child.get("value") or ""))
-            entry = {"type": 4, "custom_id": custom_id, "value": value}
-            submitted.append({"type": 18, "component": entry} if top.get("type") == 18 else {"type": 1, "components": [entry]})
         unknown = set(given) - set(names)
         if unknown:
             raise StepError(f"the modal has no field {sorted(unknown)[0]!r}; fields: {', '.join(i[0] for i in inputs)}")
-        data = {"custom_id": modal["custom_id"], "components": submitted}
-        return self.emulator.interaction_payload(5, guild_id=guild_id, channel_id=channel_id, user_id=user_id, data=data)
+        values = {cid: given.get(cid, given.get(label, child.get("value") or "")) for cid, label, child in inputs}
+
+        def answered(comp: dict[str, Any]) -> dict[str, Any]:
+            """Interactions > Modal Submit Data Structure: every component comes back with its id;
+            a text input with its value, a text display with nothing more."""
+            out = {"type": comp["type"], "id": comp.get("id")}
+            if comp["type"] == 4:
+                out.update(custom_id=comp["custom_id"], value=values[comp["custom_id"]])
+            elif comp.get("component"):
+                out["component"] = answered(comp["component"])
+            elif comp.get("components"):
+                out["components"] = [answered(c) for c in comp["components"]]
+            return out
+
+        data = {"custom_id": modal["custom_id"], "components": [answered(c) for c in modal.get("components") or []]}
+        return self.emulator.interaction_payload(5, guild_id=guild_id, channel_id=channel_id, user_id=user_id,
+                                                 data=data, message=opened_from)
 
     def _click_payload(self, label: str, user_id: int, guild_id: int) -> dict[str, Any]:
         label = label.strip().strip('"')
@@ -532,7 +552,9 @@ class BotSession:
         payload["user"] = member["user"]
         payload["channel"] = self.emulator.channels[channel_id]
         payload["context"] = 1
-        payload["authorizing_integration_owners"] = {"1": str(user_id)}
+        # Interactions > Interaction Object > Authorizing Integration Owners: the app is installed to
+        # servers, so in its bot's DM the GUILD_INSTALL key holds "0".
+        payload["authorizing_integration_owners"] = {"0": "0"}
         return payload
 
 

@@ -216,7 +216,7 @@ async def test_figures_of_speech_are_not_a_crisis(session):
 async def test_the_same_form_delivered_twice_makes_one_post_and_one_thank_you(session):
     await ready_server(session)
     await step(session, "@member /share")
-    modal, guild_id, channel = session.last_modal[PERSONAS["member"]]
+    modal, guild_id, channel, _opened_from = session.last_modal[PERSONAS["member"]]
     payload = session._modal_payload("experience=Cold weather makes my hands ache badly.", PERSONAS["member"])
     record = await session.emulator.send_interaction(payload)
     await session.emulator.dispatch("INTERACTION_CREATE", payload)  # Discord delivers it again
