@@ -77,8 +77,10 @@ async def test_a_slow_first_response_is_flagged(session):
 
     session.bot.tree.add_command(slow)
     result = await session.run("/slow")
-    assert result.answered
+    # Discord refuses a late first answer (10062) and the member sees "This interaction failed".
+    assert not result.answered
     assert any("first response after" in v for v in result.violations)
+    assert [r.status for r in result.requests if r.path.endswith("/callback")] == [404]
 
 
 async def test_emulator_answers_invalid_bodies_like_discord(session):

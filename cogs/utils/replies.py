@@ -17,6 +17,8 @@ from cogs.utils.context import Interaction
 log = logging.getLogger("fibrocircle.errors")
 T = TypeVar("T")
 
+UNKNOWN_INTERACTION = 10062   # Discord's answer to a first response after its 3 seconds
+
 GENERIC_ERROR = ("Sorry, something went wrong on our side, so this may not have worked. "
                  "If it keeps happening, tell a moderator the reference `{ref}`.")
 
@@ -54,13 +56,18 @@ def describe_error(error: BaseException) -> tuple[str, bool]:
 
 async def report_error(interaction: Interaction, error: BaseException) -> None:
     """The one error handler: a short, kind, ephemeral message; the traceback goes to the log."""
+    original = _unwrap(error)
+    if isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION:
+        # The first answer came after Discord's 3 seconds: the member already saw "This
+        # interaction failed", and no message can reach them through this interaction any more.
+        log.warning("%s answered too late for Discord (unknown interaction); nothing was sent", _where(interaction))
+        return
     message, expected = describe_error(error)
     if not expected:
         ref = secrets.token_hex(4).upper()
-        original = _unwrap(error)
         log.error("unexpected error [%s] in %s", ref, _where(interaction), exc_info=original)
         message = GENERIC_ERROR.format(ref=ref)
-    elif isinstance(_unwrap(error), NotAllowed):
+    elif isinstance(original, NotAllowed):
         log.info("refused %s for user %s: %s", _where(interaction), interaction.user.id, message)
     await send_ephemeral(interaction, message)
 
