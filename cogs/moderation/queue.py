@@ -228,13 +228,14 @@ async def block_author(interaction: Interaction, post_id: int) -> None:
                  else f"The post itself was already {post.state}.")
         text = (f"The author of {post.label}{who} can no longer share posts in this server. {where} "
                 f"Undo with `/mod unblock post:{post.number}`.")
-        await mirror_latest(bot, interaction.guild, "member.blocked",
-                            f"post:{post.id}" if post.anonymous else f"user:{post.author_id}")
     elif post.anonymous:
         text = f"A block was already made from {post.label}. Nothing changed."
     else:
         text = f"The author of {post.label}{who} was already blocked by name here. Nothing changed."
-    await send_ephemeral(interaction, text)
+    await send_ephemeral(interaction, text)  # first: the log channel may have to wait its turn
+    if newly:
+        await mirror_latest(bot, interaction.guild, "member.blocked",
+                            f"post:{post.id}" if post.anonymous else f"user:{post.author_id}")
 
 
 class QueuePageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],

@@ -9,10 +9,10 @@ import discord
 from discord import app_commands
 
 from bot import audit, posts
+from bot.audit import AuditEntry
 from bot.errors import NotAllowed, UserFacingError
 from bot.guild_settings import NOTHING_CHANGED, GuildConfig
 from cogs.utils.context import Interaction
-from cogs.utils.logchannel import mirror_to_log
 
 ACTION_REFUSED = "config.refused"
 
@@ -57,11 +57,14 @@ def missing_permissions(channel: discord.abc.GuildChannel) -> list[str]:
 
 
 class NotModerator(app_commands.CheckFailure, NotAllowed):
-    """Raised for anyone who is not a moderator; the one error handler shows the message."""
+    """Raised for anyone who is not a moderator; the one error handler shows the message, then
+    mirrors the refusal's audit entry to the log channel (`to_mirror`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, refusal: AuditEntry | None = None, *, note: str | None = None) -> None:
         super().__init__("Only this server's moderators can review posts: members with the moderator role, "
                          "or with the Manage Server permission. Nothing was changed.")
+        self.to_mirror = [refusal] if refusal is not None else []
+        self.mirror_note = note
 
 
 def is_moderator(interaction: Interaction, config: GuildConfig) -> bool:
@@ -85,14 +88,16 @@ async def require_moderator(interaction: Interaction, *, attempted: str,
     refusal = await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,
                                          attempted=attempted, post_id=post_id)
     # Every attempt is in the audit log; the log channel gets one line per member per ten minutes,
-    # which says how many were not mirrored since the last one.
+    # which says how many were not mirrored since the last one. Mirrored after the member has the
+    # answer (by the error handler): the log channel may be busy (five messages per five seconds),
+    # and Discord's three seconds for the answer do not wait for it.
     limiter = bot.limits.refusal_mirror
     key = (interaction.guild.id, interaction.user.id)
     if limiter.retry_after(key) is None:
         skipped = limiter.take_skipped(key)
         note = (f"… and {skipped} more refused attempt{'s' if skipped != 1 else ''} by the same member before this "
                 "one, not mirrored here (all are in the audit log)") if skipped else None
-        await mirror_to_log(bot, interaction.guild, [refusal], note=note)
+        raise NotModerator(refusal, note=note)
     raise NotModerator()
 
 

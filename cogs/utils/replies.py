@@ -13,6 +13,7 @@ from discord import app_commands
 
 from bot.errors import NotAllowed, UserFacingError
 from cogs.utils.context import Interaction
+from cogs.utils.logchannel import mirror_to_log
 
 log = logging.getLogger("fibrocircle.errors")
 T = TypeVar("T")
@@ -70,6 +71,10 @@ async def report_error(interaction: Interaction, error: BaseException) -> None:
     elif isinstance(original, NotAllowed):
         log.info("refused %s for user %s: %s", _where(interaction), interaction.user.id, message)
     await send_ephemeral(interaction, message)
+    # What a refusal audited goes to the log channel once the member has the answer.
+    to_mirror = getattr(original, "to_mirror", None)
+    if to_mirror and interaction.guild is not None:
+        await mirror_to_log(interaction.client, interaction.guild, to_mirror, note=getattr(original, "mirror_note", None))
 
 
 def _where(interaction: Interaction) -> str:
