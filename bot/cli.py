@@ -147,8 +147,10 @@ async def _try(args: argparse.Namespace, config: Config) -> int:
 
     with tempfile.TemporaryDirectory(prefix="fibrocircle-try-") as tmp:
         db_path = args.db.resolve() if args.db else Path(tmp) / "try.db"
+        # A kept database keeps its emulated server beside it, so the next run continues it.
+        world_path = db_path.with_name(db_path.name + ".discord.json") if args.db else None
         session = BotSession(db_path, openapi_path=config.openapi_path or DEFAULT_OPENAPI_PATH, guild_id=args.guild or DEFAULT_GUILD,
-                             default_user=args.user, default_role=args.role, raw=args.raw,
+                             default_user=args.user, default_role=args.role, raw=args.raw, world_path=world_path,
                              shard_count=config.shard_count)  # every shard, in this one process
         failed = refused = False
         out = []
@@ -175,11 +177,14 @@ async def _try(args: argparse.Namespace, config: Config) -> int:
                 for error in result.errors:
                     print(f"  ! logged: {error}")
                 print()
+        invalid = session.emulator.ratelimits.invalid_requests
         if args.json:
             print(json.dumps(out, indent=2, ensure_ascii=False))
         elif not failed and not refused:
             checks = "Discord's rules" + (" and its OpenAPI description" if session.emulator.openapi.available else "")
             print(f"All {len(args.steps)} steps answered; every request passed {checks}.")
+        if invalid and not args.json:  # Discord bans an IP for a while past 10,000 in 10 minutes
+            print(f"{invalid} invalid request(s) (answered 401, 403 or 429), which count toward Discord's limit.")
         return 1 if failed else 2 if refused else 0
 
 
