@@ -15,6 +15,10 @@ from emulator.session import BotSession, StepResult
 # Discord's API description, when it is beside the project; without it that half of the checks is skipped.
 OPENAPI_PATH = DEFAULT_OPENAPI_PATH if DEFAULT_OPENAPI_PATH.is_file() else None
 
+# Discord's rate-limit windows in the end-to-end tests: ten times shorter, so that a test that posts
+# a few dozen messages does not wait minutes; the limits themselves hold.
+RATE_SCALE = 0.1
+
 # A second server, for what must never leak from one server to another.
 OTHER_GUILD = 300_000_000_000_000_777
 
