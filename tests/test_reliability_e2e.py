@@ -187,6 +187,12 @@ async def test_a_burst_of_a_thousand_posts_into_one_queue_channel(tmp_path):
             return [r for r in emu.requests if r.method == "POST" and r.path == f"/channels/{queue}/messages"]
 
         await wait_for(lambda: sum(r.status == 200 for r in posted()) >= 1000, timeout=900)
+
+        async def all_recorded() -> bool:  # each queue message's id is written after it is sent
+            return await session.bot.db.fetchval(
+                "SELECT COUNT(*) FROM posts WHERE queue_message_id IS NOT NULL") == 1000
+
+        await wait_for(all_recorded, timeout=900)
         await session.settle(cap=60)
         created = [r for r in posted() if r.status == 200]
         limited = [r for r in posted() if r.status == 429]
