@@ -87,7 +87,8 @@ class ControlAPI:
                               "duplicates": emu.duplicates(), "identify_count": emu.gateway.identify_count,
                               "shards": sorted(emu.sessions), "guilds": len(emu.guilds),
                               "commands": {k: len(v) for k, v in emu.commands.items()},
-                              "late_responses": len(emu.late_responses)})
+                              "late_responses": len(emu.late_responses),
+                              "invalid_requests": emu.ratelimits.invalid_requests})
 
 
 class LoadGenerator:
@@ -162,7 +163,8 @@ class LoadGenerator:
         sent_for = loop.time() - start
         await asyncio.gather(*pending, return_exceptions=True)
         return {"offered_rate": rate, "duration_s": sent_for, "results": results,
-                "late_responses": len(emu.late_responses)}
+                "late_responses": len(emu.late_responses), "invalid_requests": emu.ratelimits.invalid_requests,
+                "rate_limited": len(emu.ratelimits.limited)}
 
 
 async def serve(port: int, guilds: int, openapi: Path | None, ready_file: Path | None) -> None:

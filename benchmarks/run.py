@@ -209,6 +209,9 @@ def summarise(load: dict[str, Any]) -> dict[str, Any]:
         out["commands"][name] = {"sent": stats["sent"], "answered": stats["answered"], **percentiles(stats["latencies_ms"])}
     out["throughput_per_s"] = round(answered / max(load["duration_s"], 1e-9), 1)
     out["late_responses"] = load["late_responses"]
+    # Answers of 401, 403 or 429 (Discord bans an IP for a while past 10,000 in 10 minutes).
+    out["invalid_requests"] = load.get("invalid_requests", 0)
+    out["rate_limited"] = load.get("rate_limited", 0)
     return out
 
 
@@ -279,7 +282,8 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"ready: {report['ready_seconds']} s from start to the first answer")
     fixed = report["fixed_rate"]
     print(f"\nopen loop at {fixed['offered_rate']}/s for {fixed['duration_s']} s: throughput {fixed['throughput_per_s']}/s, "
-          f"late (>3 s) {fixed['late_responses']}")
+          f"late (>3 s) {fixed['late_responses']}, answered 429 {fixed['rate_limited']}, "
+          f"invalid requests (401/403/429) {fixed['invalid_requests']}")
     print(f"  {'command':<14}{'sent':>7}{'answered':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for name, c in fixed["commands"].items():
         print(f"  {name:<14}{c['sent']:>7}{c['answered']:>10}{c['p50'] or '-':>9}{c['p95'] or '-':>9}{c['p99'] or '-':>9}{c['max'] or '-':>9}")
