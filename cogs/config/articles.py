@@ -15,7 +15,7 @@ from cogs.utils.checks import require_manage_server
 from cogs.utils.context import Interaction
 from cogs.utils.formats import DESCRIPTION_MAX, FIELD_MAX, brand_embed, clip
 from cogs.utils.logchannel import mirror_to_log
-from cogs.utils.replies import DynamicView, SafeDynamicItem, send_ephemeral
+from cogs.utils.replies import DynamicView, SafeDynamicItem, defer, send_ephemeral
 
 def article_line(article: ArticleInfo, server: ServerArticles, guild_id: int) -> str:
     on = article.id in server.ids
@@ -88,7 +88,7 @@ class UploadedArticleButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.B
             await send_ephemeral(interaction, "Cancelled: the file was not added, and the bot no longer keeps it."
                                  if gone else "That upload was already added or cancelled. Nothing was changed.")
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)  # parsing and the study card take a moment
+        await defer(interaction, ephemeral=True)  # parsing and the study card take a moment
         report, entry = await library.add_upload(interaction.client.db, self.upload_id, guild.id, interaction.user.id)
         if report.loaded:
             text = (f"Added **#{report.article_id} {clip(report.title, 200)}** to this server's articles: members "

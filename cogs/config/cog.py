@@ -300,7 +300,7 @@ class Admin(commands.Cog):
         guild = interaction.guild
         assert guild is not None
         library.check_upload_name(file.filename, file.size)  # refused before downloading anything
-        await interaction.response.defer(ephemeral=True, thinking=True)  # downloading and parsing take a moment
+        await defer(interaction, ephemeral=True)  # downloading and parsing take a moment
         raw = await file.read()
         text = library.read_upload(raw, file.filename)
         parsed = library.parse_upload(text, file.filename)
