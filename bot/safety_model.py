@@ -87,9 +87,6 @@ _SLANG = {
     "selfharming": "selfharm", "self harming": "selfharm",
     "od": "overdose", "oding": "overdosing", "od'ing": "overdosing",
 }
-_SLANG_PATTERN = re.compile(
-    r"(?<![a-z])(" + "|".join(re.escape(k) for k in sorted(_SLANG, key=len, reverse=True)) + r")(?![a-z])"
-)
 
 
 def _unleet(match: re.Match[str]) -> str:
