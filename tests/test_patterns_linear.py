@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-MODULES = ["bot.sanitize", "bot.topics", "bot.quotes", "bot.text", "bot.study.answers", "bot.study.terms",
+MODULES = ["bot.sanitize", "bot.topics", "bot.quotes.browse", "bot.quotes.ranking", "bot.text", "bot.study.answers", "bot.study.terms",
            "bot.study.sentences", "bot.study.glossary", "bot.study.index"]
 LENGTH = 20_000
 HANG_GUARD_SECONDS = 60

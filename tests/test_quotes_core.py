@@ -3,6 +3,9 @@
 import pytest
 
 from bot import quotes, safety, topics
+from bot.quotes import history as quote_history
+from bot.quotes import ranking as quote_ranking
+from bot.quotes import texts as quote_texts
 from bot.config import DATA_DIR
 from bot.errors import UserFacingError
 from bot.ingest import load_file
@@ -269,7 +272,7 @@ async def test_another_never_repeats_when_records_are_written_in_the_background(
     assert len(idents) == len(set(idents)) >= 4
     await quotes.records_written(db)
     assert await db.fetchval("SELECT COUNT(*) FROM quote_seen WHERE user_id = 11") == len(idents)
-    assert quotes._WRITING.get(db) == {}        # nothing left behind
+    assert quote_history._WRITING.get(db) == {}        # nothing left behind
 
 
 async def test_a_channel_tie_break_sees_a_record_still_being_written(seeded):
@@ -338,11 +341,11 @@ async def test_the_caches_keep_no_text_and_stay_bounded(seeded):
     post_id = await _add_post(db, GUILD_A, LONG_POST + f"{marker} tea helps my sleep a little.")
     shown, _ = await _all_pages(db, "sleep", user_id=33)
     assert post_id in {q.item_id for q in shown if q.source == "post"}
-    held = repr([list(cache._data.items()) for cache in (quotes._FACTS, quotes._SENTENCES, quotes._EXCERPTS)])
-    assert len(quotes._EXCERPTS) and len(quotes._SENTENCES) and len(quotes._FACTS)
+    held = repr([list(cache._data.items()) for cache in (quote_texts.FACTS, quote_texts.SENTENCES, quote_texts.EXCERPTS)])
+    assert len(quote_texts.EXCERPTS) and len(quote_texts.SENTENCES) and len(quote_texts.FACTS)
     assert marker not in held and "husband drove" not in held
 
-    cache = quotes._LRU(3)
+    cache = quote_texts.LRU(3)
     for n in range(5):
         cache.put(n, str(n))
     assert cache.get(0) is None and cache.get(2) == "2"
@@ -354,12 +357,12 @@ async def test_warm_up_works_out_every_comment(seeded):
     db, _, _ = seeded
     quotes.clear_caches()
     assert await quotes.warm_up(db) == 24
-    assert len(quotes._FACTS) == 24
-    crisis = [f for f in quotes._FACTS._data.values() if f.crisis]
+    assert len(quote_texts.FACTS) == 24
+    crisis = [f for f in quote_texts.FACTS._data.values() if f.crisis]
     assert len(crisis) == 1
     long_comments = await db.fetchval("SELECT COUNT(*) FROM comments WHERE length(trim(text)) > ?",
                                       (quotes.EXCERPT_LIMIT,))
-    assert len(quotes._SENTENCES) == long_comments >= 1
+    assert len(quote_texts.SENTENCES) == long_comments >= 1
     # What the warm-up worked out is what a search would have: the same replies either way.
     warm = await find_quotes(db, guild_id=GUILD_A, query="husband", user_id=34, channel_id=None, count=3)
     quotes.clear_caches()
@@ -440,9 +443,9 @@ async def test_posts_of_one_server_never_reach_another(seeded):
     for guild, other in ((GUILD_A, b_post), (GUILD_B, a_post)):
         for query in ["insomnia", "xylophone snores"]:
             match = topics.match_query(query)
-            candidates = await quotes._candidates(db, guild, match)
+            candidates = await quote_ranking.gather_candidates(db, guild, match)
             assert ("post", other) not in candidates
-            assert ("post", other) not in await quotes._free_text_matches(db, guild, match.search_terms)
+            assert ("post", other) not in await quote_ranking._free_text_matches(db, guild, match.search_terms)
 
 
 async def test_only_approved_posts_are_quotable(seeded):
@@ -456,7 +459,7 @@ async def test_only_approved_posts_are_quotable(seeded):
         return {q.item_id for q in shown if q.source == "post"}
 
     assert await posts_for("hot flashes", 81) == {ids["approved"]}
-    candidates = await quotes._candidates(db, GUILD_A, topics.match_query("hot flashes winter"))
+    candidates = await quote_ranking.gather_candidates(db, GUILD_A, topics.match_query("hot flashes winter"))
     assert {i for s, i in candidates if s == "post"} == {ids["approved"]}   # not even considered
     assert await posts_for("winter", 82) == {ids["approved"]}       # free text finds only approved ones too
     async with db.transaction() as tx:

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bot import quotes, topics
+from bot.quotes import ranking as quote_ranking
 from bot.article import parse_article
 from bot.config import DATA_DIR
 from bot.ingest import load_file
@@ -277,16 +278,16 @@ def test_strip_emphasis_keeps_offsets_and_matching_text_reads_words():
     assert stripped.split() == ["I", "started", "zumba", "and", "swimming", "in", "my", "pool"]
     assert topics.matching_text(topics.matching_text(text)) == topics.matching_text(text)
     # The quotes search looks for its words with word boundaries, which an underscore defeats.
-    assert quotes._term_hits(topics.matching_text(text), ("zumba", "swim", "pool")) == {"zumba", "swim", "pool"}
+    assert quote_ranking.term_hits(topics.matching_text(text), ("zumba", "swim", "pool")) == {"zumba", "swim", "pool"}
     assert "exercise" in topics.tag_text("Some __swimming__ most days, and *yoga*.")
 
 
 @pytest.fixture
 def text_search_reads_matching_text(monkeypatch):
-    """The one-line change `bot.quotes._term_hits` needs to find a word written with emphasis
+    """The one-line change `bot.quotes.ranking.term_hits` needs to find a word written with emphasis
     ("__zumba__") or to skip a title in a name: read `topics.matching_text(text)`, not the raw text."""
-    original = quotes._term_hits
-    monkeypatch.setattr(quotes, "_term_hits", lambda text, terms: original(topics.matching_text(text), terms))
+    original = quote_ranking.term_hits
+    monkeypatch.setattr(quote_ranking, "term_hits", lambda text, terms: original(topics.matching_text(text), terms))
 
 
 async def _approved_post(db, guild_id, text):

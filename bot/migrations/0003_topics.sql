@@ -18,7 +18,7 @@ CREATE TABLE topic_tags (
 -- Finding one text's tags (retagging, removing a post).
 CREATE INDEX topic_tags_item ON topic_tags (source, item_id);
 -- A server's best texts on a topic, read in order without sorting: the score spread over the
--- text's length (bot/quotes.py uses the same expression; FOCUS_WORDS there is the 120).
+-- text's length (bot/quotes/model.py uses the same expression; FOCUS_WORDS there is the 120).
 CREATE INDEX topic_tags_rank ON topic_tags (guild_id, topic, quotable, score / (1.0 + length / 120.0) DESC);
 
 -- A post becomes quotable when approved, and stops being quotable when rejected or withdrawn.
