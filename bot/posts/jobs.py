@@ -161,29 +161,36 @@ async def posts_to_publish(
     the lease, so nothing is lost. With `shards`, only the servers of those shards. The lease
     names its `owner` (the process), and only the owner records a failure (`mark_publish_failed`).
     """
-    when = _now(now)
-    own, own_params = shards.where() if shards is not None else ("", [])
     return await _lease(
-        db, "publish",
-        "SELECT * FROM posts WHERE state = 'approved' AND publish_state IN ('unpublished', 'failed')"
-        f" AND publish_next_at <= ?{own} ORDER BY publish_next_at, id LIMIT ?",
-        (_iso(when), *own_params, max(1, int(limit))), until=when + timedelta(seconds=lease_seconds), owner=owner,
+        db, "publish", "state = 'approved' AND publish_state IN ('unpublished', 'failed') AND publish_next_at <= ?",
+        "publish_next_at, id", now=now, limit=limit, shards=shards, lease_seconds=lease_seconds, owner=owner,
     )
 
 
-async def _lease(db: Database, job: str, select: str, params: tuple, *, until: datetime,
-                 owner: str | None) -> list[Post]:
-    """The posts `select` finds, set aside for one job (`publish` or `notify`) until `until` and
-    named as `owner`'s, in one transaction: no other process is handed them meanwhile."""
+async def _lease(db: Database, job: str, due: str, order: str, *, now: datetime | str | None, limit: int,
+                 shards: OwnShards | None, lease_seconds: int, owner: str | None) -> list[Post]:
+    """The posts due for one job (`publish` or `notify`; `due` is the SQL condition, its one `?` the
+    time now), at most `limit` in `order`, with `shards` only those servers', set aside for
+    `lease_seconds` and named as `owner`'s, in one transaction: no other process is handed them
+    meanwhile."""
+    when = _now(now)
+    own, own_params = shards.where() if shards is not None else ("", [])
     async with db.transaction() as tx:
-        due = await _posts(tx, select, params)
-        if due:
-            marks = ",".join("?" * len(due))
+        leased = await _posts(tx, f"SELECT * FROM posts WHERE {due}{own} ORDER BY {order} LIMIT ?",
+                              (_iso(when), *own_params, max(1, int(limit))))
+        if leased:
+            marks = ",".join("?" * len(leased))
             await _change(
                 tx, f"UPDATE posts SET {job}_next_at = ?, {job}_owner = ? WHERE id IN ({marks})",
-                [_iso(until), owner, *[p.id for p in due]],
+                [_iso(when + timedelta(seconds=lease_seconds)), owner, *[p.id for p in leased]],
             )
-    return due
+    return leased
+
+
+def _not_leased_to_another(job: str) -> str:
+    """SQL: the job's lease is the caller's (`owner`, given twice), or nobody's; any lease when the
+    caller names no owner."""
+    return f"(? IS NULL OR {job}_owner IS NULL OR {job}_owner = ?)"
 
 
 async def mark_published(
@@ -234,8 +241,7 @@ async def mark_publish_failed(
         row = await _one(
             tx,
             "SELECT guild_id, publish_attempts FROM posts WHERE id = ? AND state = 'approved'"
-            " AND publish_state IN ('unpublished', 'failed')"
-            " AND (? IS NULL OR publish_owner IS NULL OR publish_owner = ?)",
+            f" AND publish_state IN ('unpublished', 'failed') AND {_not_leased_to_another('publish')}",
             (post_id, owner, owner),
         )
         if row is None:
@@ -264,13 +270,10 @@ async def decisions_to_notify(
     the same DM: call `mark_author_notified` or `mark_notify_failed` for each. One left without
     either (the bot stopped) comes back after the lease.
     """
-    when = _now(now)
-    own, own_params = shards.where() if shards is not None else ("", [])
     return await _lease(
-        db, "notify",
-        "SELECT * FROM posts WHERE state IN ('approved', 'rejected') AND author_notified IS NULL"
-        f" AND (notify_next_at IS NULL OR notify_next_at <= ?){own} ORDER BY decided_at, id LIMIT ?",
-        (_iso(when), *own_params, max(1, int(limit))), until=when + timedelta(seconds=lease_seconds), owner=owner,
+        db, "notify", "state IN ('approved', 'rejected') AND author_notified IS NULL"
+        " AND (notify_next_at IS NULL OR notify_next_at <= ?)",
+        "decided_at, id", now=now, limit=limit, shards=shards, lease_seconds=lease_seconds, owner=owner,
     )
 
 
@@ -285,7 +288,7 @@ async def mark_notify_failed(
     async with db.transaction() as tx:
         row = await _one(
             tx, "SELECT notify_attempts FROM posts WHERE id = ? AND author_notified IS NULL"
-            " AND (? IS NULL OR notify_owner IS NULL OR notify_owner = ?)", (post_id, owner, owner))
+            f" AND {_not_leased_to_another('notify')}", (post_id, owner, owner))
         if row is None:
             return False
         attempts = row["notify_attempts"] + 1
