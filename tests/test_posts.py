@@ -182,15 +182,17 @@ async def test_new_members_wait_for_the_minimum_age(db, settings):
 
 
 async def test_blocked_member_is_told_politely(db, settings):
-    assert await posts.block(db, GUILD, 1, MOD) is True
-    assert await posts.block(db, GUILD, 1, MOD) is False  # already blocked
+    blocked = await posts.block(db, GUILD, 1, MOD)
+    assert (blocked.action, blocked.target, blocked.actor_id) == ("member.blocked", "user:1", MOD)
+    assert await posts.block(db, GUILD, 1, MOD) is None  # already blocked
     assert await posts.is_blocked(db, GUILD, 1)
     message = await refused(db, "blocked", share(db, settings))
     assert "moderators" in message and "please" in message.lower()
     # Only in that server.
     assert (await share(db, settings, guild=OTHER_GUILD)).created
-    assert await posts.unblock(db, GUILD, 1, MOD) is True
-    assert await posts.unblock(db, GUILD, 1, MOD) is False
+    unblocked = await posts.unblock(db, GUILD, 1, MOD)
+    assert (unblocked.action, unblocked.target, unblocked.actor_id) == ("member.unblocked", "user:1", MOD)
+    assert await posts.unblock(db, GUILD, 1, MOD) is None
     assert (await share(db, settings)).created
     actions = [r["action"] for r in await db.fetchall("SELECT action FROM audit_log WHERE target = 'user:1'")]
     assert actions == ["member.blocked", "member.unblocked"]
@@ -202,8 +204,8 @@ async def test_block_author_from_the_queue(db, settings):
         await posts.block_author(db, post_id=post.id, guild_id=OTHER_GUILD, moderator_id=MOD)
     assert caught.value.kind == "not_found"
     assert not await posts.is_blocked(db, OTHER_GUILD, 5)
-    found, newly = await posts.block_author(db, post_id=post.id, guild_id=GUILD, moderator_id=MOD)
-    assert found.id == post.id and newly is True
+    found, entry = await posts.block_author(db, post_id=post.id, guild_id=GUILD, moderator_id=MOD)
+    assert found.id == post.id and (entry.action, entry.target) == ("member.blocked", f"post:{post.id}")
     assert await posts.is_blocked(db, GUILD, 5) and not await posts.is_blocked(db, GUILD, 6)
     assert (await posts.get_post(db, post.id)).state == "pending"  # still waits for a decision
 

@@ -141,8 +141,9 @@ async def record_refusal(
         )
 
 
-async def block(db: Database, guild_id: int, user_id: int, moderator_id: int) -> bool:
-    """Stop a member from posting in this server. False when they were already blocked."""
+async def block(db: Database, guild_id: int, user_id: int, moderator_id: int) -> AuditEntry | None:
+    """Stop a member from posting in this server; returns the audit row the block wrote (for the log
+    channel), or None when they were already blocked."""
     if user_id == moderator_id:
         raise PostError("block_self", "You cannot block yourself.")
     async with db.transaction() as tx:
@@ -152,16 +153,18 @@ async def block(db: Database, guild_id: int, user_id: int, moderator_id: int) ->
             " ON CONFLICT(guild_id, user_id) DO NOTHING",
             (guild_id, user_id, moderator_id, _iso(_now(None))),
         )
-        if changed:
-            await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.blocked",
-                               target=f"user:{user_id}")
-    return bool(changed)
+        if not changed:
+            return None
+        return await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.blocked",
+                                  target=f"user:{user_id}")
 
 
-async def block_author(db: Database, *, post_id: int, guild_id: int, moderator_id: int) -> tuple[Post, bool]:
+async def block_author(db: Database, *, post_id: int, guild_id: int,
+                       moderator_id: int) -> tuple[Post, AuditEntry | None]:
     """The queue's "Block author" button: block whoever wrote this post (their name may be hidden).
 
-    Returns the post and whether a block was newly made; the post itself is left for a decision.
+    Returns the post and the audit row of the block, None when no block was newly made; the post
+    itself is left for a decision.
     Refused like `decide` when the post is not in this server. An anonymous post's author is blocked
     by the post's number, apart from blocks by name, so that no answer ties the post to a member:
     "already" means only that this same post was used to block before.
@@ -180,36 +183,37 @@ async def block_author(db: Database, *, post_id: int, guild_id: int, moderator_i
             " ON CONFLICT(guild_id, post_number) DO NOTHING",
             (guild_id, post.number, post.author_id, moderator_id, _iso(_now(None))),
         )
-        if changed:
-            await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.blocked",
-                               target=f"post:{post.id}", detail={"number": post.number})
-    return post, bool(changed)
+        if not changed:
+            return post, None
+        return post, await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.blocked",
+                                        target=f"post:{post.id}", detail={"number": post.number})
 
 
-async def unblock(db: Database, guild_id: int, user_id: int, moderator_id: int) -> bool:
-    """Lift a block by name. False when there was none (blocks made from anonymous posts are lifted
-    by the post's number, with `unblock_post`, and are not looked at here)."""
+async def unblock(db: Database, guild_id: int, user_id: int, moderator_id: int) -> AuditEntry | None:
+    """Lift a block by name; returns the audit row it wrote, or None when there was none (blocks made
+    from anonymous posts are lifted by the post's number, with `unblock_post`, and are not looked at
+    here)."""
     async with db.transaction() as tx:
         changed = await _change(tx, "DELETE FROM blocked_members WHERE guild_id = ? AND user_id = ?",
                                 (guild_id, user_id))
-        if changed:
-            await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.unblocked",
-                               target=f"user:{user_id}")
-    return bool(changed)
+        if not changed:
+            return None
+        return await audit.record(tx, guild_id=guild_id, actor_id=moderator_id, action="member.unblocked",
+                                  target=f"user:{user_id}")
 
 
-async def unblock_post(db: Database, post: Post, moderator_id: int) -> bool:
+async def unblock_post(db: Database, post: Post, moderator_id: int) -> AuditEntry | None:
     """Lift the block made from this post: by its number for an anonymous post, by name otherwise.
-    False when there was none."""
+    Returns the audit row it wrote, or None when there was none."""
     if not post.anonymous:
         return await unblock(db, post.guild_id, post.author_id, moderator_id)
     async with db.transaction() as tx:
         changed = await _change(tx, "DELETE FROM post_blocks WHERE guild_id = ? AND post_number = ?",
                                 (post.guild_id, post.number))
-        if changed:
-            await audit.record(tx, guild_id=post.guild_id, actor_id=moderator_id, action="member.unblocked",
-                               target=f"post:{post.id}", detail={"number": post.number})
-    return bool(changed)
+        if not changed:
+            return None
+        return await audit.record(tx, guild_id=post.guild_id, actor_id=moderator_id, action="member.unblocked",
+                                  target=f"post:{post.id}", detail={"number": post.number})
 
 
 BLOCKED_SQL = ("(EXISTS (SELECT 1 FROM blocked_members WHERE guild_id = ? AND user_id = ?)"

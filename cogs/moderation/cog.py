@@ -28,7 +28,7 @@ from cogs.moderation.worker import PostWorker
 from cogs.utils.checks import require_moderator
 from cogs.utils.context import Interaction
 from cogs.utils.formats import EMBED_TOTAL, FIELD_MAX, clip
-from cogs.utils.logchannel import mirror_latest
+from cogs.utils.logchannel import mirror_to_log
 from cogs.utils.replies import send_ephemeral
 
 if TYPE_CHECKING:
@@ -124,10 +124,10 @@ class Moderation(commands.Cog):
         if member is not None:
             # By name only: the answer is the same whether or not this member wrote an anonymous post
             # that was used to block its author.
-            if await posts.unblock(self.db, guild.id, member.id, interaction.user.id):
+            if entry := await posts.unblock(self.db, guild.id, member.id, interaction.user.id):
                 await send_ephemeral(interaction, f"The block on {member.mention} by name is lifted. "
                                                   "Blocks made from anonymous posts are lifted with `post:`.")
-                await mirror_latest(self.bot, guild, "member.unblocked", f"user:{member.id}")
+                await mirror_to_log(self.bot, guild, [entry])
             else:
                 await send_ephemeral(interaction, f"{member.mention} has no block by name here. Nothing changed. "
                                                   "Blocks made from anonymous posts are lifted with `post:`.")
@@ -136,9 +136,8 @@ class Moderation(commands.Cog):
         if found is None:
             raise UserFacingError(f"There is no Post #{post} in this server. Nothing changed.")
         who = "its author" if found.anonymous else f"<@{found.author_id}>"
-        if await posts.unblock_post(self.db, found, interaction.user.id):
+        if entry := await posts.unblock_post(self.db, found, interaction.user.id):
             await send_ephemeral(interaction, f"The block made from {found.label} on {who} is lifted.")
-            await mirror_latest(self.bot, guild, "member.unblocked",
-                                f"post:{found.id}" if found.anonymous else f"user:{found.author_id}")
+            await mirror_to_log(self.bot, guild, [entry])
         else:
             await send_ephemeral(interaction, f"No block was made from {found.label} on {who}. Nothing changed.")

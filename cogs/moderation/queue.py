@@ -19,7 +19,7 @@ from cogs.moderation.render import http_problem, member_since, queue_embed, stat
 from cogs.utils.checks import missing_permissions, require_moderator
 from cogs.utils.context import Interaction
 from cogs.utils.formats import clip
-from cogs.utils.logchannel import mirror_latest, mirror_to_log
+from cogs.utils.logchannel import mirror_to_log
 from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, form_values, send_ephemeral
 
 if TYPE_CHECKING:
@@ -218,12 +218,12 @@ async def block_author(interaction: Interaction, post_id: int) -> None:
     await require_moderator(interaction, attempted="block author", post_id=post_id)
     assert interaction.guild is not None
     bot = interaction.client
-    post, newly = await posts.block_author(bot.db, post_id=post_id, guild_id=interaction.guild.id,
+    post, entry = await posts.block_author(bot.db, post_id=post_id, guild_id=interaction.guild.id,
                                            moderator_id=interaction.user.id)
     # An anonymous author is blocked by the post's number: the answer and the log line say nothing about
     # who they are or whether they were blocked some other way.
     who = "" if post.anonymous else f" (<@{post.author_id}>)"
-    if newly:
+    if entry is not None:
         where = ("The post itself still waits for your decision." if post.state == PostState.PENDING
                  else f"The post itself was already {post.state}.")
         text = (f"The author of {post.label}{who} can no longer share posts in this server. {where} "
@@ -233,9 +233,7 @@ async def block_author(interaction: Interaction, post_id: int) -> None:
     else:
         text = f"The author of {post.label}{who} was already blocked by name here. Nothing changed."
     await send_ephemeral(interaction, text)  # first: the log channel may have to wait its turn
-    if newly:
-        await mirror_latest(bot, interaction.guild, "member.blocked",
-                            f"post:{post.id}" if post.anonymous else f"user:{post.author_id}")
+    await mirror_to_log(bot, interaction.guild, [entry])
 
 
 class QueuePageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],

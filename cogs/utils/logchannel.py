@@ -48,11 +48,3 @@ async def mirror_to_log(bot: FibroCircle, guild: discord.Guild, entries: Iterabl
         except discord.HTTPException:
             log.warning("guild %s: mirroring the audit log to channel %s failed", guild.id, channel.id, exc_info=True)
             return
-
-
-async def mirror_latest(bot: FibroCircle, guild: discord.Guild, action: str, target: str | None) -> None:
-    """Mirror the newest audit row of this kind (just written by the core) to the log channel."""
-    for entry in await audit.recent(bot.db, guild.id, limit=10, action=action):
-        if entry.target == target:
-            await mirror_to_log(bot, guild, [entry])
-            return
