@@ -1,5 +1,6 @@
 import pytest
 
+import pg_cluster
 from bot.storage import Database
 
 
@@ -45,3 +46,53 @@ def quick_worker(monkeypatch):
 
     monkeypatch.setattr(PostWorker, "interval", 0.1)
     monkeypatch.setattr(PostWorker, "retry_seconds", 1.0)
+
+
+# -- PostgreSQL: a throwaway cluster, started once per run when a test asks for it ----------
+_pg: dict = {"cluster": None, "problem": None, "tried": False}
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The run's throwaway PostgreSQL cluster (tests/pg_cluster.py), started at first use and removed
+    at the end. Where none can be had, every test that needs it is skipped with the reason, which the
+    run also prints once at its end."""
+    if not _pg["tried"]:
+        _pg["tried"] = True
+        try:
+            _pg["cluster"] = pg_cluster.PgCluster.start()
+        except pg_cluster.PgUnavailable as exc:
+            _pg["problem"] = str(exc)
+    if _pg["cluster"] is None:
+        pytest.skip(f"PostgreSQL tests skipped: {_pg['problem']}")
+    yield _pg["cluster"]
+
+
+def pytest_sessionfinish(session):
+    cluster, _pg["cluster"] = _pg["cluster"], None
+    if cluster is not None:
+        cluster.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _pg["problem"]:
+        terminalreporter.write_line(f"PostgreSQL: no throwaway cluster ({_pg['problem']}); "
+                                    "the tests on PostgreSQL were skipped")
+
+
+@pytest.fixture
+def pg_url(pg_server, request):
+    """A fresh, empty database of its own for one test (CREATE DATABASE), dropped afterwards."""
+    name = f"t{next(_pg_names)}_{_short(request.node.name)}"
+    url = pg_server.create_database(name)
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(name)
+
+
+_pg_names = iter(range(1, 10**9))
+
+
+def _short(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.lower())[:40]
