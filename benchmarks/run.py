@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import aiohttp
 
@@ -83,14 +84,32 @@ def default_mix() -> list[dict[str, Any]]:
     return mix
 
 
-def pending_pools(db_path: Path) -> dict[str, list[int]]:
-    import sqlite3
+PENDING = "SELECT guild_id, id FROM posts WHERE state = 'pending'"
 
+
+async def pending_pools(db: "Path | str") -> dict[str, list[int]]:
+    """The pending posts of each server (for the approvals), from the SQLite file or the PostgreSQL URL."""
     pools: dict[str, list[int]] = {}
-    with sqlite3.connect(db_path) as conn:
-        for guild_id, post_id in conn.execute("SELECT guild_id, id FROM posts WHERE state = 'pending'"):
-            pools.setdefault(f"pending:{guild_id}", []).append(post_id)
+    if isinstance(db, str):
+        import asyncpg
+
+        conn = await asyncpg.connect(db)
+        try:
+            rows = [tuple(r) for r in await conn.fetch(PENDING)]
+        finally:
+            await conn.close()
+    else:
+        import sqlite3
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(PENDING).fetchall()
+    for guild_id, post_id in rows:
+        pools.setdefault(f"pending:{guild_id}", []).append(post_id)
     return pools
+
+
+def database_env(db: "Path | str") -> dict[str, str]:
+    """How a bot process is told where its database is: a SQLite path or a PostgreSQL URL."""
+    return {"FIBRO_DATABASE_URL": db} if isinstance(db, str) else {"FIBRO_DB_PATH": str(db)}
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -115,7 +134,7 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 class Harness:
-    def __init__(self, db: Path, guilds: int, workdir: Path, openapi: bool, processes: int = 1, shards: int | None = None):
+    def __init__(self, db: Path | str, guilds: int, workdir: Path, openapi: bool, processes: int = 1, shards: int | None = None):
         self.db, self.guilds, self.workdir, self.openapi = db, guilds, workdir, openapi
         self.processes, self.shards = processes, shards
         self.emulator: subprocess.Popen | None = None
@@ -148,7 +167,8 @@ class Harness:
         self.url = ready.read_text().strip()
 
     def start_bot(self) -> float:
-        env = {**os.environ, "DISCORD_TOKEN": FAKE_TOKEN, "FIBRO_DB_PATH": str(self.db),
+        env = {**{k: v for k, v in os.environ.items() if k not in ("FIBRO_DB_PATH", "FIBRO_DATABASE_URL")},
+               "DISCORD_TOKEN": FAKE_TOKEN, **database_env(self.db),
                "FIBRO_EMULATOR_URL": self.url, "FIBRO_LOG_LEVEL": "INFO"}
         started = time.perf_counter()
         if self.processes > 1:  # the one-off start-up work once, as the plain-process topology does it
@@ -221,19 +241,19 @@ async def drive(h: Harness, args: argparse.Namespace) -> dict[str, Any]:
         started = h.start_bot()
         report["ready_seconds"] = round(await wait_ready(http, h, started), 2)
         ids = guild_ids(h.guilds)
-        pools = pending_pools(h.db)
+        pools = await pending_pools(h.db)
         base = {"mix": default_mix(), "guild_ids": ids, "timeout": 10, "seed": 3}
         await post(http, f"{h.url}/_emulator/load", {**base, "rate": 50, "duration": 2, "pools": pools})  # warm caches
         # Each run gets its own ids to approve: the warm-up may have approved some already.
         fixed = await post(http, f"{h.url}/_emulator/load", {**base, "rate": args.rate, "duration": args.duration,
-                                                              "pools": pending_pools(h.db)})
+                                                              "pools": await pending_pools(h.db)})
         report["fixed_rate"] = summarise(fixed)
         # The highest rate that is still sustained: everything answered, throughput keeps up, p99 < 100 ms.
         best = None
         rate = args.rate
         while rate <= args.max_rate:
             run = summarise(await post(http, f"{h.url}/_emulator/load", {**base, "rate": rate, "duration": args.ramp_duration,
-                                                                          "pools": pending_pools(h.db)}))
+                                                                          "pools": await pending_pools(h.db)}))
             sent = sum(c["sent"] for c in run["commands"].values())
             answered = sum(c["answered"] for c in run["commands"].values())
             worst_p99 = max((c["p99"] or 0) for c in run["commands"].values())
@@ -252,13 +272,12 @@ async def drive(h: Harness, args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-async def time_sql(db_path: Path, guilds: int, repeat: int) -> dict[str, Any]:
-    """The queries behind /quote and /study ask, timed straight against SQLite (no Discord)."""
+async def time_sql(db_path: Path | str, guilds: int, repeat: int) -> dict[str, Any]:
+    """The queries behind /quote and /study ask, timed straight against the database (no Discord)."""
     from bot import quotes, study
-    from bot.storage import Database
 
     out: dict[str, Any] = {}
-    async with Database(db_path) as db:
+    async with open_database(db_path) as db:
         ids = guild_ids(guilds)
         quote_times, ask_times = [], []
         for n in range(repeat):
@@ -274,11 +293,51 @@ async def time_sql(db_path: Path, guilds: int, repeat: int) -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def postgres_copy(source: Path, work: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A PostgreSQL database holding the generated data: FIBRO_DATABASE_URL when it is set, otherwise
+    a database in a throwaway cluster (tests/pg_cluster.py, with PostgreSQL's durable defaults) that
+    is removed afterwards. The schema is the bot's own (`fibrocircle migrate`); the rows are copied
+    from the generated SQLite file."""
+    from benchmarks.pg_load import copy_into
+    from tests.pg_cluster import PgCluster
+
+    given = os.environ.get("FIBRO_DATABASE_URL", "").strip()
+    with contextlib.ExitStack() as stack:
+        if given:
+            url, where = given, "FIBRO_DATABASE_URL"
+        else:
+            cluster = stack.enter_context(PgCluster.start(durable=True))
+            url, where = cluster.create_database("bench"), "a throwaway cluster"
+        env = {**{k: v for k, v in os.environ.items() if k != "FIBRO_DB_PATH"}, "FIBRO_DATABASE_URL": url}
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        copied = asyncio.run(copy_into(source, url))
+        info = {"database": where, "rows_copied": sum(copied.values()), "load_seconds": round(time.perf_counter() - started, 1)}
+        yield url, info
+
+
+@contextlib.asynccontextmanager
+async def open_database(db: Path | str) -> AsyncIterator[Any]:
+    """The bot's own storage for a SQLite path or a PostgreSQL URL."""
+    from bot import storage
+
+    if isinstance(db, str):
+        database = storage.open_database(db)
+    else:
+        database = storage.Database(db)
+    async with database:
+        yield database
+
+
 def print_report(report: dict[str, Any]) -> None:
     gen = report["data"]
     print(f"data: {gen['posts']:,} posts ({gen['pending']:,} pending) in {gen['guilds']:,} guilds, "
           f"{gen['tags']:,} topic tags, {gen['db_size_mb']} MB; generated and indexed in {gen.get('generate_and_index_seconds', 'n/a')} s")
     print(f"backend: {report['backend']}, {report['processes']} process(es), shards: {report['shards'] or 'as recommended'}")
+    if report.get("postgres"):
+        pg = report["postgres"]
+        print(f"postgres: {pg['database']}, {pg['rows_copied']:,} rows copied in after migrate, {pg['load_seconds']} s")
     print(f"ready: {report['ready_seconds']} s from start to the first answer")
     fixed = report["fixed_rate"]
     print(f"\nopen loop at {fixed['offered_rate']}/s for {fixed['duration_s']} s: throughput {fixed['throughput_per_s']}/s, "
@@ -311,7 +370,9 @@ def main() -> None:
     parser.add_argument("--no-openapi", action="store_true", help="the emulator skips the OpenAPI check")
     parser.add_argument("--sql-repeat", type=int, default=300)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--backend", choices=("sqlite",), default="sqlite", help="the database the bots share")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite",
+                        help="the database the bots share; postgres: FIBRO_DATABASE_URL when set (its tables are "
+                             "emptied and filled), otherwise a throwaway cluster made for the run")
     parser.add_argument("--processes", type=int, default=1, help="bot processes sharing the database")
     parser.add_argument("--shards", type=int, default=None, help="shards in all, split over the processes")
     args = parser.parse_args()
@@ -333,11 +394,15 @@ def main() -> None:
                 "guilds": args.guilds, "db_size_mb": round(source.stat().st_size / 1e6, 1),
                 "generate_and_index_seconds": "(reused)",
             }
-    with tempfile.TemporaryDirectory(prefix="fibro-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fibro-bench-") as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
-        db = work / "bench.db"
-        shutil.copy(source, db)  # the run writes (shares, approvals): keep the generated copy clean
-        os.sync()  # else the first checkpoint pays for flushing the fresh copy
+        db: Path | str
+        if args.backend == "postgres":
+            db, report["postgres"] = stack.enter_context(postgres_copy(source, work))
+        else:
+            db = work / "bench.db"
+            shutil.copy(source, db)  # the run writes (shares, approvals): keep the generated copy clean
+            os.sync()  # else the first checkpoint pays for flushing the fresh copy
         report["sql_ms"] = asyncio.run(time_sql(db, args.guilds, args.sql_repeat))
         h = Harness(db, args.guilds, work, openapi=not args.no_openapi, processes=args.processes, shards=args.shards)
         try:
