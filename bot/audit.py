@@ -360,3 +360,18 @@ async def forget_targets(tx: aiosqlite.Connection, targets: list[str], author_id
             f"DELETE FROM audit_log WHERE target IN ({','.join('?' * len(targets))}) AND actor_id IS ?",
             (*targets, author_id))
 
+
+
+# -- a server's rows, and retention -------------------------------------------------------------
+
+async def forget_guild(tx: aiosqlite.Connection, guild_id: int) -> None:
+    """Every row of a server the bot has left, inside the caller's transaction."""
+    await tx.execute("DELETE FROM audit_log WHERE guild_id = ?", (guild_id,))
+
+
+async def prune(tx: aiosqlite.Connection, before: str, *, where: str = "", params: list[Any] | None = None) -> int:
+    """Delete the rows written before `before` (ISO-8601, UTC), inside the caller's transaction;
+    `where`/`params` narrow it (an SQL condition starting with AND, as `OwnShards.where` makes).
+    Returns how many went."""
+    cursor = await tx.execute(f"DELETE FROM audit_log WHERE created_at < ?{where}", (before, *(params or [])))
+    return cursor.rowcount or 0

@@ -781,3 +781,9 @@ async def forget_member(tx: Any, user_id: int) -> None:
     """The settings a member changed stay, but no longer name them (inside the caller's transaction)."""
     await tx.execute("UPDATE guild_settings SET updated_by = NULL WHERE updated_by = ?", (user_id,))
 
+
+async def forget_guild(tx: Any, guild_id: int) -> None:
+    """Every setting of a server the bot has left, inside the caller's transaction (the caller
+    clears the cache with `GuildSettings.invalidate` after the commit)."""
+    await tx.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
+

@@ -338,3 +338,10 @@ async def forget_member(tx: Any, user_id: int) -> None:
     already added stay: they are the server's, not the member's."""
     await tx.execute("DELETE FROM article_uploads WHERE user_id = ?", (user_id,))
 
+
+async def forget_guild(tx: Any, guild_id: int) -> None:
+    """A server the bot has left: its own articles (with their paragraphs, sentences and comments)
+    and uploads waiting for confirmation go, inside the caller's transaction."""
+    await tx.execute("DELETE FROM article_uploads WHERE guild_id = ?", (guild_id,))
+    await tx.execute("DELETE FROM articles WHERE guild_id = ?", (guild_id,))
+

@@ -328,10 +328,14 @@ PRIVACY = (
     ("Why", "So that moderators can review posts before anyone else sees them, so that approved posts can be "
      "shared and quoted in this server, and so that you can see, withdraw or delete what you shared."),
     ("For how long", "Posts: until you withdraw them or use “Forget me”. /quote history: a few weeks. "
-     "The moderation log keeps who did what (never post text) for the moderators. “Forget me” deletes your content "
+     f"The moderation log keeps who did what (never post text) for {privacy.AUDIT_RETENTION.days} days. "
+     "“Forget me” deletes your content "
      "and your id, but keeps, without your id or text: what you did as a moderator or admin, under a name like "
      "“former member #3”, and when you shared in the last 24 hours, as a keyed code of your id for at most 24 hours, "
-     "so that the cooldown and daily cap still hold."),
+     "so that the cooldown and daily cap still hold. "
+     f"If a server removes the bot, everything it keeps about that server (posts, settings, the log, /quote history, "
+     f"the server's own articles) is deleted {privacy.GUILD_GRACE.days} days later, unless the bot is added back "
+     "first; messages the bot posted there stay in that server, where it can no longer reach them."),
     ("Who sees it", "This server's moderators see every post before it's decided, with your name only if you "
      "posted under it. Members of this server see approved posts only, and no name on anonymous ones. Your id is "
      "shown to nobody. Nothing is shared with other servers or anyone else."),

@@ -188,6 +188,12 @@ class Emulator(WorldMixin, RestMixin, ApplicationRoutes, MessageRoutes, GuildRou
         payload.pop("unavailable", None)
         await self.dispatch("GUILD_CREATE", payload)
 
+    async def leave_guild(self, guild_id: int) -> None:
+        """The bot is removed from a server while running (kicked, banned, or the server deleted):
+        GUILD_DELETE without `unavailable`, which Discord sets only for an outage."""
+        await self.dispatch("GUILD_DELETE", {"id": str(guild_id)}, guild_id=guild_id)
+        self.guilds[guild_id]["left"] = True
+
     async def remove_channel_event(self, channel_id: int) -> None:
         channel = self.delete_channel(channel_id)
         await self.dispatch("CHANNEL_DELETE", channel)

@@ -196,6 +196,8 @@ class WorldMixin:
 
     def base_permissions(self, guild_id: int, user_id: int) -> int:
         guild = self.guilds[guild_id]
+        if guild["left"] and user_id == self.application_id:
+            return 0  # a bot removed from a server can do nothing there
         if guild["owner_id"] == str(user_id):
             return ALL_PERMS
         member = guild["members"].get(user_id)

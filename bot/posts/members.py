@@ -174,3 +174,13 @@ async def forget_member_posts(tx: aiosqlite.Connection, user_id: int, *,
         messages_to_remove=messages,
         still_blocked_in=tuple(r["guild_id"] for r in still_blocked),
     )
+
+
+async def forget_guild_posts(tx: aiosqlite.Connection, guild_id: int) -> int:
+    """The posts' part of deleting a server the bot has left, inside the caller's transaction: its
+    posts (with their topic tags and history), blocks, post numbers, rate-limit marks, and the lists
+    of its messages to delete (the bot can no longer reach them). Returns how many posts went."""
+    for table in ("post_events", "post_copies", "stale_messages", "blocked_members", "post_blocks",
+                  "guild_post_counters", "rate_limit_marks", "topic_tags"):
+        await _change(tx, f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+    return await _change(tx, "DELETE FROM posts WHERE guild_id = ?", (guild_id,))

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from bot.quotes.browse import autocomplete_topics, topic_counts
 from bot.quotes.excerpts import excerpt_for, sample_phrase
-from bot.quotes.history import export_member_rows, forget_member, prune_history, record_shared, records_written
+from bot.quotes.history import (export_member_rows, forget_guild, forget_member, prune_history, record_shared,
+                                records_written)
 from bot.quotes.model import (ANONYMOUS_MEMBER, ANONYMOUS_READER, EXCERPT_LIMIT, MAX_COUNT, MAX_QUERY_LENGTH,
                               ORIGIN_ARTICLE, ORIGIN_COMMENTS, ORIGIN_COMMUNITY, SAMPLE_PHRASE_LIMIT, Quote,
                               QuoteNotFound, QuoteResult, TopicCount)
@@ -42,6 +43,6 @@ __all__ = [
     "ANONYMOUS_MEMBER", "ANONYMOUS_READER", "EXCERPT_LIMIT", "MAX_COUNT", "MAX_QUERY_LENGTH", "ORIGIN_ARTICLE",
     "ORIGIN_COMMENTS", "ORIGIN_COMMUNITY", "SAMPLE_PHRASE_LIMIT", "Quote", "QuoteNotFound", "QuoteResult",
     "TopicCount", "autocomplete_topics", "clear_caches", "excerpt_for", "export_member_rows", "find_quotes",
-    "forget_member", "get_quote", "prune_history", "query_key", "record_shared", "records_written",
+    "forget_guild", "forget_member", "get_quote", "prune_history", "query_key", "record_shared", "records_written",
     "sample_phrase", "text_digest", "topic_counts", "warm_up",
 ]

@@ -138,6 +138,12 @@ async def forget_member(tx, user_id: int) -> None:
     await tx.execute("DELETE FROM quote_history WHERE user_id = ?", (user_id,))
 
 
+async def forget_guild(tx, guild_id: int) -> None:
+    """Delete what /quote remembers in a server the bot has left, inside the caller's transaction."""
+    await tx.execute("DELETE FROM quote_seen WHERE guild_id = ?", (guild_id,))
+    await tx.execute("DELETE FROM quote_history WHERE guild_id = ?", (guild_id,))
+
+
 async def prune_history(db: Database, *, keep_days: int = 30) -> int:
     """Forget quote history older than `keep_days`; returns the rows removed."""
     cutoff = f"-{int(keep_days)} days"

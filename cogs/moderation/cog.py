@@ -1,4 +1,6 @@
-"""The Moderation cog: /mod queue, /mod post, /mod unblock, and the post worker's start and stop."""
+"""The Moderation cog: /mod queue, /mod post, /mod unblock, the post worker's start and stop, and
+noting when the bot leaves or rejoins a server (its data is deleted by the worker 30 days after it
+left, unless the bot is added back first)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import posts, safety
+from bot import posts, privacy, safety
 from bot.errors import UserFacingError
 from bot.guild_settings import GuildConfig
 from bot.posts import Post, PostState
@@ -69,6 +71,38 @@ class Moderation(commands.Cog):
     async def on_fibrocircle_work(self) -> None:
         """Something was decided, withdrawn or forgotten: do what follows now, not at the next round."""
         self.worker.wake()
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot was removed from a server (kicked, banned, or the server deleted): its data is
+        deleted after the grace period unless the bot is added back."""
+        await privacy.guild_left(self.db, guild.id, now=self.worker.clock())
+        log.info("guild %s: the bot was removed; its data is deleted in %d days unless it is added back",
+                 guild.id, privacy.GUILD_GRACE.days)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        if await privacy.guild_back(self.db, guild.id):
+            log.info("guild %s: the bot is back; nothing of the server is deleted", guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.on_guild_join(guild)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """A server that removed the bot while it was not running sends no event: any server of this
+        process's shards that the bot keeps data about but is not in counts as left from now."""
+        shards = self.bot.own_shards()
+        present = {guild.id for guild in self.bot.guilds}
+        try:
+            for guild_id in sorted(await privacy.guilds_with_data(self.db, shards) - present):
+                if shards.owns(guild_id):
+                    await privacy.guild_left(self.db, guild_id, now=self.worker.clock())
+        except Exception:
+            if self.bot.is_closed():
+                return  # stopped while starting: the next start does it
+            raise
 
     @commands.Cog.listener()
     async def on_fibrocircle_post_shared(self, guild: discord.Guild, post: Post, member: Any,

@@ -13,7 +13,10 @@ says is still to do, so that a restart or a Discord outage only delays it:
   `mark_notify_failed`), under a lease in the database like publishing; closed DMs are recorded,
   and /myposts shows the decision;
 - delete messages that still show withdrawn or forgotten text (`messages_to_remove`);
-- forget /quote history older than a few weeks (`quotes.prune_history`), as /privacy says.
+- forget /quote history older than a few weeks (`quotes.prune_history`), the data of servers the
+  bot left more than 30 days ago and audit rows older than a year (`privacy.run_retention`), as
+  /privacy says. Its clock (`clock`) is the one the removal of a server is dated with, so that a
+  test can move it forward instead of waiting.
 
 Each process takes only the jobs of its own shards' servers (`FibroCircle.own_shards`), so that
 with several processes every job is done by the one connected to its server.
@@ -28,11 +31,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
 
 import discord
 
-from bot import posts, quotes
+from bot import posts, privacy, quotes
 from bot.errors import StorageUnavailable
 from bot.posts import Post, PostState, PublishState
 from cogs.moderation.queue import send_to_queue, show_status
@@ -65,14 +69,16 @@ class PostWorker:
     interval = 15.0                   # seconds between rounds when nothing wakes it sooner
     retry_seconds: float | None = None  # None: the core's growing pauses (30 s, 1 min, ... 1 hour)
     dm_retry_seconds = 60.0           # a DM that failed for a reason other than closed DMs
-    prune_every = 6 * 3600.0          # forgetting old /quote history
+    prune_every = 6 * 3600.0          # forgetting old /quote history, departed servers and old audit rows
 
     def __init__(self, bot: FibroCircle) -> None:
         self.bot = bot
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.deciders: dict[int, tuple[Interaction, float]] = {}
-        self._pruned_at: float | None = None
+        self._pruned_at: datetime | None = None
+        # What time it is for the retention job and for dating a server's removal (tests move it).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
     def start(self) -> None:
         if self._task is None:
@@ -118,13 +124,23 @@ class PostWorker:
             await self.publish(post)
         for post in await posts.decisions_to_notify(db, limit=100, shards=shards, owner=owner):
             await self.notify(post)
-        now = time.monotonic()
         for stale in await posts.messages_to_remove(db, shards=shards):
             await self.remove(stale)
-        # Forgetting old /quote history concerns every server: shard 0's process does it.
-        if 0 in shards.ids and (self._pruned_at is None or now - self._pruned_at >= self.prune_every):
+        now = self.clock()
+        if self._pruned_at is None or (now - self._pruned_at).total_seconds() >= self.prune_every:
             self._pruned_at = now
-            await quotes.prune_history(db)
+            # Departed servers and audit rows: each process those of its own shards.
+            done = await privacy.run_retention(db, now=now, shards=shards)
+            for guild_id in done.guilds_forgotten:
+                self.bot.guild_settings.invalidate(guild_id)
+                log.info("guild %s: its data is deleted, %d days after the bot left",
+                         guild_id, privacy.GUILD_GRACE.days)
+            if done.audit_rows_pruned:
+                log.info("%d audit rows older than %d days deleted", done.audit_rows_pruned,
+                         privacy.AUDIT_RETENTION.days)
+            # Forgetting old /quote history concerns every server: shard 0's process does it.
+            if 0 in shards.ids:
+                await quotes.prune_history(db)
 
     async def queue(self, post: Post) -> None:
         """A pending post that never reached the queue channel: put it there now."""
