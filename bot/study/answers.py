@@ -19,7 +19,7 @@ from bot.study.intents import FILLER, KINDS, defined_term, kinds_of, member_word
 from bot.study.model import EMBED_DESCRIPTION, EMBED_TITLE, Answer, Passage, RenderedCard
 from bot.study.render import _limit
 from bot.study.terms import glossary_terms
-from bot.text import STOPWORDS, fold, light_stem, trim_to, words
+from bot.text import STOPWORDS, fold, in_order, light_stem, trim_to, words
 
 log = logging.getLogger("bot.study")
 
@@ -313,8 +313,13 @@ _DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b|\b(?:january|february|march|april|
                    r"november|december)\b|\b(?:yesterday|last (?:week|month|year)|this (?:week|month|year))\b", re.I)
 _CURE = re.compile(r"\bcur(?:e|es|ed|able)\b", re.I)
 _NEW_TREATMENT = re.compile(r"\bnew (?:treatments?|drugs?|medications?|medicines?|therap(?:y|ies))\b", re.I)
-_BRAIN_CHANGE = re.compile(r"\b(?:brain|nervous system|neur\w+)\b.*\b(?:alter\w*|disrupt\w*|dysfunction\w*|abnormal\w*)\b"
-                           r"|\b(?:alter\w*|disrupt\w*|dysfunction\w*|abnormal\w*)\b.*\b(?:brain|nervous system|neur\w+)\b", re.I)
+# "is the writer a doctor?": the last word, after one naming the writer (never passing a second such
+# word, so that a question full of them is read once).
+_WRITER = r"writer|author|journalist|reporter|he|she"
+_WRITER_IS_A = re.compile(rf"\b(?:{_WRITER})\b(?:(?!\b(?:{_WRITER})\b).)*\b(?:a|an) (\w+)$")
+_BRAIN = r"brain|nervous system|neur\w+"
+_CHANGE = r"alter\w*|disrupt\w*|dysfunction\w*|abnormal\w*"
+_BRAIN_CHANGE = re.compile(in_order(_BRAIN, _CHANGE) + "|" + in_order(_CHANGE, _BRAIN), re.I)
 _EXPLAINS = re.compile(r"\bexplain\b", re.I)
 _EXPLANATION = re.compile(r"\bexplanation\b|\bexplain\w*\b", re.I)
 _DESCRIBES = re.compile(r"\b(?:characteri[sz]ed by|disorder|condition|syndrome|understood)\b", re.I)
@@ -336,7 +341,7 @@ def _kind_candidates(index: _StudyIndex, kind: str, question: str = "") -> list[
 
     if kind == "byline":
         # "is the writer a doctor?": only if the byline says so.
-        attribute = re.search(r"\b(?:writer|author|journalist|reporter|he|she)\b.*\b(?:a|an) (\w+)$", question)
+        attribute = _WRITER_IS_A.search(question)
         if attribute and attribute.group(1) not in fold(index.byline or ""):
             return []
         return [BYLINE] if index.byline else []

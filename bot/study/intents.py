@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.text import fold
+from bot.text import fold, in_order
 
 # -- members' spellings --------------------------------------------------------------------------
 
@@ -54,6 +54,10 @@ def member_words(question: str) -> str:
 
 
 # -- kinds of question ---------------------------------------------------------------------------
+
+# What a member may ask works or not ("effectiveness").
+_TREATMENTS = r"opioids?|medications?|medicines?|painkillers?|treatments?|injections?|drugs?|pills?|creams?"
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -110,10 +114,10 @@ KINDS: tuple[Kind, ...] = (
         r" (?:find out|know|learn|see|test|discover|answer|of (?:the|this) (?:study|research))\b")),
     # "do opioids work", "are meds useless", "injections don't help": what the article says of treatments.
     Kind("effectiveness", re.compile(
-        r"\b(?:opioids?|medications?|medicines?|painkillers?|treatments?|injections?|drugs?|pills?|creams?)\b.*"
-        r"\b(?:work|works|working|help|helps|useless|effective|ineffective|weak|barely|useful|bad|fail\w*|poor|poorly)\b"
-        r"|\b(?:work|works|help|helps|useless|effective|ineffective|weak|barely|useful|bad|poor|poorly)\b.*"
-        r"\b(?:opioids?|medications?|medicines?|painkillers?|treatments?|injections?|drugs?|pills?|creams?)\b")),
+        in_order(_TREATMENTS, r"work|works|working|help|helps|useless|effective|ineffective|weak|barely|useful|bad|"
+                              r"fail\w*|poor|poorly")
+        + "|" + in_order(r"work|works|help|helps|useless|effective|ineffective|weak|barely|useful|bad|poor|poorly",
+                         _TREATMENTS))),
     Kind("findings", re.compile(
         r"\bfind\b|\bfound\b|\bfindings?\b|\bresults?\b|\bdiscover\w*\b|\bwhat happen\w*\b|\bwhat(?: is|'s)? different\b|"
         r"\bdifferent(?:ly)?\b|\boveractive\b|\bunderactive\b|\brespond\w*\b|\bresponses?\b|\bshow(?:ed|s)?\b|\bturn (?:off|on)\b"
