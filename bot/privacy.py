@@ -13,6 +13,7 @@ from typing import Any
 from bot import audit, guild_settings, library, quotes
 from bot.posts.members import export_member_posts, forget_member_posts
 from bot.posts.model import ForgetReport
+from bot.posts.jobs import prune_removal_notices, removal_notices
 from bot.posts.members import forget_guild_posts
 from bot.shards import OwnShards
 from bot.storage import Database, discord_id, utcnow
@@ -47,6 +48,11 @@ async def export_member_data(db: Database, user_id: int) -> dict[str, Any]:
         "your_actions_in_the_audit_log": await audit.export_member_rows(conn, user_id),
         **await quotes.export_member_rows(conn, user_id),
         **await library.export_member_rows(conn, user_id),
+        "messages_being_removed_from_discord": [
+            {"server_id": discord_id(n.guild_id), "post_number": n.post_number, "messages": n.listed,
+             "removed": n.removed, "could_not_be_removed_in_channels": [discord_id(c) for _, c in n.given_up],
+             "since": n.created_at, "finished_at": n.finished_at}
+            for n in await removal_notices(db, user_id)],
     }
 
 
@@ -150,6 +156,7 @@ async def run_retention(db: Database, *, now: datetime | None = None, shards: Ow
         forgotten.append(row["guild_id"])
     async with db.transaction() as tx:
         pruned = await audit.prune(tx, _iso(moment - AUDIT_RETENTION), where=own, params=params)
+        await prune_removal_notices(tx, moment, where=own, params=params)
     if pruned:
         await db.checkpoint()
     return Retention(tuple(forgotten), pruned)

@@ -27,7 +27,7 @@ from discord.ext import commands
 
 from bot import posts, privacy, safety
 from bot.errors import StorageUnavailable
-from bot.posts import AuthorNotified, Post, PostError, PostState, PublishState
+from bot.posts import REMOVAL_GIVE_UP, REMOVAL_NOTICE_KEPT, AuthorNotified, Post, PostError, PostState, PublishState, RemovalNotice
 from cogs.utils.context import Interaction
 from cogs.utils.formats import BRAND_COLOUR, brand_embed, clip, when
 from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, defer, form_values, reply, send_ephemeral
@@ -152,10 +152,33 @@ def your_text(text: str) -> list[discord.Embed]:
 
 # -- /myposts ---------------------------------------------------------------------------------
 
-def post_summary(post: Post) -> str:
+def _messages(count: int) -> str:
+    return f"{count} message{'s' if count != 1 else ''}"
+
+
+def removal_text(notice: RemovalNotice, what: str = "it") -> str:
+    """What became of the messages in Discord that showed a withdrawn post (or, for "Forget me",
+    `what` = "your posts"), in plain words: removed, still being tried, or where they still are."""
+    if notice.pending:
+        return (f"{notice.removed} of the {_messages(notice.listed)} in Discord that showed {what} "
+                f"{'is' if notice.removed == 1 else 'are'} removed so far; I'm still trying to remove the rest "
+                f"(for up to {REMOVAL_GIVE_UP.days} days).")
+    if not notice.given_up:
+        return f"All {_messages(notice.listed)} in Discord that showed {what} {'is' if notice.listed == 1 else 'are'} removed."
+    left = len(notice.given_up)
+    places = ", ".join(dict.fromkeys(f"<#{channel}>" for _, channel in notice.given_up))
+    return (f"{notice.removed} of the {_messages(notice.listed)} in Discord that showed {what} "
+            f"{'was' if notice.removed == 1 else 'were'} removed. {left} could not be: Discord refused for "
+            f"{REMOVAL_GIVE_UP.days} days (the bot may have lost its permissions there). {'It is' if left == 1 else 'They are'} "
+            f"in {places}: ask that server's moderators to delete {'it' if left == 1 else 'them'}.")
+
+
+def post_summary(post: Post, notice: RemovalNotice | None = None) -> str:
     lines = []
     if post.state == PostState.WITHDRAWN:
         lines.append("*You withdrew it: its text is deleted.*")
+        if notice is not None:
+            lines.append(removal_text(notice))
     else:
         lines.append(clip(post.text, 300))
     if post.state == PostState.REJECTED:
@@ -181,6 +204,10 @@ async def myposts_page(interaction: Interaction, offset: int) -> tuple[discord.E
     offset = max(offset, 0)
     found = await posts.my_posts(db, interaction.guild.id, interaction.user.id, limit=MYPOSTS_PAGE + 1, offset=offset)
     shown, more = found[:MYPOSTS_PAGE], len(found) > MYPOSTS_PAGE
+    notices: dict[int | None, RemovalNotice] = {}
+    if any(post.state == PostState.WITHDRAWN for post in shown):
+        for notice in await posts.removal_notices(db, interaction.user.id, guild_id=interaction.guild.id):
+            notices.setdefault(notice.post_number, notice)  # the newest first
     if not shown:
         text = ("You haven't shared anything in this server yet. /share opens the form." if offset == 0
                 else "No more posts.")
@@ -189,8 +216,8 @@ async def myposts_page(interaction: Interaction, offset: int) -> tuple[discord.E
                                            "the server; it can't be undone.")
     view = DynamicView()
     for post in shown:
-        embed.add_field(name=f"{post.label} · {STATE_TEXT.get(post.state, post.state)}", value=post_summary(post),
-                        inline=False)
+        embed.add_field(name=f"{post.label} · {STATE_TEXT.get(post.state, post.state)}",
+                        value=post_summary(post, notices.get(post.number)), inline=False)
         if post.state != PostState.WITHDRAWN:
             view.add_item(WithdrawButton(post.id, post.number, confirm=False))
     if offset > 0 or more:
@@ -249,7 +276,8 @@ class WithdrawButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         bot.dispatch("fibrocircle_work")  # removes the queue message and any published copy
         embed, view = await myposts_page(interaction, 0)
         await interaction.response.edit_message(
-            content=f"{post.label} is withdrawn: its text is deleted, and any copy in this server is being removed.",
+            content=f"{post.label} is withdrawn: its text is deleted, and any copy in this server is being removed "
+                    "(/myposts shows when they are all gone, or any that could not be removed).",
             embed=embed, view=view)
 
 
@@ -310,8 +338,9 @@ class ForgetButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         lines = [f"Done. {report.posts_deleted} post{'s' if report.posts_deleted != 1 else ''} and everything else "
                  "about you are deleted."]
         if report.messages_to_remove:
-            lines.append(f"{report.messages_to_remove} message{'s' if report.messages_to_remove != 1 else ''} "
-                         "showing your posts are being removed from Discord.")
+            lines.append(f"{_messages(report.messages_to_remove)} showing your posts "
+                         f"{'is' if report.messages_to_remove == 1 else 'are'} being removed from Discord; /mydata "
+                         "shows when they are all gone, or any that could not be removed.")
         if report.still_blocked_in:
             lines.append("A block placed by moderators in a server stays: it holds no text, and lifting it is "
                          "their decision.")
@@ -342,7 +371,10 @@ PRIVACY = (
     ("Safety checks", "The bot itself checks posts for crisis language and unproven cure claims, so that a person "
      "in crisis is shown help at once and moderators see it quickly. Nothing is sent anywhere else."),
     ("How to delete it", "/myposts: withdraw a post (its text is deleted, not hidden). /mydata: see everything "
-     "kept about you, get a copy, or “Forget me” to delete it all."),
+     "kept about you, get a copy, or “Forget me” to delete it all. The bot also deletes its messages that showed "
+     f"your posts; if Discord refuses, it keeps trying for {REMOVAL_GIVE_UP.days} days, and /myposts and /mydata "
+     "tell you what was removed and where any message it could not remove still is (kept, under a keyed code of "
+     f"your id, until {REMOVAL_NOTICE_KEPT.days} days after the last one was dealt with)."),
 )
 
 
@@ -392,6 +424,12 @@ class Posts(commands.Cog):
         embed = brand_embed("What Fibro Circle keeps about you", data_summary(data))
         embed.add_field(name="Your copy", value="The attached file holds all of it, including the text of your posts.",
                         inline=False)
+        notices = await posts.removal_notices(self.db, interaction.user.id)
+        if notices:
+            embed.add_field(name="Messages in Discord that showed what you deleted", value=clip("\n".join(
+                f"• {'Post #' + str(n.post_number) if n.post_number is not None else 'Forget me'}: "
+                + removal_text(n, "it" if n.post_number is not None else "your posts") for n in notices[:5]), 1024),
+                inline=False)
         embed.add_field(name="Forget me", value="Deletes your posts and personal data in every server, after you "
                                                 "confirm. /privacy explains the rest.", inline=False)
         view = DynamicView()

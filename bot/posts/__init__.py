@@ -31,7 +31,9 @@ from bot.posts.jobs import (  # noqa: F401
     messages_to_remove,
     posts_to_publish,
     posts_to_queue,
+    prune_removal_notices,
     record_copies,
+    removal_notices,
     set_queue_message,
 )
 from bot.posts.members import export_member_posts, forget_member_posts, my_posts, withdraw  # noqa: F401
@@ -48,6 +50,8 @@ from bot.posts.model import (  # noqa: F401
     PUBLISH_LEASE_SECONDS,
     QUEUE_CHANNEL_SETTING,
     QUEUE_LEASE_SECONDS,
+    REMOVAL_GIVE_UP,
+    REMOVAL_NOTICE_KEPT,
     AuthorNotified,
     BlockedMember,
     Decision,
@@ -57,6 +61,7 @@ from bot.posts.model import (  # noqa: F401
     PostEvent,
     PostState,
     PublishState,
+    RemovalNotice,
     StaleMessage,
     SubmitResult,
     format_wait,

@@ -1,20 +1,26 @@
 """What is still to happen in Discord, as jobs in the database: putting a post in the queue
 channel, publishing an approved post, telling the author, deleting messages that show withdrawn or
 forgotten text. Each job is handed out under a lease (so two workers never do it twice at once), and
-a failure is recorded and retried with growing pauses, never dropped."""
+a failure is recorded and retried with growing pauses; only a message that Discord refuses to delete
+for a week is given up on, and its member told where it is (`removal_notices`)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
+from bot.member_keys import member_key
 from bot.posts.model import (
     NOTIFY_LEASE_SECONDS,
     PUBLISH_LEASE_SECONDS,
     QUEUE_CHANNEL_SETTING,
     QUEUE_LEASE_SECONDS,
+    REMOVAL_GIVE_UP,
+    REMOVAL_NOTICE_KEPT,
     AuthorNotified,
     Post,
     PostState,
+    RemovalNotice,
     StaleMessage,
     _all,
     _change,
@@ -23,6 +29,7 @@ from bot.posts.model import (
     _iso,
     _mark_stale,
     _next_try,
+    _notice_progress,
     _now,
     _one,
     _post,
@@ -330,23 +337,56 @@ async def messages_to_remove(
             for r in rows]
 
 
-async def mark_message_removed(db: Database, stale_id: int) -> None:
+async def mark_message_removed(db: Database, stale_id: int, *, now: datetime | str | None = None) -> None:
     """The message is gone (deleted now, or Discord says it no longer exists)."""
     async with db.transaction() as tx:
-        await _change(tx, "DELETE FROM stale_messages WHERE id = ?", (stale_id,))
+        row = await _one(tx, "DELETE FROM stale_messages WHERE id = ? RETURNING notice_id", (stale_id,))
+        if row is not None:
+            await _notice_progress(tx, row["notice_id"], _now(now), removed=True)
 
 
 async def mark_message_removal_failed(
     db: Database, stale_id: int, error: str, retry_in_seconds: float | None = None,
     *, now: datetime | str | None = None,
-) -> None:
+) -> bool:
+    """Discord refused to delete the message: tried again later, or, once it has refused for
+    REMOVAL_GIVE_UP, given up on (the member's notice says where the message is). Returns whether
+    it was given up on."""
     when = _now(now)
     async with db.transaction() as tx:
-        row = await _one(tx, "SELECT attempts FROM stale_messages WHERE id = ?", (stale_id,))
+        row = await _one(tx, "SELECT attempts, created_at, notice_id, guild_id, channel_id FROM stale_messages"
+                             " WHERE id = ?", (stale_id,))
         if row is None:
-            return
+            return False
+        if when - datetime.fromisoformat(row["created_at"]) >= REMOVAL_GIVE_UP:
+            await _change(tx, "DELETE FROM stale_messages WHERE id = ?", (stale_id,))
+            await _notice_progress(tx, row["notice_id"], when, removed=False, where=(row["guild_id"], row["channel_id"]))
+            return True
         attempts = row["attempts"] + 1
         await _change(
             tx, "UPDATE stale_messages SET attempts = ?, last_error = ?, next_at = ? WHERE id = ?",
             (attempts, _error_text(error), _iso(_next_try(when, attempts, retry_in_seconds)), stale_id),
         )
+    return False
+
+
+async def removal_notices(db: Database, user_id: int, *, guild_id: int | None = None) -> list[RemovalNotice]:
+    """What became of the deletions a member's withdrawals and "Forget me" set out to do, newest
+    first (with `guild_id`: the withdrawals in that server only). Found by the keyed hash of the id."""
+    key = await member_key(db.conn, user_id)
+    if key is None:
+        return []
+    where, params = ("AND guild_id = ?", [guild_id]) if guild_id is not None else ("", [])
+    rows = await db.fetchall(f"SELECT * FROM removal_notices WHERE member_key = ? {where} ORDER BY id DESC",
+                             (key, *params))
+    return [RemovalNotice(r["guild_id"], r["post_number"], r["listed"], r["removed"],
+                          tuple(tuple(pair) for pair in json.loads(r["given_up"])), r["created_at"], r["finished_at"])
+            for r in rows]
+
+
+async def prune_removal_notices(tx, now: datetime, *, where: str = "", params: list | None = None) -> int:
+    """Forget notices whose last message was dealt with more than REMOVAL_NOTICE_KEPT ago (inside the
+    caller's transaction; `where` narrows it, as `OwnShards.where` makes)."""
+    cursor = await tx.execute(f"DELETE FROM removal_notices WHERE finished_at < ?{where}",
+                              (_iso(now - REMOVAL_NOTICE_KEPT), *(params or [])))
+    return cursor.rowcount or 0

@@ -20,10 +20,12 @@ from bot.posts.model import (
     _all,
     RATE_LIMIT_KEPT,
     _change,
+    _close_listing,
     _event,
     _iso,
     _mark_stale,
     _now,
+    _open_notice,
     _remove_copies,
     _one,
     _post,
@@ -58,10 +60,15 @@ async def withdraw(
             raise PostError("not_found", "You have no such post here.")
         if row["state"] == PostState.WITHDRAWN:
             raise PostError("already_withdrawn", f"Post #{row['number']} was already withdrawn.")
-        await _mark_stale(tx, row["guild_id"], row["queue_channel_id"], row["queue_message_id"], "queue", when)
-        await _mark_stale(tx, row["guild_id"], row["published_channel_id"], row["published_message_id"],
-                          "published", when)
-        await _remove_copies(tx, post_id, when)
+        # What becomes of these deletions is kept for the member, by the keyed hash of their id.
+        notice = await _open_notice(tx, await member_key(tx, author_id, create=True), row["guild_id"], row["number"],
+                                    when)
+        listed = await _mark_stale(tx, row["guild_id"], row["queue_channel_id"], row["queue_message_id"], "queue",
+                                   when, notice)
+        listed += await _mark_stale(tx, row["guild_id"], row["published_channel_id"], row["published_message_id"],
+                                    "published", when, notice)
+        listed += await _remove_copies(tx, post_id, when, notice)
+        await _close_listing(tx, notice, listed)
         changed = await _change(
             tx,
             "UPDATE posts SET state = 'withdrawn', text = '', author_name = NULL, topic_hint = NULL,"
@@ -147,13 +154,15 @@ async def forget_member_posts(tx: aiosqlite.Connection, user_id: int, *,
         (key, user_id, _iso(when - RATE_LIMIT_KEPT)),
     )
     messages = 0
+    notice = await _open_notice(tx, key, None, None, when)  # what becomes of the deletions, for /mydata
     for row in rows:
         messages += await _mark_stale(tx, row["guild_id"], row["queue_channel_id"], row["queue_message_id"],
-                                      "queue", when)
+                                      "queue", when, notice)
         messages += await _mark_stale(tx, row["guild_id"], row["published_channel_id"],
-                                      row["published_message_id"], "published", when)
-        messages += await _remove_copies(tx, row["id"], when)
+                                      row["published_message_id"], "published", when, notice)
+        messages += await _remove_copies(tx, row["id"], when, notice)
         await topics.untag_post(tx, row["id"])
+    await _close_listing(tx, notice, messages)
     post_ids = [row["id"] for row in rows]
     for start in range(0, len(post_ids), 500):  # SQLite caps the number of ? in one statement
         chunk = post_ids[start:start + 500]
@@ -181,6 +190,6 @@ async def forget_guild_posts(tx: aiosqlite.Connection, guild_id: int) -> int:
     posts (with their topic tags and history), blocks, post numbers, rate-limit marks, and the lists
     of its messages to delete (the bot can no longer reach them). Returns how many posts went."""
     for table in ("post_events", "post_copies", "stale_messages", "blocked_members", "post_blocks",
-                  "guild_post_counters", "rate_limit_marks", "topic_tags"):
+                  "guild_post_counters", "rate_limit_marks", "topic_tags", "removal_notices"):
         await _change(tx, f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
     return await _change(tx, "DELETE FROM posts WHERE guild_id = ?", (guild_id,))

@@ -30,9 +30,15 @@ DAILY_WINDOW = timedelta(hours=24)
 # cap's window; the cooldown is at most a day too).
 RATE_LIMIT_KEPT = DAILY_WINDOW
 
-# Publishing and message clean-up retry with growing pauses, never giving up.
+# Publishing and message clean-up retry with growing pauses; publishing never gives up.
 FIRST_RETRY_SECONDS = 30
 LONGEST_RETRY_SECONDS = 3600
+# A message that still shows withdrawn or forgotten text and that Discord keeps refusing to delete
+# (the bot lost its permissions there, say) is tried for this long, then given up on, and the member
+# is told where it is (/myposts, /mydata) so that they can ask the server's moderators.
+REMOVAL_GIVE_UP = timedelta(days=7)
+# What became of those deletions is kept this long after the last one was dealt with.
+REMOVAL_NOTICE_KEPT = timedelta(days=30)
 # A post handed to the publisher is not handed out again for this long, so two publishers (or a
 # publisher that crashed mid-way) do not post it twice at once; after it, it is retried.
 PUBLISH_LEASE_SECONDS = 120
@@ -182,6 +188,22 @@ class BlockedMember:
     user_id: int
     blocked_by: int
     blocked_at: str
+
+
+@dataclass(frozen=True)
+class RemovalNotice:
+    """What became of the messages a withdrawal (`post_number`) or "Forget me" (None) set out to delete."""
+    guild_id: int | None
+    post_number: int | None
+    listed: int
+    removed: int
+    given_up: tuple[tuple[int | None, int], ...]  # (server, channel) of each message that could not be deleted
+    created_at: str
+    finished_at: str | None
+
+    @property
+    def pending(self) -> int:
+        return self.listed - self.removed - len(self.given_up)
 
 
 @dataclass(frozen=True)
@@ -347,28 +369,62 @@ def notify_nonce(post: Post) -> str:
     return f"fc-dm-{post.id}"
 
 
-async def _remove_copies(conn: aiosqlite.Connection, post_id: int, when: datetime) -> int:
+async def _remove_copies(conn: aiosqlite.Connection, post_id: int, when: datetime, notice_id: int | None = None) -> int:
     """List every public copy of a post for removal (see `record_copies`); returns how many."""
     listed = 0
     for row in await _all(conn, "SELECT guild_id, channel_id, message_id FROM post_copies WHERE post_id = ?",
                           (post_id,)):
-        listed += await _mark_stale(conn, row["guild_id"], row["channel_id"], row["message_id"], "published", when)
+        listed += await _mark_stale(conn, row["guild_id"], row["channel_id"], row["message_id"], "published", when,
+                                    notice_id)
     await _change(conn, "DELETE FROM post_copies WHERE post_id = ?", (post_id,))
     return listed
 
 
 async def _mark_stale(
     conn: aiosqlite.Connection, guild_id: int | None, channel_id: int | None, message_id: int | None,
-    kind: str, when: datetime,
+    kind: str, when: datetime, notice_id: int | None = None,
 ) -> bool:
     if channel_id is None or message_id is None:
         return False
     changed = await _change(
         conn,
-        "INSERT INTO stale_messages(guild_id, channel_id, message_id, kind, next_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel_id, message_id) DO NOTHING",
-        (guild_id, channel_id, message_id, kind, _iso(when), _iso(when)),
+        "INSERT INTO stale_messages(guild_id, channel_id, message_id, kind, next_at, created_at, notice_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(channel_id, message_id) DO NOTHING",
+        (guild_id, channel_id, message_id, kind, _iso(when), _iso(when), notice_id),
     )
     return changed > 0
+
+
+# -- telling the member what became of the deletions ---------------------------------------------
+
+async def _open_notice(conn: aiosqlite.Connection, key: str, guild_id: int | None, post_number: int | None,
+                       when: datetime) -> int:
+    row = await _one(conn, "INSERT INTO removal_notices(member_key, guild_id, post_number, created_at)"
+                           " VALUES (?, ?, ?, ?) RETURNING id", (key, guild_id, post_number, _iso(when)))
+    return row[0]
+
+
+async def _close_listing(conn: aiosqlite.Connection, notice_id: int, listed: int) -> None:
+    """The messages are listed: a notice with none to delete is not kept."""
+    if listed:
+        await _change(conn, "UPDATE removal_notices SET listed = ? WHERE id = ?", (listed, notice_id))
+    else:
+        await _change(conn, "DELETE FROM removal_notices WHERE id = ?", (notice_id,))
+
+
+async def _notice_progress(conn: aiosqlite.Connection, notice_id: int | None, when: datetime, *,
+                           removed: bool, where: tuple[int | None, int] | None = None) -> None:
+    """One message of a notice is dealt with: removed, or given up on (`where` it is)."""
+    if notice_id is None:
+        return
+    row = await _one(conn, "SELECT listed, removed, given_up FROM removal_notices WHERE id = ?", (notice_id,))
+    if row is None:
+        return
+    count, given_up = row["removed"] + int(removed), json.loads(row["given_up"])
+    if not removed and where is not None:
+        given_up.append(list(where))
+    done = count + len(given_up) >= row["listed"]
+    await _change(conn, "UPDATE removal_notices SET removed = ?, given_up = ?, finished_at = ? WHERE id = ?",
+                  (count, json.dumps(given_up), _iso(when) if done else None, notice_id))
 
 

@@ -12,7 +12,8 @@ says is still to do, so that a restart or a Discord outage only delays it:
 - tell authors of decisions by DM (`decisions_to_notify`, `mark_author_notified`,
   `mark_notify_failed`), under a lease in the database like publishing; closed DMs are recorded,
   and /myposts shows the decision;
-- delete messages that still show withdrawn or forgotten text (`messages_to_remove`);
+- delete messages that still show withdrawn or forgotten text (`messages_to_remove`), giving up on
+  one Discord has refused for a week (the member is told where it is, in /myposts and /mydata);
 - forget /quote history older than a few weeks (`quotes.prune_history`), the data of servers the
   bot left more than 30 days ago and audit rows older than a year (`privacy.run_retention`), as
   /privacy says. Its clock (`clock`) is the one the removal of a server is dated with, so that a
@@ -124,9 +125,9 @@ class PostWorker:
             await self.publish(post)
         for post in await posts.decisions_to_notify(db, limit=100, shards=shards, owner=owner):
             await self.notify(post)
-        for stale in await posts.messages_to_remove(db, shards=shards):
-            await self.remove(stale)
         now = self.clock()
+        for stale in await posts.messages_to_remove(db, now, shards=shards):
+            await self.remove(stale)
         if self._pruned_at is None or (now - self._pruned_at).total_seconds() >= self.prune_every:
             self._pruned_at = now
             # Departed servers and audit rows: each process those of its own shards.
@@ -240,7 +241,10 @@ class PostWorker:
         except discord.NotFound:
             pass  # already gone: that is what was wanted
         except discord.HTTPException as error:
-            await posts.mark_message_removal_failed(self.bot.db, stale.id, http_problem(error, "that channel"),
-                                                    getattr(error, "retry_after", None) or self.retry_seconds)
+            if await posts.mark_message_removal_failed(self.bot.db, stale.id, http_problem(error, "that channel"),
+                                                       getattr(error, "retry_after", None) or self.retry_seconds,
+                                                       now=self.clock()):
+                log.info("guild %s: gave up deleting a message in channel %s (%s)", stale.guild_id,
+                         stale.channel_id, error.status)
             return
-        await posts.mark_message_removed(self.bot.db, stale.id)
+        await posts.mark_message_removed(self.bot.db, stale.id, now=self.clock())
