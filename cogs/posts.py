@@ -159,18 +159,19 @@ def _messages(count: int) -> str:
 def removal_text(notice: RemovalNotice, what: str = "it") -> str:
     """What became of the messages in Discord that showed a withdrawn post (or, for "Forget me",
     `what` = "your posts"), in plain words: removed, still being tried, or where they still are."""
+    shown = f"the {_messages(notice.listed)} in Discord that showed {what}"
     if notice.pending:
-        return (f"{notice.removed} of the {_messages(notice.listed)} in Discord that showed {what} "
-                f"{'is' if notice.removed == 1 else 'are'} removed so far; I'm still trying to remove the rest "
+        return (f"Removed so far: {notice.removed} of {shown}. I'm still trying to remove the rest "
                 f"(for up to {REMOVAL_GIVE_UP.days} days).")
     if not notice.given_up:
-        return f"All {_messages(notice.listed)} in Discord that showed {what} {'is' if notice.listed == 1 else 'are'} removed."
+        return f"Removed: all of {shown}."
     left = len(notice.given_up)
     places = ", ".join(dict.fromkeys(f"<#{channel}>" for _, channel in notice.given_up))
-    return (f"{notice.removed} of the {_messages(notice.listed)} in Discord that showed {what} "
-            f"{'was' if notice.removed == 1 else 'were'} removed. {left} could not be: Discord refused for "
-            f"{REMOVAL_GIVE_UP.days} days (the bot may have lost its permissions there). {'It is' if left == 1 else 'They are'} "
-            f"in {places}: ask that server's moderators to delete {'it' if left == 1 else 'them'}.")
+    one = left == 1
+    return (f"Removed: {notice.removed} of {shown}. {left} could not be removed: Discord refused for "
+            f"{REMOVAL_GIVE_UP.days} days (the bot may have lost its permissions there). "
+            f"{'It is' if one else 'They are'} in {places}: ask that server's moderators to delete "
+            f"{'it' if one else 'them'}.")
 
 
 def post_summary(post: Post, notice: RemovalNotice | None = None) -> str:

@@ -53,14 +53,14 @@ async def test_a_withdrawal_whose_copies_discord_refuses_to_delete_is_reported_u
 
     # While Discord refuses: the member is told that the removal is still going on, not that it is done.
     mine = (await step(session, "@member /myposts")).text()
-    assert "0 of the 2 messages in Discord that showed it are removed so far" in mine
-    assert "still trying" in mine and "All 2" not in mine
+    assert "Removed so far: 0 of the 2 messages in Discord that showed it." in mine
+    assert "still trying" in mine and "Removed: all" not in mine
 
     # Discord accepts again: the next tries remove both, and /myposts says so.
     fault.times = 0
     await wait_for(lambda: _none_left(session))
     mine = (await step(session, "@member /myposts")).text()
-    assert "All 2 messages in Discord that showed it are removed." in mine
+    assert "Removed: all of the 2 messages in Discord that showed it." in mine
     assert TEXT not in " ".join(m.get("content") or "" for m in session.emulator.messages.values())
 
 
@@ -83,10 +83,10 @@ async def test_copies_refused_for_a_week_are_given_up_and_the_member_told_where_
 
     mine = (await step(session, "@member /myposts")).text()
     queue, public = channel_id(session, "mod-queue"), channel_id(session, "community-posts")
-    assert "0 of the 2 messages in Discord that showed it were removed. 2 could not be" in mine
+    assert "Removed: 0 of the 2 messages in Discord that showed it. 2 could not be removed" in mine
     assert f"<#{queue}>" in mine and f"<#{public}>" in mine and "ask that server's moderators" in mine
     data = (await step(session, "@member /mydata")).text()
-    assert "Post #1: 0 of the 2 messages" in data
+    assert "Post #1: Removed: 0 of the 2 messages" in data
 
 
 async def test_forget_me_tells_in_mydata_what_became_of_the_messages(session, quick_worker):
@@ -95,7 +95,7 @@ async def test_forget_me_tells_in_mydata_what_became_of_the_messages(session, qu
     assert "2 messages showing your posts are being removed" in done.text() and "/mydata shows" in done.text()
     await tried(session)
     data = (await step(session, "@member /mydata")).text()
-    assert "Forget me: 0 of the 2 messages in Discord that showed your posts are removed so far" in data
+    assert "Forget me: Removed so far: 0 of the 2 messages in Discord that showed your posts." in data
     # The notice holds no id of the member: only the keyed hash.
     rows = await session.bot.db.fetchall("SELECT * FROM removal_notices")
     assert rows and all(len(r["member_key"]) == 64 for r in rows)
@@ -104,7 +104,7 @@ async def test_forget_me_tells_in_mydata_what_became_of_the_messages(session, qu
     fault.times = 0
     await wait_for(lambda: _none_left(session))
     data = (await step(session, "@member /mydata")).text()
-    assert "Forget me: All 2 messages in Discord that showed your posts are removed." in data
+    assert "Forget me: Removed: all of the 2 messages in Discord that showed your posts." in data
 
 
 async def test_privacy_and_the_readme_state_the_same_removal_periods_as_the_code(session):
