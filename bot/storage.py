@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 import aiosqlite
 
+from bot.dialect import SQLITE
 from bot.errors import StorageUnavailable
 
 log = logging.getLogger("fibrocircle.storage")
@@ -26,6 +27,14 @@ log = logging.getLogger("fibrocircle.storage")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's write to end
+
+
+try:  # the errors a statement can end in, on either backend
+    from asyncpg import PostgresError as _PostgresError
+
+    QUERY_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, _PostgresError)
+except ImportError:  # pragma: no cover - asyncpg is a dependency; SQLite needs nothing else
+    QUERY_ERRORS = (sqlite3.Error,)
 
 
 def utcnow() -> str:
@@ -62,11 +71,29 @@ def is_storage_failure(error: BaseException) -> bool:
     a mistake in the SQL or a broken rule, which are bugs."""
     if isinstance(error, StorageUnavailable):
         return True
+    if type(error).__module__.startswith("asyncpg"):
+        from bot.storage_pg import is_pg_storage_failure
+
+        return is_pg_storage_failure(error)
     code = getattr(error, "sqlite_errorcode", None)
     return isinstance(error, sqlite3.Error) and code is not None and (code & 0xFF) in _STORAGE_FAILURES
 
 
+def open_database(target: str | Path) -> "Database":
+    """The database `target` names, not yet opened: a postgresql:// URL (FIBRO_DATABASE_URL) is the
+    PostgreSQL backend (bot/storage_pg.py), anything else a SQLite file."""
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        from bot.storage_pg import PostgresDatabase
+
+        return PostgresDatabase(target)
+    return Database(target)
+
+
 class Database:
+    """SQLite. The PostgreSQL backend (bot/storage_pg.py) has the same interface."""
+
+    dialect = SQLITE
+
     def __init__(self, path: str | Path):
         self.path = Path(path) if str(path) != ":memory:" else path
         self._conn: aiosqlite.Connection | None = None
@@ -95,6 +122,10 @@ class Database:
         await self._conn.execute("PRAGMA secure_delete=ON")
         await self._while_locked(self.migrate)
         return self
+
+    def sibling(self) -> "Database":
+        """Another Database on the same storage, as a second process would open it (not yet open)."""
+        return Database(self.path)
 
     async def _while_locked(self, step) -> Any:
         """Run a start-up step again while another process opening the same file holds the lock it
@@ -169,8 +200,9 @@ class Database:
         return None if row is None else row[0]
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception. Committed when the block ends."""
+    async def transaction(self, *, serial: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception. Committed when the block ends.
+        SQLite runs one write transaction at a time whatever `serial` says (see PostgresDatabase)."""
         task = asyncio.current_task()
         if task is not None and self._writer is task:
             # The lock is not re-entrant: waiting here would wait forever. Pass the open `tx` down instead.
@@ -293,6 +325,13 @@ class Database:
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))
+
+    def on_notice(self, channel: str, handler: Callable[[str | None], None]) -> None:
+        """Other processes' notices reach this process on PostgreSQL only (LISTEN/NOTIFY); on SQLite
+        there are none, and nothing is called."""
+
+    async def notify(self, tx: Any, channel: str, payload: str) -> None:
+        """Tell the other processes on this database, when `tx` commits (PostgreSQL only)."""
 
     async def get_meta(self, key: str) -> str | None:
         return await self.fetchval("SELECT value FROM meta WHERE key = ?", (key,))
