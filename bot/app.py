@@ -33,7 +33,7 @@ from bot.guild_settings import GuildSettings
 from bot.ingest import load_folder, load_seed_if_empty
 from bot.limits import Limits
 from bot.shards import IDENTIFY_INTERVAL, OwnShards, reserve_identify
-from bot.storage import Database
+from bot.storage import Database, open_database
 from bot.topics import retag_all_if_taxonomy_changed
 
 log = logging.getLogger("fibrocircle")
@@ -156,7 +156,7 @@ class FibroCircle(commands.AutoShardedBot):
         self.article_path = article_path
         self.articles_folder = articles_folder
         self.sync_commands = sync_commands
-        self.db = Database(config.db_path)
+        self.db = open_database(config.database)
         # The one per-server settings object every cog reads (cached, invalidated on write).
         self.guild_settings = GuildSettings(self.db)
         if config.emulator_url:

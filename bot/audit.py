@@ -116,10 +116,11 @@ async def record(
     target, detail_json = _validated(action, target, detail)
     created_at = utcnow()
     cursor = await conn.execute(
-        "INSERT INTO audit_log (guild_id, actor_id, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (guild_id, actor_id, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
         (guild_id, actor_id, action, target, detail_json, created_at),
     )
-    entry_id = cursor.lastrowid
+    entry_id = (await cursor.fetchone())[0]
     await cursor.close()
     return AuditEntry(
         id=int(entry_id),

@@ -73,7 +73,7 @@ def _with_db(config: Config, db: Path | None) -> Config:
     if db is None:
         return config
     return Config(db_path=db.resolve(), dev_guild_id=config.dev_guild_id, log_level=config.log_level,
-                  openapi_path=config.openapi_path, token=config.token)
+                  openapi_path=config.openapi_path, token=config.token)  # --db: that SQLite file
 
 
 # -- run ------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ async def _try(args: argparse.Namespace, config: Config) -> int:
 def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     from bot.article import ArticleFormatError
     from bot.ingest import load_file
-    from bot.storage import Database
+    from bot.storage import open_database
 
     files = args.files or [DEFAULT_ARTICLE_PATH]
     missing = [f for f in files if not f.is_file()]
@@ -204,7 +204,7 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
     async def go() -> tuple[list, list[str]]:
         reports, problems = [], []
-        async with Database(config.db_path) as db:
+        async with open_database(config.database) as db:
             for path in files:  # each file in its own transaction: a bad one leaves the others loaded
                 try:
                     reports.append(await load_file(db, path))
@@ -234,12 +234,12 @@ def cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_articles(args: argparse.Namespace, config: Config) -> int:
     from bot.library import library
-    from bot.storage import Database
+    from bot.storage import open_database
 
     config = _with_db(config, args.db)
 
     async def go():
-        async with Database(config.db_path) as db:
+        async with open_database(config.database) as db:
             return await library(db, every_server=True)
 
     articles = asyncio.run(go())
@@ -286,7 +286,7 @@ async def _check(config: Config) -> int:
             print(f"commands: {len(payload)} checked against Discord's rules (OpenAPI check skipped: {checker.reason})")
         integrity = await bot.db.integrity_check()
         version = await bot.db.schema_version()
-        print(f"database: {config.db_path} schema v{version}, integrity {integrity}")
+        print(f"database: {config.database_name} schema v{version}, integrity {integrity}")
         if integrity != "ok":
             problems.append(f"database integrity: {integrity}")
         cannot_write = await bot.db.write_problem()
@@ -311,12 +311,12 @@ def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
 async def _migrate(config: Config) -> int:
     from bot.app import prepare_database
     from bot.config import DEFAULT_ARTICLES_DIR
-    from bot.storage import Database
+    from bot.storage import open_database
 
-    async with Database(config.db_path) as db:
+    async with open_database(config.database) as db:
         async with db.exclusive("start-up"):
             await prepare_database(db, DEFAULT_ARTICLE_PATH, DEFAULT_ARTICLES_DIR)
-        print(f"database: {config.db_path} schema v{await db.schema_version()}, ready for the bot")
+        print(f"database: {config.database_name} schema v{await db.schema_version()}, ready for the bot")
     return 0
 
 

@@ -32,6 +32,11 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
         None,
     ),
     "FIBRO_DB_PATH": ("Where the SQLite database lives.", "data/fibrocircle.db"),
+    "FIBRO_DATABASE_URL": (
+        "Optional: postgresql://USER:PASSWORD@HOST:PORT/DATABASE to keep the data in PostgreSQL instead "
+        "(several bot processes on one database); unset: the SQLite file above.",
+        None,
+    ),
     "FIBRO_DEV_GUILD_ID": (
         "Optional: a server id where commands sync instantly while you develop (global sync takes up to an hour).",
         None,
@@ -72,6 +77,19 @@ class Config:
     emulator_url: str | None = None
     shard_count: int | None = None          # None: as many as Discord recommends
     shard_ids: tuple[int, ...] | None = None  # None: every shard
+    database_url: str | None = field(default=None, repr=False)  # PostgreSQL; None: the SQLite file
+
+    @property
+    def database(self) -> "str | Path":
+        """What bot.storage.open_database opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.database_url or self.db_path
+
+    @property
+    def database_name(self) -> str:
+        """The database for messages: the file, or PostgreSQL's host and database (no password)."""
+        if self.database_url is None:
+            return str(self.db_path)
+        return "postgresql://" + self.database_url.rpartition("@")[2].split("//", 1)[-1]
 
     def __repr__(self) -> str:  # never show the token
         return (
@@ -128,10 +146,17 @@ def load_config(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Co
             "(the emulator only ever runs on this machine), or left empty to use Discord."
         )
 
+    database_url = (env.get("FIBRO_DATABASE_URL") or "").strip() or None
+    if database_url is not None and not database_url.startswith(("postgresql://", "postgres://")):
+        raise SettingError(
+            "FIBRO_DATABASE_URL must be a PostgreSQL address such as postgresql://fibro:PASSWORD@127.0.0.1:5432/fibro, "
+            "or left empty to use the SQLite file (FIBRO_DB_PATH)."
+        )
+
     shard_count, shard_ids = _shards(env)
     return Config(db_path=db_path, dev_guild_id=dev_guild_id, log_level=level,
                   openapi_path=openapi_path, token=token, emulator_url=emulator_url,
-                  shard_count=shard_count, shard_ids=shard_ids)
+                  shard_count=shard_count, shard_ids=shard_ids, database_url=database_url)
 
 
 def _shards(env: dict[str, str]) -> tuple[int | None, tuple[int, ...] | None]:

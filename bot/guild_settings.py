@@ -529,6 +529,12 @@ class _ConfigCache:
 
 
 _CACHES: "weakref.WeakKeyDictionary[Database, _ConfigCache]" = weakref.WeakKeyDictionary()
+# Sent with the server's id when its settings change; None (notices missed) clears every server.
+NOTICE_CHANNEL = "fibro_guild_settings"
+
+
+def _notice_guild(payload: str | None) -> int | None:
+    return int(payload) if payload and payload.isdigit() else None
 
 # exists(kind, id) -> bool, where kind is "channel" or "role"; may be sync or async.
 ExistsCheck = Callable[[str, int], "bool | Awaitable[bool]"]
@@ -542,6 +548,9 @@ class GuildSettings:
         cache = _CACHES.get(db)
         if cache is None:
             cache = _CACHES[db] = _ConfigCache()
+            # Other processes' changes clear this process's copy (PostgreSQL's LISTEN/NOTIFY; on
+            # SQLite nothing arrives, and invalidate() is the way).
+            db.on_notice(NOTICE_CHANNEL, lambda payload: cache.clear(_notice_guild(payload)))
         self._cache = cache
 
     # -- reading --------------------------------------------------------------------------------
@@ -692,6 +701,8 @@ class GuildSettings:
                                 "new": to_json(s, new), "how": how},
                     )
                     changes.append(SettingChange(name, old, new, entry))
+                if changes:
+                    await self.db.notify(tx, NOTICE_CHANNEL, str(guild_id))
         return changes
 
 

@@ -74,11 +74,12 @@ async def load_article(db: Database, text: str, source_name: str, *, guild_id: i
     async with db.transaction() as tx:
         cur = await tx.execute(
             "INSERT INTO articles(title, byline, source_name, content_hash, loaded_at, guild_id, reference_json) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (parsed.title, parsed.byline, source_name, digest, utcnow(), guild_id,
              json.dumps(reference, ensure_ascii=False) if reference else None),
         )
-        article_id = cur.lastrowid
+        article_id = (await cur.fetchone())[0]
+        await cur.close()
         await tx.executemany(
             "INSERT INTO paragraphs(article_id, position, text) VALUES (?, ?, ?)",
             [(article_id, n, p) for n, p in enumerate(parsed.paragraphs, start=1)],

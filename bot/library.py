@@ -282,9 +282,12 @@ async def stage_upload(db: Database, guild_id: int, user_id: int, file_name: str
     async with db.transaction() as tx:
         await tx.execute("DELETE FROM article_uploads WHERE created_at < ?", (cutoff,))
         cur = await tx.execute(
-            "INSERT INTO article_uploads (guild_id, user_id, file_name, text, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO article_uploads (guild_id, user_id, file_name, text, created_at) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             (guild_id, user_id, file_name[:200], text, utcnow()))
-        return int(cur.lastrowid)
+        upload_id = int((await cur.fetchone())[0])
+        await cur.close()
+        return upload_id
 
 
 async def staged_upload(db: Database, upload_id: int, guild_id: int) -> Any:

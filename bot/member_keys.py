@@ -23,6 +23,6 @@ async def member_key(conn: Any, user_id: int, *, create: bool = False) -> str | 
     if row is None:
         if not create:
             return None
-        await conn.execute("INSERT OR IGNORE INTO bot_secrets(name, value) VALUES (?, ?)", (KEY_NAME, os.urandom(32)))
+        await conn.execute("INSERT INTO bot_secrets(name, value) VALUES (?, ?) ON CONFLICT DO NOTHING", (KEY_NAME, os.urandom(32)))
         row = await (await conn.execute("SELECT value FROM bot_secrets WHERE name = ?", (KEY_NAME,))).fetchone()
     return hmac.new(bytes(row[0]), str(int(user_id)).encode(), hashlib.sha256).hexdigest()

@@ -688,8 +688,10 @@ async def store_comment_tags(tx, article_id: int, tags: list[list[tuple]]) -> No
 
 
 INSERT_TAG = (
-    "INSERT OR REPLACE INTO topic_tags(guild_id, topic, source, item_id, score, length, keys, quotable, sensitive)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO topic_tags(guild_id, topic, source, item_id, score, length, keys, quotable, sensitive)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, topic, source, item_id) DO UPDATE SET"
+    " score = excluded.score, length = excluded.length, keys = excluded.keys, quotable = excluded.quotable,"
+    " sensitive = excluded.sensitive"
 )
 
 

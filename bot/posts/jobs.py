@@ -103,7 +103,9 @@ async def posts_to_queue(
     """
     when = _now(now)
     own, own_params = shards.where() if shards is not None else ("", [])
-    async with db.transaction() as tx:
+    # Not serial: the rows are locked as they are read, and rows another process is leasing are
+    # passed over (on PostgreSQL; SQLite has one writer at a time anyway).
+    async with db.transaction(serial=False) as tx:
         # A server has a queue channel when the setting is stored: only values other than the
         # default (none) are kept, and setting it back to none removes the row. Ids first, so that
         # only the chosen posts are read whole.
@@ -112,7 +114,7 @@ async def posts_to_queue(
             "SELECT id FROM posts WHERE state = 'pending' AND queue_message_id IS NULL"
             " AND (queue_next_at IS NULL OR queue_next_at <= ?)"
             " AND guild_id IN (SELECT guild_id FROM guild_settings WHERE key = ? AND value NOT IN ('null', '\"\"'))"
-            f"{own} ORDER BY urgent DESC, id LIMIT ?",
+            f"{own} ORDER BY urgent DESC, id LIMIT ?{db.dialect.skip_locked}",
             (_iso(when), QUEUE_CHANNEL_SETTING, *own_params, max(1, int(limit))),
         )]
         if not ids:
@@ -182,8 +184,10 @@ async def _lease(db: Database, job: str, due: str, order: str, *, now: datetime 
     meanwhile."""
     when = _now(now)
     own, own_params = shards.where() if shards is not None else ("", [])
-    async with db.transaction() as tx:
-        leased = await _posts(tx, f"SELECT * FROM posts WHERE {due}{own} ORDER BY {order} LIMIT ?",
+    # Not serial: the rows are locked as they are read, and rows another process is leasing are
+    # passed over (on PostgreSQL; SQLite has one writer at a time anyway).
+    async with db.transaction(serial=False) as tx:
+        leased = await _posts(tx, f"SELECT * FROM posts WHERE {due}{own} ORDER BY {order} LIMIT ?{db.dialect.skip_locked}",
                               (_iso(when), *own_params, max(1, int(limit))))
         if leased:
             marks = ",".join("?" * len(leased))
@@ -197,7 +201,7 @@ async def _lease(db: Database, job: str, due: str, order: str, *, now: datetime 
 def _not_leased_to_another(job: str) -> str:
     """SQL: the job's lease is the caller's (`owner`, given twice), or nobody's; any lease when the
     caller names no owner."""
-    return f"(? IS NULL OR {job}_owner IS NULL OR {job}_owner = ?)"
+    return f"(CAST(? AS TEXT) IS NULL OR {job}_owner IS NULL OR {job}_owner = ?)"
 
 
 async def mark_published(

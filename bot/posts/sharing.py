@@ -262,7 +262,7 @@ async def _insert_post(
     number_row = await _one(
         tx,
         "INSERT INTO guild_post_counters(guild_id, last_number) VALUES (?, 1) "
-        "ON CONFLICT(guild_id) DO UPDATE SET last_number = last_number + 1 RETURNING last_number",
+        "ON CONFLICT(guild_id) DO UPDATE SET last_number = guild_post_counters.last_number + 1 RETURNING last_number",
         (guild_id,),
     )
     number = number_row["last_number"]

@@ -56,7 +56,7 @@ async def _sample_phrases(db: Database, guild_id: int, scope: Scope = EVERY_ARTI
         "SELECT topic, source, item_id FROM ("
         " SELECT topic, source, item_id, ROW_NUMBER() OVER ("
         f"  PARTITION BY topic ORDER BY {DENSITY_SQL} DESC, source, item_id) AS place"
-        f" FROM topic_tags WHERE guild_id IN (?, ?) AND quotable = 1 AND sensitive = 0{in_scope})"
+        f" FROM topic_tags WHERE guild_id IN (?, ?) AND quotable = 1 AND sensitive = 0{in_scope}) AS ranked"
         " WHERE place = 1",
         (topics.COMMENTS_GUILD, guild_id, *scope_params),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bot.quotes.model import QuoteNotFound, fetch_rows
@@ -21,7 +22,7 @@ async def seen_and_last(db: Database, guild_id: int, user_id: int, channel_id: i
     selects, params = [], []
     if channel_id is not None:
         selects.append("SELECT * FROM (SELECT 'last' AS kind, source, item_id FROM quote_history"
-                       " WHERE guild_id = ? AND channel_id = ? ORDER BY id DESC LIMIT 1)")
+                       " WHERE guild_id = ? AND channel_id = ? ORDER BY id DESC LIMIT 1) AS last_shown")
         params += [guild_id, channel_id]
     if another_of is not None:
         selects.append("SELECT 'seen' AS kind, source, item_id FROM quote_seen"
@@ -49,8 +50,8 @@ async def record(db: Database, guild_id: int, user_id: int, channel_id: int | No
                 (guild_id, user_id, key),
             )
         await tx.executemany(
-            "INSERT OR IGNORE INTO quote_seen(guild_id, user_id, query_key, source, item_id, shown_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO quote_seen(guild_id, user_id, query_key, source, item_id, shown_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(guild_id, user_id, key, source, item_id, now) for source, item_id in shown],
         )
         await tx.executemany(
@@ -146,10 +147,8 @@ async def forget_guild(tx, guild_id: int) -> None:
 
 async def prune_history(db: Database, *, keep_days: int = 30) -> int:
     """Forget quote history older than `keep_days`; returns the rows removed."""
-    cutoff = f"-{int(keep_days)} days"
+    cutoff = (datetime.now(timezone.utc) - timedelta(days=int(keep_days))).strftime("%Y-%m-%dT%H:%M:%S")
     async with db.transaction() as tx:
-        a = await tx.execute(
-            "DELETE FROM quote_seen WHERE shown_at < strftime('%Y-%m-%dT%H:%M:%S', 'now', ?)", (cutoff,))
-        b = await tx.execute(
-            "DELETE FROM quote_history WHERE shown_at < strftime('%Y-%m-%dT%H:%M:%S', 'now', ?)", (cutoff,))
+        a = await tx.execute("DELETE FROM quote_seen WHERE shown_at < ?", (cutoff,))
+        b = await tx.execute("DELETE FROM quote_history WHERE shown_at < ?", (cutoff,))
         return (a.rowcount or 0) + (b.rowcount or 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import topics
 from bot.quotes.model import DENSITY_SQL, DIRECT_BONUS, density, fetch_rows
@@ -97,19 +98,20 @@ async def gather_candidates(db: Database, guild_id: int, match: topics.QueryMatc
     for topic in match.topics:
         # The comments' best and this server's best, each read in order from topic_tags_rank.
         for where_guild in (topics.COMMENTS_GUILD, guild_id):
-            selects.append(f"SELECT * FROM ({columns} WHERE guild_id = ? AND topic = ? AND quotable = 1{in_scope}{order})")
+            selects.append(f"SELECT * FROM ({columns} WHERE guild_id = ? AND topic = ? AND quotable = 1{in_scope}{order}) AS best")
             params += [topic, where_guild, topic, *scope_params, CANDIDATES_PER_TOPIC + seen]
         where = f" WHERE guild_id IN (?, ?) AND topic = ? AND quotable = 1{in_scope}"
         keys = sorted(k for k in match.keys.get(topic, ()) if k)
         if keys:
-            any_key = " OR ".join("instr(' ' || keys || ' ', ?) > 0" for _ in keys)
-            selects.append(f"SELECT * FROM ({columns}{where} AND ({any_key}){order})")
+            any_key = " OR ".join(db.dialect.contains("' ' || keys || ' '") for _ in keys)
+            selects.append(f"SELECT * FROM ({columns}{where} AND ({any_key}){order}) AS by_term")
             params += [topic, topics.COMMENTS_GUILD, guild_id, topic, *scope_params, *[f" {k} " for k in keys],
                        CANDIDATES_PER_TERM + seen]
     # Words looked for in the text itself come in the same trip to the database: (NULL, source,
     # id, NULL, NULL, text, stored flag) rows.
-    text_selects, text_params = _free_text_selects(guild_id, match.search_terms, scope)
-    selects += [f"SELECT NULL, source, item_id, NULL, NULL, text, flagged FROM ({q})" for q in text_selects]
+    text_selects, text_params = _free_text_selects(db.dialect, guild_id, match.search_terms, scope)
+    selects += [f"SELECT CAST(NULL AS TEXT), source, item_id, CAST(NULL AS REAL), CAST(NULL AS INTEGER), text, flagged"
+                f" FROM ({q}) AS by_text" for q in text_selects]
     params += text_params
     text_rows = []
     if selects:
@@ -164,16 +166,6 @@ async def gather_candidates(db: Database, guild_id: int, match: topics.QueryMatc
     return found
 
 
-def _fts_terms(free_terms: tuple[str, ...]) -> str:
-    """An FTS5 query: any of the words, each as a prefix of the indexed (porter-stemmed) words."""
-    parts = []
-    for term in free_terms:
-        clean = re.sub(r"[^\w]", "", term)
-        if clean:
-            parts.append(f'"{clean}"*' if len(clean) >= 3 else f'"{clean}"')
-    return " OR ".join(parts)
-
-
 def term_hits(text: str, terms: tuple[str, ...]) -> set[str]:
     """Which of the searched stems occur in `text`: a word whose stem is the term, or (for terms
     of four letters or more) starts with it, as in the FTS5 prefix query."""
@@ -195,24 +187,24 @@ def term_hits(text: str, terms: tuple[str, ...]) -> set[str]:
 _FLAG_SQL = "(SELECT MAX(sensitive) FROM topic_tags t WHERE t.source = '{source}' AND t.item_id = {item})"
 
 
-def _free_text_selects(guild_id: int, terms: tuple[str, ...],
+def _free_text_selects(dialect: Any, guild_id: int, terms: tuple[str, ...],
                        scope: Scope = EVERY_ARTICLE) -> tuple[list[str], list]:
     """Queries for the comments and this server's posts that contain the words, each giving
     (source, item_id, text, flagged) rows."""
     selects: list[str] = []
     params: list = []
-    fts = _fts_terms(terms)
+    # Any of the words, each as a prefix of the indexed (stemmed) words.
+    fts = dialect.prefix_query(terms)
     if fts:
         in_scope, scope_params = scope.comments_sql("c.id")
         selects.append(
             f"SELECT 'comment' AS source, c.id AS item_id, c.text AS text,"
             f" {_FLAG_SQL.format(source='comment', item='c.id')} AS flagged"
-            " FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid"
-            f" WHERE comments_fts MATCH ?{in_scope} ORDER BY bm25(comments_fts) LIMIT ?")
+            f"{dialect.comment_search(in_scope)} LIMIT ?")
         params += [fts, *scope_params, FREE_TEXT_MATCHES]
     likes = [t for t in terms if len(t) >= 3]
     if likes:
-        condition = " OR ".join("p.text LIKE ?" for _ in likes)
+        condition = " OR ".join(f"p.text {dialect.like} ?" for _ in likes)
         # The newest approved posts of this server only, read from the (guild, state, urgent, id)
         # index backwards; their text is read one row at a time until enough match.
         selects.append(
@@ -238,8 +230,8 @@ def _free_text_hits(rows, terms: tuple[str, ...]) -> dict[tuple[str, int], tuple
 
 async def _free_text_matches(db: Database, guild_id: int, terms: tuple[str, ...], scope: Scope = EVERY_ARTICLE):
     """Comments and this server's posts that contain the words: {ident: (text, words, flag)}."""
-    selects, params = _free_text_selects(guild_id, terms, scope)
+    selects, params = _free_text_selects(db.dialect, guild_id, terms, scope)
     if not selects:
         return {}
-    rows = await fetch_rows(db, " UNION ALL ".join(f"SELECT * FROM ({q})" for q in selects), params)
+    rows = await fetch_rows(db, " UNION ALL ".join(f"SELECT * FROM ({q}) AS by_text" for q in selects), params)
     return _free_text_hits(rows, terms)

@@ -63,19 +63,19 @@ async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]],
     if comment_ids:
         marks = ",".join("?" * len(comment_ids))
         in_scope, scope_params = scope.comments_sql("c.id")
-        # The article's title rides in the last column, which tag rows use for their score.
-        selects.append("SELECT 'text', 'comment', c.id, c.author, 0, c.text, a.title FROM comments c"
+        # The article's title rides in its own column (NULL in the other rows).
+        selects.append("SELECT 'text', 'comment', c.id, c.author, 0, c.text, a.title, NULL FROM comments c"
                        f" JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks}){in_scope}")
         params += [*comment_ids, *scope_params]
     if post_ids:
         marks = ",".join("?" * len(post_ids))
-        selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL FROM posts"
+        selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL, NULL FROM posts"
                        f" WHERE id IN ({marks}) AND guild_id = ? AND state = 'approved'")
         params += [*post_ids, guild_id]
     if with_topics:
         for source, ids in (("comment", comment_ids), ("post", post_ids)):
             if ids:
-                selects.append("SELECT 'tag', source, item_id, topic, sensitive, NULL, score FROM topic_tags"
+                selects.append("SELECT 'tag', source, item_id, topic, sensitive, NULL, NULL, score FROM topic_tags"
                                f" WHERE source = ? AND item_id IN ({','.join('?' * len(ids))})")
                 params += [source, *ids]
     if not selects:
@@ -83,14 +83,14 @@ async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]],
     out: dict[tuple[str, int], Item] = {}
     tags: dict[tuple[str, int], list[tuple[float, str]]] = {}
     sensitive: set[tuple[str, int]] = set()
-    for kind, source, item_id, name, flag, text, score in await fetch_rows(db, " UNION ALL ".join(selects), params):
+    for kind, source, item_id, name, flag, text, title, score in await fetch_rows(db, " UNION ALL ".join(selects), params):
         ident = (source, item_id)
         if kind == "tag":
             tags.setdefault(ident, []).append((-score, name))
             if flag:
                 sensitive.add(ident)
         elif source == "comment":
-            origin = ORIGIN_ARTICLE.format(title=score) if scope.named else ORIGIN_COMMENTS
+            origin = ORIGIN_ARTICLE.format(title=title) if scope.named else ORIGIN_COMMENTS
             out[ident] = Item(text, name or ANONYMOUS_READER, origin)
         else:
             shown_name = None if flag else (name or "").strip()

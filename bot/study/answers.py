@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,6 +17,7 @@ from bot.study.index import _read, _study_index, _StudyIndex
 from bot.study.intents import FILLER, KINDS, defined_term, kinds_of, member_words
 from bot.study.model import EMBED_DESCRIPTION, EMBED_TITLE, Answer, Passage, RenderedCard
 from bot.study.render import _limit
+from bot.storage import QUERY_ERRORS
 from bot.study.terms import glossary_terms
 from bot.text import STOPWORDS, fold, in_order, light_stem, trim_to, words
 
@@ -230,11 +230,11 @@ class _Group:
 
 
 def _fts_string(term: str) -> str:
-    """One FTS5 string literal: only letters, digits and spaces survive, so nothing a member types
-    (quotes, *, NEAR, parentheses, column filters) can become query syntax."""
+    """One phrase to search for: only letters, digits and spaces survive, so nothing a member types
+    (quotes, *, NEAR, parentheses, column filters) can become query syntax. The database's dialect
+    makes the query of it (`phrase_query`)."""
     clean = re.sub(r"[^\w ]+", " ", term, flags=re.UNICODE).replace("_", " ")
-    clean = re.sub(r"\s+", " ", clean).strip()
-    return f'"{clean}"' if clean else ""
+    return re.sub(r"\s+", " ", clean).strip()
 
 
 def _plan(question: str, index: _StudyIndex, personal: bool) -> list[_Group]:
@@ -689,15 +689,13 @@ async def _find_answer(db: Any, index: _StudyIndex, text: str) -> tuple[Answer, 
     fts_groups = [(k, g) for k, g in enumerate(groups) if g.terms]
     matches: dict[int, dict[int, float]] = {k: {} for k in range(len(groups))}   # group -> sentence -> bm25
     if fts_groups:
-        sql = " UNION ALL ".join(
-            "SELECT ? AS g, rowid AS id, bm25(sentences_fts) AS score FROM sentences_fts "
-            "WHERE sentences_fts MATCH ? AND rowid BETWEEN ? AND ?" for _ in fts_groups)
+        sql = " UNION ALL ".join(db.dialect.sentence_search() for _ in fts_groups)
         params: list[Any] = []
         for k, g in fts_groups:
-            params += [k, " OR ".join(g.terms), index.first_id, index.last_id]
+            params += [k, db.dialect.phrase_query(g.terms), index.first_id, index.last_id]
         try:
             rows = await _read(db, sql, params)
-        except sqlite3.Error:
+        except QUERY_ERRORS:
             log.exception("study question could not be searched: %r", text[:100])
             rows = []
             searched = False
