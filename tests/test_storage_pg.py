@@ -2,8 +2,8 @@
 once, leases with SKIP LOCKED, advisory locks, the settings cache cleared across processes, text
 gone from the data files after a withdrawal and Forget me, and search comparable with SQLite's.
 
-The cluster is a throwaway one (tests/pg_cluster.py); without PostgreSQL on the machine the tests
-that need it are skipped, saying why."""
+The cluster is the run's throwaway one (tests/pg_cluster.py, started by tests/conftest.py); without
+PostgreSQL on the machine the tests that need it are skipped, saying why."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from bot.guild_settings import GuildSettings
 from bot.ingest import load_file
 from bot.storage import Database, open_database
 from bot.storage_pg import PostgresDatabase, translate
-from pg_cluster import PgCluster, PgUnavailable
 
 GUILD = 1_234_567_890_123_456_789  # a real-sized Discord id: past 32 bits
 ADMIN = 9_000_000_000_000_000_001
@@ -47,14 +46,10 @@ def test_the_password_is_not_shown():
 
 # -- a real server -----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def cluster():
-    try:
-        c = PgCluster.start()
-    except PgUnavailable as why:
-        pytest.skip(f"no PostgreSQL cluster could be started: {why}")
-    yield c
-    c.stop()
+@pytest.fixture
+def cluster(pg_server):
+    """The run's throwaway cluster (tests/conftest.py); the tests are skipped, saying why, without one."""
+    return pg_server
 
 
 @pytest.fixture
@@ -199,7 +194,7 @@ async def test_settings_changed_in_another_process_reach_this_ones_cache(pg):
 
 def _files_holding(cluster, needle: str) -> list[str]:
     """Data files of the cluster (tables and indexes, not the write-ahead log) that hold `needle`."""
-    found = subprocess.run(["grep", "-rl", "--binary-files=text", needle, str(cluster.folder / "data" / "base")],
+    found = subprocess.run(["grep", "-rl", "--binary-files=text", needle, str(cluster.data / "base")],
                            capture_output=True, text=True)
     return found.stdout.split()
 
