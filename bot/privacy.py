@@ -160,3 +160,19 @@ async def run_retention(db: Database, *, now: datetime | None = None, shards: Ow
     if pruned:
         await db.checkpoint()
     return Retention(tuple(forgotten), pruned)
+
+
+# What deleting a post or "Forget me" means for the text on each database backend: /privacy shows
+# the one the bot runs on and the README says both, in the same words (a test holds them together).
+DELETED_TEXT = {
+    "sqlite": "Deleted text is overwritten in the bot's database files at once, not only hidden: no copy of it "
+              "stays in them.",
+    "postgres": "Deleted text is removed from the bot's database tables at once, from their files too, but "
+                "PostgreSQL's write-ahead log keeps a copy until it is recycled, and replicas, log archives and "
+                "backups keep one for as long as the bot's host keeps them.",
+}
+
+
+def deleted_text(database_url: str | None) -> str:
+    """DELETED_TEXT for the backend the bot runs on: PostgreSQL when it has a database URL."""
+    return DELETED_TEXT["postgres" if database_url else "sqlite"]

@@ -444,6 +444,7 @@ class Posts(commands.Cog):
         embed = brand_embed("Your privacy with Fibro Circle")
         for name, value in PRIVACY:
             embed.add_field(name=name, value=value, inline=False)
+        embed.add_field(name="What deleting means", value=privacy.deleted_text(self.bot.config.database_url), inline=False)
         await send_ephemeral(interaction, embed=embed)
 
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot import quotes, safety
+from bot import privacy, quotes, safety
 from emulator.server import PERSONAS
 from emulator.session import BotSession
 from support import OTHER_GUILD, channel_id, channel_messages, files_holding, is_ephemeral, newest_post, press, ready_server, sent_in, set_up_everything, share, step, wait_for
@@ -391,6 +391,10 @@ async def test_keeping_my_data_deletes_nothing(session):
 async def test_privacy_says_what_why_how_long_who_and_how_to_delete(session):
     result = await step(session, "@member /privacy")
     assert is_ephemeral(result)
-    names = [f["name"] for f in result.bodies()[0]["embeds"][0]["fields"]]
-    assert names == ["What is stored", "Why", "For how long", "Who sees it", "Safety checks", "How to delete it"]
+    fields = result.bodies()[0]["embeds"][0]["fields"]
+    names = [f["name"] for f in fields]
+    assert names == ["What is stored", "Why", "For how long", "Who sees it", "Safety checks", "How to delete it",
+                     "What deleting means"]
     assert "/mydata" in result.text() and "/myposts" in result.text()
+    # What deleting means on the database this bot runs on (SQLite here).
+    assert fields[-1]["value"] == privacy.DELETED_TEXT["sqlite"]
