@@ -124,8 +124,9 @@ class BotSession:
                  article_path: Path = DEFAULT_ARTICLE_PATH, articles_folder: Path = DEFAULT_ARTICLES_DIR,
                  quiet: float = 0.12, extra_guilds: tuple[int, ...] = (),
                  shard_count: int | None = None, shard_ids: tuple[int, ...] | None = None, raw: bool = False,
-                 world_path: Path | None = None, rate_scale: float = 1.0):
+                 world_path: Path | None = None, rate_scale: float = 1.0, database_url: str | None = None):
         self.db_path = Path(db_path)
+        self.database_url = database_url  # PostgreSQL instead of the SQLite file at db_path
         self.openapi_path = openapi_path
         self.guild_id = guild_id
         self.default_role = default_role
@@ -192,7 +193,8 @@ class BotSession:
     def make_config(self, shard_ids: tuple[int, ...] | None = None) -> Config:
         return Config(db_path=self.db_path, dev_guild_id=None, log_level="WARNING",
                       openapi_path=self.openapi_path, token=FAKE_TOKEN, shard_count=self.shard_count,
-                      shard_ids=shard_ids if shard_ids is not None else self.shard_ids)
+                      shard_ids=shard_ids if shard_ids is not None else self.shard_ids,
+                      database_url=self.database_url)
 
     async def start_bot(self, timeout: float = 20.0) -> FibroCircle:
         self.bot, self._bot_task = await self._launch(self.make_config(), timeout)

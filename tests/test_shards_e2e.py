@@ -3,7 +3,7 @@
 Two bot processes (two bots on one database, each with half the shards) serve four servers: every
 interaction is answered by the bot of its server's shard, every approved post is published once,
 every decision is told to its author once, and no post is marked failed by the bot that does not
-serve its server. Past 2,500 servers, a bot that does not shard is refused (4011) and one that
+serve its server, on SQLite and on PostgreSQL. Past 2,500 servers, a bot that does not shard is refused (4011) and one that
 shards as Discord recommends connects."""
 
 from __future__ import annotations
@@ -25,12 +25,16 @@ SHARDS = 4
 GUILDS = [DEFAULT_GUILD + (n << 22) for n in range(SHARDS)]  # one server on each shard
 
 
-async def test_two_processes_share_the_servers_and_do_each_job_once(tmp_path, quick_worker):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_two_processes_share_the_servers_and_do_each_job_once(tmp_path, quick_worker, backend, request):
     assert sorted(shard_of(g, SHARDS) for g in GUILDS) == list(range(SHARDS))
+    # On PostgreSQL both bots share a database of their own in the run's throwaway cluster.
+    url = request.getfixturevalue("pg_url") if backend == "postgres" else None
     async with BotSession(tmp_path / "bot.db", openapi_path=OPENAPI_PATH, quiet=0.08, extra_guilds=tuple(GUILDS[1:]),
-                          shard_count=SHARDS, shard_ids=(0, 1)) as session:
+                          shard_count=SHARDS, shard_ids=(0, 1), database_url=url) as session:
         first = session.bot
         second = await session.start_extra_bot(shard_ids=(2, 3))
+        assert first.db.dialect.name == second.db.dialect.name == backend
         emulator = session.emulator
         await emulator.wait_connected()
         assert sorted(emulator.sessions) == [0, 1, 2, 3]
