@@ -21,6 +21,7 @@ result into embeds and buttons.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from functools import lru_cache
@@ -307,14 +308,27 @@ async def run_search(interaction: Interaction, search: str, *, count: int, ephem
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
     bot = interaction.client
-    result = await in_time(interaction, quotes.find_quotes(
-        bot.db, guild_id=interaction.guild_id, query=search, user_id=interaction.user.id,
-        # The channel's tie-break is about what the channel sees: a private reply is not shown to it.
-        channel_id=None if ephemeral else interaction.channel_id, count=count, another=another,
-        # The reply need not wait for the record of what it shows; "Another" and the next search
-        # in this server do.
-        record_in_background=True),
-        ephemeral=ephemeral, update=update)
+    replied = asyncio.Event()  # what was shown is recorded once the member has the reply
+    try:
+        result = await in_time(interaction, quotes.find_quotes(
+            bot.db, guild_id=interaction.guild_id, query=search, user_id=interaction.user.id,
+            # The channel's tie-break is about what the channel sees: a private reply is not shown to it.
+            channel_id=None if ephemeral else interaction.channel_id, count=count, another=another,
+            # The reply need not wait for the record of what it shows; "Another" and the next search
+            # in this server do.
+            record_in_background=True, record_after=replied),
+            ephemeral=ephemeral, update=update)
+        await answer_search(interaction, result, search, count=count, ephemeral=ephemeral, another=another,
+                            update=update)
+    finally:
+        replied.set()
+
+
+async def answer_search(interaction: Interaction, result: QuoteResult, search: str, *, count: int, ephemeral: bool,
+                        another: bool, update: bool) -> None:
+    """The reply to a search: quotes with buttons, or a kind "nothing found"."""
+    assert interaction.guild_id is not None
+    bot = interaction.client
     # A search in words of crisis, or a quote about self-harm, comes with the server's crisis resources.
     wants_resources = said(search) == "this" or any(q.sensitive for q in result.quotes)
     resources = await crisis_resources(bot, interaction.guild_id) if wants_resources else None

@@ -261,3 +261,28 @@ async def test_study_questions_find_the_same_sentence_on_both_backends(pg, tmp_p
         on_sqlite = await answers(lite)
     on_postgres = await answers(pg)
     assert on_postgres == on_sqlite
+
+
+async def _paged_quotes(db) -> list[list[int]]:
+    """A search shown to a channel, then "Another" until nothing is left: the comments' positions."""
+    await load_file(db, DATA_DIR / "article.txt")
+    position = {r["id"]: r["position"] for r in await db.fetchall("SELECT id, position FROM comments")}
+    pages = []
+    result = await quotes.find_quotes(db, guild_id=GUILD, query="sleep", user_id=1, channel_id=77, count=2)
+    while result.quotes:
+        pages.append([position[q.item_id] for q in result.quotes])
+        result = await quotes.find_quotes(db, guild_id=GUILD, query="sleep", user_id=1, channel_id=77, count=2,
+                                          another=True)
+    # The channel was just given the first quote: a new search there offers another one first.
+    again = await quotes.find_quotes(db, guild_id=GUILD, query="sleep", user_id=2, channel_id=77)
+    pages.append([position[q.item_id] for q in again.quotes])
+    return pages
+
+
+async def test_another_and_the_channels_last_quote_are_the_same_on_both_backends(pg, tmp_path):
+    async with Database(tmp_path / "sqlite.db") as lite:
+        on_sqlite = await _paged_quotes(lite)
+    on_postgres = await _paged_quotes(pg)
+    shown = [p for page in on_sqlite[:-1] for p in page]
+    assert len(shown) > 4 and len(set(shown)) == len(shown), "never a repeat until none are left"
+    assert on_postgres == on_sqlite

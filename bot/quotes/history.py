@@ -7,6 +7,7 @@ import asyncio
 import logging
 import weakref
 from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.quotes.model import QuoteNotFound, fetch_rows
@@ -15,29 +16,51 @@ from bot.storage import Database, discord_id, utcnow
 log = logging.getLogger("bot.quotes")
 
 
-async def seen_and_last(db: Database, guild_id: int, user_id: int, channel_id: int | None,
-                   another_of: str | None) -> tuple[set[tuple[str, int]], tuple[str, int] | None]:
-    """What this member was shown for the search `another_of` (when paging), and the last quote
-    this channel was given."""
-    selects, params = [], []
-    if channel_id is not None:
-        selects.append("SELECT * FROM (SELECT 'last' AS kind, source, item_id FROM quote_history"
-                       " WHERE guild_id = ? AND channel_id = ? ORDER BY id DESC LIMIT 1) AS last_shown")
-        params += [guild_id, channel_id]
-    if another_of is not None:
-        selects.append("SELECT 'seen' AS kind, source, item_id FROM quote_seen"
-                       " WHERE guild_id = ? AND user_id = ? AND query_key = ?")
-        params += [guild_id, user_id, another_of]
-    seen, last = set(), None
-    if selects:
-        # What was shown is sometimes still being written (see `find_quotes`): wait for it.
-        await records_written(db, guild_id)
-        for kind, source, item_id in await fetch_rows(db, " UNION ALL ".join(selects), params):
-            if kind == "last":
-                last = (source, item_id)
-            else:
-                seen.add((source, item_id))
-    return seen, last
+# The kinds of rows a ShownQuery adds to a search's query (in its first column, where the other
+# rows carry a topic name or NULL: no topic starts with "~").
+LAST = "~last"
+SEEN = "~seen"
+_NO_TAG = "CAST(NULL AS REAL), CAST(NULL AS INTEGER), CAST(NULL AS TEXT), CAST(NULL AS INTEGER)"
+
+
+@dataclass
+class ShownQuery:
+    """What a search needs to know of what was shown, asked in the search's own query: the rows
+    of what this member was shown for the same search (when paging, `another_of`) and of the last
+    quote the channel was given, as (kind, source, item_id, NULL, NULL, NULL, NULL), kind SEEN or
+    LAST; and an SQL count of the member's seen quotes, for the candidate limits. The query
+    fills in `seen` and `last`."""
+
+    guild_id: int
+    user_id: int
+    channel_id: int | None
+    another_of: str | None
+    seen: set[tuple[str, int]] = field(default_factory=set)
+    last: tuple[str, int] | None = None
+
+    def rows_sql(self) -> tuple[list[str], list]:
+        selects, params = [], []
+        if self.channel_id is not None:
+            selects.append(f"SELECT * FROM (SELECT '{LAST}', source, item_id, {_NO_TAG} FROM quote_history"
+                           " WHERE guild_id = ? AND channel_id = ? ORDER BY id DESC LIMIT 1) AS last_shown")
+            params += [self.guild_id, self.channel_id]
+        if self.another_of is not None:
+            selects.append(f"SELECT '{SEEN}', source, item_id, {_NO_TAG} FROM quote_seen"
+                           " WHERE guild_id = ? AND user_id = ? AND query_key = ?")
+            params += [self.guild_id, self.user_id, self.another_of]
+        return selects, params
+
+    def seen_count_sql(self) -> tuple[str, list]:
+        """" + (how many the member was shown for the search)", or nothing when not paging."""
+        if self.another_of is None:
+            return "", []
+        return (" + (SELECT COUNT(*) FROM quote_seen WHERE guild_id = ? AND user_id = ? AND query_key = ?)",
+                [self.guild_id, self.user_id, self.another_of])
+
+    async def ready(self, db: Database) -> None:
+        """What was shown is sometimes still being written (see `find_quotes`): wait for it."""
+        if self.channel_id is not None or self.another_of is not None:
+            await records_written(db, self.guild_id)
 
 
 async def record(db: Database, guild_id: int, user_id: int, channel_id: int | None, key: str,
@@ -67,8 +90,19 @@ async def record(db: Database, guild_id: int, user_id: int, channel_id: int | No
 _WRITING: "weakref.WeakKeyDictionary[Database, dict[int, set[asyncio.Task]]]" = weakref.WeakKeyDictionary()
 
 
-def record_in_background(db: Database, guild_id: int, *args, **kwargs) -> None:
+# How long a record waits for the reply it belongs to before it is written anyway.
+AFTER_REPLY_WAIT = 10.0
+
+
+def record_in_background(db: Database, guild_id: int, *args, after: asyncio.Event | None = None, **kwargs) -> None:
+    """Write the record in a task of its own; with `after`, once that event is set (the reply was
+    sent: the member does not wait for the write), or after AFTER_REPLY_WAIT seconds at most."""
     async def write() -> None:
+        if after is not None:
+            try:
+                await asyncio.wait_for(after.wait(), AFTER_REPLY_WAIT)
+            except asyncio.TimeoutError:
+                pass
         try:
             await record(db, guild_id, *args, **kwargs)
         except Exception:  # the reply was sent; at worst "Another" may offer this quote again

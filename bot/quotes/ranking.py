@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import topics
+from bot.quotes.history import LAST, SEEN, ShownQuery
 from bot.quotes.model import DENSITY_SQL, DIRECT_BONUS, density, fetch_rows
 from bot.quotes.source import EVERY_ARTICLE, Scope
 from bot.quotes.texts import facts_of
@@ -80,11 +81,13 @@ def may_offer(c: Candidate, match: topics.QueryMatch) -> bool:
     return _matches_every_part(c, match)
 
 
-async def gather_candidates(db: Database, guild_id: int, match: topics.QueryMatch,
-                      seen: int = 0, scope: Scope = EVERY_ARTICLE) -> dict[tuple[str, int], Candidate]:
-    """Everything that may answer the search, with its relevance. `seen`: how many quotes the
-    member has already been shown for it, so that "Another" can page past the first candidates."""
+async def gather_candidates(db: Database, guild_id: int, match: topics.QueryMatch, scope: Scope = EVERY_ARTICLE,
+                            shown: ShownQuery | None = None) -> dict[tuple[str, int], Candidate]:
+    """Everything that may answer the search, with its relevance. In the same trip to the
+    database, `shown` is told what the member was already shown for the search (so that
+    "Another" pages past the first candidates) and the last quote the channel was given."""
     found: dict[tuple[str, int], Candidate] = {}
+    seen_count, seen_params = shown.seen_count_sql() if shown is not None else ("", [])
     # Of a text's stored keys only those the search asked for matter (ranking, "matched"): the
     # rest are not kept.
     wanted = {t: frozenset(k for k in match.keys.get(t, ()) if k) for t in match.topics}
@@ -93,31 +96,41 @@ async def gather_candidates(db: Database, guild_id: int, match: topics.QueryMatc
     # (even when the topic's best texts are many). A text may come twice; it is taken once.
     selects, params = [], []
     columns = "SELECT ? AS asked, source, item_id, score, length, keys, sensitive FROM topic_tags"
-    order = f" ORDER BY {DENSITY_SQL} DESC LIMIT ?"
+    order = f" ORDER BY {DENSITY_SQL} DESC LIMIT ?{seen_count}"
     in_scope, scope_params = scope.tags_sql()
     for topic in match.topics:
         # The comments' best and this server's best, each read in order from topic_tags_rank.
         for where_guild in (topics.COMMENTS_GUILD, guild_id):
             selects.append(f"SELECT * FROM ({columns} WHERE guild_id = ? AND topic = ? AND quotable = 1{in_scope}{order}) AS best")
-            params += [topic, where_guild, topic, *scope_params, CANDIDATES_PER_TOPIC + seen]
+            params += [topic, where_guild, topic, *scope_params, CANDIDATES_PER_TOPIC, *seen_params]
         where = f" WHERE guild_id IN (?, ?) AND topic = ? AND quotable = 1{in_scope}"
         keys = sorted(k for k in match.keys.get(topic, ()) if k)
         if keys:
             any_key = " OR ".join(db.dialect.contains("' ' || keys || ' '") for _ in keys)
             selects.append(f"SELECT * FROM ({columns}{where} AND ({any_key}){order}) AS by_term")
             params += [topic, topics.COMMENTS_GUILD, guild_id, topic, *scope_params, *[f" {k} " for k in keys],
-                       CANDIDATES_PER_TERM + seen]
+                       CANDIDATES_PER_TERM, *seen_params]
     # Words looked for in the text itself come in the same trip to the database: (NULL, source,
     # id, NULL, NULL, text, stored flag) rows.
     text_selects, text_params = _free_text_selects(db.dialect, guild_id, match.search_terms, scope)
     selects += [f"SELECT CAST(NULL AS TEXT), source, item_id, CAST(NULL AS REAL), CAST(NULL AS INTEGER), text, flagged"
                 f" FROM ({q}) AS by_text" for q in text_selects]
     params += text_params
+    if shown is not None:
+        shown_selects, shown_params = shown.rows_sql()
+        selects += shown_selects
+        params += shown_params
     text_rows = []
     if selects:
         for asked, source, item_id, score, length, keys, sensitive in await fetch_rows(db, " UNION ALL ".join(selects), params):
             if asked is None:
                 text_rows.append((source, item_id, keys, sensitive))
+                continue
+            if asked == SEEN and shown is not None:
+                shown.seen.add((source, item_id))
+                continue
+            if asked == LAST and shown is not None:
+                shown.last = (source, item_id)
                 continue
             c = found.get((source, item_id))
             if c is None:

@@ -3,6 +3,8 @@ built into quotes with their excerpts, and what was shown recorded."""
 
 from __future__ import annotations
 
+import asyncio
+
 from bot import topics
 from bot.errors import UserFacingError
 from bot.quotes.browse import topics_to_suggest
@@ -26,6 +28,7 @@ def query_key(query: str) -> str:
 async def find_quotes(
     db: Database, *, guild_id: int, query: str, user_id: int, channel_id: int | None,
     count: int = 1, another: bool = False, record_in_background: bool = False,
+    record_after: asyncio.Event | None = None,
 ) -> QuoteResult:
     """The best quotes for `query` in this server, and what was shown is recorded.
 
@@ -36,6 +39,7 @@ async def find_quotes(
     `record_in_background=True` returns before the record of what was shown is committed, so that
     the reply need not wait for the write: the next search in this server that reads the record
     ("Another", a channel's last quote) waits for it, and `records_written` waits for all of them.
+    With `record_after`, the write starts only once that event is set (the reply was sent).
     """
     key = query_key(query)
     if not key:
@@ -47,8 +51,11 @@ async def find_quotes(
                            nearest_topics=tuple(await topics_to_suggest(db, guild_id, key, match)))
 
     scope = await scope_of(db, guild_id)
-    seen, last = await history.seen_and_last(db, guild_id, user_id, channel_id, key if another else None)
-    candidates = await gather_candidates(db, guild_id, match, seen=len(seen), scope=scope)
+    # What was shown before comes in the candidates' own trip to the database.
+    was_shown = history.ShownQuery(guild_id, user_id, channel_id, key if another else None)
+    await was_shown.ready(db)
+    candidates = await gather_candidates(db, guild_id, match, scope=scope, shown=was_shown)
+    seen, last = was_shown.seen, was_shown.last
     # Only texts that speak to the search: never others to fill the reply.
     ranked = [c for c in candidates.values() if c.speaks and may_offer(c, match)]
     # Texts that answer every part of the search first ("waking up in pain": sleep and pain),
@@ -78,7 +85,8 @@ async def find_quotes(
                         if not (match.topic_only and t in match.topics))
     shown = [(q.source, q.item_id) for q in quotes]
     if record_in_background:
-        history.record_in_background(db, guild_id, user_id, channel_id, key, shown, fresh=not another)
+        history.record_in_background(db, guild_id, user_id, channel_id, key, shown, fresh=not another,
+                                     after=record_after)
     else:
         await history.record(db, guild_id, user_id, channel_id, key, shown, fresh=not another)
     return QuoteResult(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import library
+from bot.guild_settings import GuildConfig, GuildSettings
 from bot.quotes.model import (ANONYMOUS_MEMBER, ANONYMOUS_READER, ORIGIN_ARTICLE, ORIGIN_COMMENTS,
                               ORIGIN_COMMUNITY, fetch_rows)
 from bot.storage import Database
@@ -15,31 +15,54 @@ from bot.storage import Database
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    articles: tuple[int, ...] | None    # the articles whose comments are offered; None: all of them
-    named: bool                         # several articles: say which one a comment comes from
+    """The comments a server is offered, as conditions its queries carry: those of the shared
+    articles and of its own uploads, less the articles its admins turned off. Built from the
+    server's settings alone, so that a search needs no trip to the database to know it; the
+    library itself is read by the query that uses it, so an article loaded by another process
+    counts at once."""
+
+    guild_id: int | None                # None: every article's comments, never named
+    hidden: tuple[int, ...] = ()        # the articles the server's admins turned off
+
+    def _shown(self) -> tuple[str, list]:
+        """A condition on `sa` (articles): the server shows that article."""
+        hidden = f" AND sa.id NOT IN ({','.join('?' * len(self.hidden))})" if self.hidden else ""
+        return f"(sa.guild_id IS NULL OR sa.guild_id = ?){hidden}", [self.guild_id, *self.hidden]
+
+    def _comments(self, column: str) -> tuple[str, list]:
+        shown, params = self._shown()
+        return (f"{column} IN (SELECT sc.id FROM comments sc JOIN articles sa ON sa.id = sc.article_id"
+                f" WHERE {shown})", params)
 
     def comments_sql(self, column: str) -> tuple[str, list]:
-        """" AND <column> IN (the comments of these articles)", or nothing when every article counts."""
-        if self.articles is None:
+        """" AND <column> IN (the comments of the articles shown)", or nothing for every article."""
+        if self.guild_id is None:
             return "", []
-        marks = ",".join("?" * len(self.articles)) or "NULL"
-        return f" AND {column} IN (SELECT id FROM comments WHERE article_id IN ({marks}))", list(self.articles)
+        in_scope, params = self._comments(column)
+        return f" AND {in_scope}", params
 
     def tags_sql(self) -> tuple[str, list]:
         """The same for topic_tags rows, whose posts are never filtered."""
-        if self.articles is None:
+        if self.guild_id is None:
             return "", []
-        marks = ",".join("?" * len(self.articles)) or "NULL"
-        return (f" AND (source = 'post' OR item_id IN (SELECT id FROM comments WHERE article_id IN ({marks})))",
-                list(self.articles))
+        in_scope, params = self._comments("item_id")
+        return f" AND (source = 'post' OR {in_scope})", params
+
+    def named_sql(self) -> tuple[str, list]:
+        """An SQL truth value: the server shows several articles, so a comment names its article."""
+        if self.guild_id is None:
+            return "1 = 0", []
+        shown, params = self._shown()
+        return f"((SELECT COUNT(*) FROM articles sa WHERE {shown}) > 1)", params
 
 
-EVERY_ARTICLE = Scope(None, False)
+EVERY_ARTICLE = Scope(None)
 
 
-async def scope_of(db: Database, guild_id: int) -> Scope:
-    shown = await library.shown_in(db, guild_id)
-    return Scope(shown.comment_scope, shown.several)
+async def scope_of(db: Database, guild_id: int, config: GuildConfig | None = None) -> Scope:
+    """What the server offers, from its settings (`config` when the caller has read them)."""
+    config = config or await GuildSettings(db).get(guild_id)
+    return Scope(guild_id, tuple(config.hidden_articles))
 
 
 # -- building quotes ------------------------------------------------------------------------
@@ -63,10 +86,12 @@ async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]],
     if comment_ids:
         marks = ",".join("?" * len(comment_ids))
         in_scope, scope_params = scope.comments_sql("c.id")
-        # The article's title rides in its own column (NULL in the other rows).
-        selects.append("SELECT 'text', 'comment', c.id, c.author, 0, c.text, a.title, NULL FROM comments c"
-                       f" JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks}){in_scope}")
-        params += [*comment_ids, *scope_params]
+        named, named_params = scope.named_sql()
+        # The article's title (when the server shows several) rides in its own column (NULL in the
+        # other rows).
+        selects.append(f"SELECT 'text', 'comment', c.id, c.author, 0, c.text, CASE WHEN {named} THEN a.title END, NULL"
+                       f" FROM comments c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks}){in_scope}")
+        params += [*named_params, *comment_ids, *scope_params]
     if post_ids:
         marks = ",".join("?" * len(post_ids))
         selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL, NULL FROM posts"
@@ -90,7 +115,7 @@ async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]],
             if flag:
                 sensitive.add(ident)
         elif source == "comment":
-            origin = ORIGIN_ARTICLE.format(title=title) if scope.named else ORIGIN_COMMENTS
+            origin = ORIGIN_ARTICLE.format(title=title) if title is not None else ORIGIN_COMMENTS
             out[ident] = Item(text, name or ANONYMOUS_READER, origin)
         else:
             shown_name = None if flag else (name or "").strip()
