@@ -242,6 +242,9 @@ class PostgresDatabase(Database):
         self._min_size, self._max_size = min_size, max_size
         self._pool: asyncpg.Pool | None = None
         self._writers: set[asyncio.Task] = set()
+        # Serial transactions of this process wait here, holding no pooled connection, so that the
+        # one holding the write lock can always get a second connection for its reads.
+        self._write_lock = asyncio.Lock()
         self._handlers: dict[str, list[Callable[[str | None], None]]] = {}
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task | None = None
@@ -341,40 +344,48 @@ class PostgresDatabase(Database):
             raise RuntimeError("transaction() called inside a transaction of the same task")
         if task is not None:
             self._writers.add(task)
+        serial_here = self._write_lock if serial else contextlib.nullcontext()
         try:
-            try:
-                conn = await self.pool.acquire()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                if not is_pg_storage_failure(error):
-                    raise
-                log.warning("the database can't be written: %s", error)
-                raise StorageUnavailable() from error
-            try:
-                tr = conn.transaction()
-                await self._storage_step(tr.start())
-                try:
-                    if serial:
-                        await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
-                    yield PgConnection(conn)
-                except BaseException as error:
-                    with contextlib.suppress(Exception):
-                        await tr.rollback()
-                    if is_pg_storage_failure(error):
-                        log.warning("the database can't be written: %s", error)
-                        raise StorageUnavailable() from error
-                    raise
-                else:
-                    try:
-                        await self._storage_step(tr.commit())
-                    except StorageUnavailable:
-                        with contextlib.suppress(Exception):
-                            await tr.rollback()
-                        raise
-            finally:
-                await self.pool.release(conn)
+            async with serial_here:
+                async with self._transaction(serial) as tx:
+                    yield tx
         finally:
             if task is not None:
                 self._writers.discard(task)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, serial: bool) -> AsyncIterator[PgConnection]:
+        """The transaction itself, on a connection of the pool."""
+        try:
+            conn = await self.pool.acquire()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            if not is_pg_storage_failure(error):
+                raise
+            log.warning("the database can't be written: %s", error)
+            raise StorageUnavailable() from error
+        try:
+            tr = conn.transaction()
+            await self._storage_step(tr.start())
+            try:
+                if serial:
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+                yield PgConnection(conn)
+            except BaseException as error:
+                with contextlib.suppress(Exception):
+                    await tr.rollback()
+                if is_pg_storage_failure(error):
+                    log.warning("the database can't be written: %s", error)
+                    raise StorageUnavailable() from error
+                raise
+            else:
+                try:
+                    await self._storage_step(tr.commit())
+                except StorageUnavailable:
+                    with contextlib.suppress(Exception):
+                        await tr.rollback()
+                    raise
+        finally:
+            await self.pool.release(conn)
 
     async def _storage_step(self, step: Any) -> None:  # type: ignore[override]
         try:

@@ -89,12 +89,12 @@ async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]],
         named, named_params = scope.named_sql()
         # The article's title (when the server shows several) rides in its own column (NULL in the
         # other rows).
-        selects.append(f"SELECT 'text', 'comment', c.id, c.author, 0, c.text, CASE WHEN {named} THEN a.title END, NULL"
+        selects.append(f"SELECT 'text', 'comment', c.id, c.author, 0, c.text, CASE WHEN {named} THEN a.title END, CAST(NULL AS REAL)"
                        f" FROM comments c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks}){in_scope}")
         params += [*named_params, *comment_ids, *scope_params]
     if post_ids:
         marks = ",".join("?" * len(post_ids))
-        selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL, NULL FROM posts"
+        selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL, CAST(NULL AS REAL) FROM posts"
                        f" WHERE id IN ({marks}) AND guild_id = ? AND state = 'approved'")
         params += [*post_ids, guild_id]
     if with_topics:
