@@ -151,7 +151,8 @@ async def _try(args: argparse.Namespace, config: Config) -> int:
         world_path = db_path.with_name(db_path.name + ".discord.json") if args.db else None
         session = BotSession(db_path, openapi_path=config.openapi_path or DEFAULT_OPENAPI_PATH, guild_id=args.guild or DEFAULT_GUILD,
                              default_user=args.user, default_role=args.role, raw=args.raw, world_path=world_path,
-                             shard_count=config.shard_count)  # every shard, in this one process
+                             shard_count=config.shard_count,  # every shard, in this one process
+                             database_url=None if args.db else config.database_url)
         failed = refused = False
         out = []
         async with session:
