@@ -80,10 +80,10 @@ async def _add_post(db, guild_id, text, *, state="approved", name=None, author_i
     async with db.transaction() as tx:
         cur = await tx.execute(
             "INSERT INTO posts(guild_id, author_id, author_name, anonymous, text, state, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'now')",
+            " VALUES (?, ?, ?, ?, ?, ?, 'now') RETURNING id",
             (guild_id, author_id, name, 0 if name else 1, text, state),
         )
-        post_id = cur.lastrowid
+        post_id = (await cur.fetchone())[0]
         await topics.tag_post(tx, post_id, guild_id, text)
     return post_id
 

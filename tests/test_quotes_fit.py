@@ -23,8 +23,8 @@ async def _post(db, text, *, hint=None, guild_id=GUILD):
     async with db.transaction() as tx:
         cur = await tx.execute(
             "INSERT INTO posts(guild_id, author_id, anonymous, text, topic_hint, state, created_at)"
-            " VALUES (?, 55, 1, ?, ?, 'approved', 'now')", (guild_id, text, hint))
-        post_id = cur.lastrowid
+            " VALUES (?, 55, 1, ?, ?, 'approved', 'now') RETURNING id", (guild_id, text, hint))
+        post_id = (await cur.fetchone())[0]
         await topics.tag_post(tx, post_id, guild_id, text, hint=hint)
     return post_id
 

@@ -69,10 +69,8 @@ def _later(iso: str):
 
 
 async def test_identify_turns_are_shared_by_everyone_on_the_database(db, tmp_path):
-    from bot.storage import Database
-
-    # Two processes on one file: the second sees the first one's turn and waits for the next.
-    async with Database(db.path) as other:
+    # Two processes on one database: the second sees the first one's turn and waits for the next.
+    async with db.sibling() as other:
         assert await reserve_identify(db, 0, 5.0, now=T) == 0
         assert await reserve_identify(other, 0, 5.0, now=T + 1) == pytest.approx(4.0)
         assert await reserve_identify(db, 0, 5.0, now=T + 1) == pytest.approx(9.0)

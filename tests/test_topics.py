@@ -135,10 +135,10 @@ def test_nearest_topics_for_a_near_miss():
 async def _post(db, guild_id, text, state="pending"):
     async with db.transaction() as tx:
         cur = await tx.execute(
-            "INSERT INTO posts(guild_id, author_id, text, state, created_at) VALUES (?, 7, ?, ?, 'now')",
+            "INSERT INTO posts(guild_id, author_id, text, state, created_at) VALUES (?, 7, ?, ?, 'now') RETURNING id",
             (guild_id, text, state),
         )
-        post_id = cur.lastrowid
+        post_id = (await cur.fetchone())[0]
         await topics.tag_post(tx, post_id, guild_id, text)
     return post_id
 
@@ -190,8 +190,9 @@ async def test_tag_post_is_rolled_back_with_the_callers_transaction(db):
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:
             cur = await tx.execute(
-                "INSERT INTO posts(guild_id, author_id, text, state, created_at) VALUES (1, 2, 'I sleep badly', 'approved', 'x')")
-            await topics.tag_post(tx, cur.lastrowid, 1, "I sleep badly")
+                "INSERT INTO posts(guild_id, author_id, text, state, created_at) VALUES (1, 2, 'I sleep badly', 'approved', 'x')"
+                " RETURNING id")
+            await topics.tag_post(tx, (await cur.fetchone())[0], 1, "I sleep badly")
             raise RuntimeError("the caller fails after tagging")
     assert await db.fetchval("SELECT COUNT(*) FROM topic_tags WHERE source = 'post'") == 0
 
@@ -293,10 +294,11 @@ def text_search_reads_matching_text(monkeypatch):
 async def _approved_post(db, guild_id, text):
     async with db.transaction() as tx:
         cur = await tx.execute(
-            "INSERT INTO posts(guild_id, author_id, text, state, created_at) VALUES (?, 7, ?, 'approved', 'now')",
-            (guild_id, text))
-        await topics.tag_post(tx, cur.lastrowid, guild_id, text)
-    return cur.lastrowid
+            "INSERT INTO posts(guild_id, author_id, text, state, created_at) VALUES (?, 7, ?, 'approved', 'now')"
+            " RETURNING id", (guild_id, text))
+        post_id = (await cur.fetchone())[0]
+        await topics.tag_post(tx, post_id, guild_id, text)
+    return post_id
 
 
 async def _post_ids(db, guild_id, query, user_id=1):
