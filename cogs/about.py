@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot import __version__
 from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 from cogs.utils.formats import brand_embed, footer_note
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class About(commands.Cog):
                   "you can be told of the decision and can withdraw or delete it. Anonymous posts are shown "
                   "without your name. See `/privacy`, and `/mydata` to see, export or delete it.",
             inline=False)
-        config = await self.bot.guild_settings.get(interaction.guild_id) if interaction.guild_id else None
+        config = await guild_config(interaction) if interaction.guild_id else None
         role = None
         if config is not None and config.moderator_role and interaction.guild is not None:
             role = interaction.guild.get_role(config.moderator_role)

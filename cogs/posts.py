@@ -28,7 +28,7 @@ from discord.ext import commands
 from bot import posts, privacy, safety
 from bot.errors import StorageUnavailable
 from bot.posts import REMOVAL_GIVE_UP, REMOVAL_NOTICE_KEPT, AuthorNotified, Post, PostError, PostState, PublishState, RemovalNotice
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 from cogs.utils.formats import BRAND_COLOUR, brand_embed, clip, when
 from cogs.utils.replies import BaseModal, DynamicView, SafeDynamicItem, defer, form_values, reply, send_ephemeral
 
@@ -106,7 +106,7 @@ async def share_submitted(interaction: Interaction) -> None:
     bot = interaction.client
     values = form_values(interaction)
     text = values.get("experience", "")
-    config = await bot.guild_settings.get(guild.id)
+    config = await guild_config(interaction)
     # If anonymous posting was turned off after the form opened, the core refuses an anonymous post
     # (the member gets their text back) rather than putting their name on it.
     anonymous, note = read_anonymity(values.get("anonymous"))
@@ -405,7 +405,7 @@ class Posts(commands.Cog):
     @app_commands.guild_only()
     async def share(self, interaction: Interaction) -> None:
         assert interaction.guild is not None
-        config = await self.bot.guild_settings.get(interaction.guild.id)
+        config = await guild_config(interaction)
         # The same checks submit makes, before the member types anything (submit checks again).
         await posts.check_may_post(
             self.db, config, guild_id=interaction.guild.id, author_id=interaction.user.id,

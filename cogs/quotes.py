@@ -35,7 +35,7 @@ from bot import posts, quotes, safety, sanitize, topics
 from bot.quotes import Quote, QuoteResult
 from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 from cogs.utils.formats import BRAND_COLOUR, CUSTOM_ID_MAX, DESCRIPTION_MAX, EMBED_TOTAL, FIELD_MAX, footer_note
 from cogs.utils.replies import SafeDynamicItem, ask_limit, in_time, reply, send_ephemeral
 
@@ -108,8 +108,8 @@ def topic_title(name: str) -> str:
     return topic.title if topic else name
 
 
-async def crisis_resources(bot: FibroCircle, guild_id: int) -> str:
-    config = await bot.guild_settings.get(guild_id)
+async def crisis_resources(interaction: Interaction) -> str:
+    config = await guild_config(interaction)
     return (config.crisis_resources or "").strip() or DEFAULT_CRISIS_RESOURCES
 
 
@@ -312,6 +312,7 @@ async def run_search(interaction: Interaction, search: str, *, count: int, ephem
     try:
         result = await in_time(interaction, quotes.find_quotes(
             bot.db, guild_id=interaction.guild_id, query=search, user_id=interaction.user.id,
+            config=await guild_config(interaction),
             # The channel's tie-break is about what the channel sees: a private reply is not shown to it.
             channel_id=None if ephemeral else interaction.channel_id, count=count, another=another,
             # The reply need not wait for the record of what it shows; "Another" and the next search
@@ -328,10 +329,9 @@ async def answer_search(interaction: Interaction, result: QuoteResult, search: s
                         another: bool, update: bool) -> None:
     """The reply to a search: quotes with buttons, or a kind "nothing found"."""
     assert interaction.guild_id is not None
-    bot = interaction.client
     # A search in words of crisis, or a quote about self-harm, comes with the server's crisis resources.
     wants_resources = said(search) == "this" or any(q.sensitive for q in result.quotes)
-    resources = await crisis_resources(bot, interaction.guild_id) if wants_resources else None
+    resources = await crisis_resources(interaction) if wants_resources else None
     if not result.quotes:
         if another:
             await send_ephemeral(interaction, f"You've seen every quote I have on {said(search)}. A new `/quote` "
@@ -392,8 +392,9 @@ class ReadInFullButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         bot = interaction.client
-        quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id)
-        resources = await crisis_resources(bot, interaction.guild_id) if quote.sensitive else None
+        quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id,
+                                       await guild_config(interaction))
+        resources = await crisis_resources(interaction) if quote.sensitive else None
         # A text longer than one embed holds comes in several messages, each complete in itself:
         # author, notes, crisis resources when needed, and the not-medical-advice note.
         frame = quote_embed(quote, body="", part=" (part 10 of 10)", resources=resources)
@@ -425,9 +426,10 @@ class ShareButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         bot = interaction.client
-        quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id)
+        quote = await quotes.get_quote(bot.db, self.source, self.item_id, interaction.guild_id,
+                                       await guild_config(interaction))
         quote, searched = excerpt_near(quote, self.search)
-        resources = await crisis_resources(bot, interaction.guild_id) if quote.sensitive else None
+        resources = await crisis_resources(interaction) if quote.sensitive else None
         embeds, shortened = quote_embeds([quote], resources=resources, footer=footer_note(), searched=searched)
         view = discord.ui.View(timeout=None)
         if quote.trimmed or shortened[0]:
@@ -457,8 +459,10 @@ def excerpt_near(quote: Quote, search: str) -> tuple[Quote, tuple[str, ...]]:
 
 # -- /topics --------------------------------------------------------------------------------------
 
-async def topics_page(bot: FibroCircle, guild_id: int, page: int) -> tuple[discord.Embed, discord.ui.View]:
-    counts = await quotes.topic_counts(bot.db, guild_id)
+async def topics_page(interaction: Interaction, page: int) -> tuple[discord.Embed, discord.ui.View]:
+    assert interaction.guild_id is not None
+    counts = await quotes.topic_counts(interaction.client.db, interaction.guild_id,
+                                       config=await guild_config(interaction))
     pages = max(1, -(-len(counts) // TOPICS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = counts[page * TOPICS_PER_PAGE:(page + 1) * TOPICS_PER_PAGE]
@@ -498,7 +502,7 @@ class TopicsPageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button
     async def handle(self, interaction: Interaction) -> None:
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
-        embed, view = await in_time(interaction, topics_page(interaction.client, interaction.guild_id, self.page),
+        embed, view = await in_time(interaction, topics_page(interaction, self.page),
                                     ephemeral=True, update=True)
         await send(interaction, content=None, embeds=[embed], view=view, ephemeral=True, update=True)
 
@@ -534,14 +538,15 @@ class Quotes(commands.Cog):
     async def topic_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        counts = await quotes.topic_counts(self.bot.db, interaction.guild_id, samples=False)
+        counts = await quotes.topic_counts(self.bot.db, interaction.guild_id, samples=False,
+                                           config=await guild_config(interaction))
         return [app_commands.Choice(name=name, value=value[:MAX_SEARCH_LENGTH])
                 for name, value in quotes.autocomplete_topics(counts, current)]
 
     @app_commands.command(name="topics", description="The topics people wrote about, with how many quotes each has")
     @app_commands.guild_only()
     async def topics_command(self, interaction: Interaction) -> None:
-        embed, view = await in_time(interaction, topics_page(self.bot, interaction.guild_id, 0), ephemeral=True)  # type: ignore[arg-type]
+        embed, view = await in_time(interaction, topics_page(interaction, 0), ephemeral=True)
         await send(interaction, content=None, embeds=[embed], view=view, ephemeral=True)
 
 

@@ -23,7 +23,7 @@ from bot import library, safety, sanitize, study
 from bot.errors import UserFacingError
 from bot.library import ArticleInfo, ServerArticles
 from bot.text import trim_to
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 from cogs.utils.formats import BRAND_COLOUR
 from cogs.utils.replies import ask_limit, in_time, reply, send_ephemeral
 
@@ -55,6 +55,14 @@ def embed_from_card(card: study.RenderedCard) -> discord.Embed:
     return embed
 
 
+async def shown_here(interaction: Interaction) -> ServerArticles:
+    """The articles this server shows, read with the interaction's settings (outside a server: the
+    shared articles)."""
+    if interaction.guild_id is None:
+        return await library.shown_in(interaction.client.db, None)
+    return await library.for_server(interaction.client.db, await guild_config(interaction))
+
+
 class Study(commands.GroupCog, group_name="study",
             group_description="The study behind the article, in plain words"):
     def __init__(self, bot: FibroCircle):
@@ -67,7 +75,7 @@ class Study(commands.GroupCog, group_name="study",
 
     async def chosen(self, interaction: Interaction, article: str | None) -> tuple[ArticleInfo, ServerArticles]:
         """The article a member named (or the server's featured one), and what the server shows."""
-        server = await library.shown_in(self.db, interaction.guild_id)
+        server = await shown_here(interaction)
         return (server.find(article) if article else server.require_featured()), server
 
 
@@ -99,9 +107,9 @@ class Study(commands.GroupCog, group_name="study",
         asked = MENTION.sub(" ", sanitize.remove_hidden_characters(question))
         if safety.scan(asked).crisis:
             # Help first, and privately whatever the answer's privacy; then the answer where one fits.
-            config = await self.bot.guild_settings.get(interaction.guild_id) if interaction.guild_id else None
+            config = await guild_config(interaction) if interaction.guild_id else None
             await send_ephemeral(interaction, safety.crisis_note(config.crisis_resources if config else None))
-        server = await library.shown_in(self.db, interaction.guild_id)
+        server = await shown_here(interaction)
         if article or not server.several:
             chosen = server.find(article) if article else server.require_featured()
             answer = await in_time(interaction, study.ask(self.db, asked, article_id=chosen.id), ephemeral=private)
@@ -145,7 +153,7 @@ class Study(commands.GroupCog, group_name="study",
     @glossary.autocomplete("article")
     @source.autocomplete("article")
     async def article_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        server = await library.shown_in(self.db, interaction.guild_id)
+        server = await shown_here(interaction)
         return [app_commands.Choice(name=name, value=value) for name, value in library.choices(server.articles, current)]
 
 

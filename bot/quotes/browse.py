@@ -8,6 +8,7 @@ import re
 from rapidfuzz import fuzz
 
 from bot import topics
+from bot.guild_settings import GuildConfig
 from bot.quotes.excerpts import sample_phrase
 from bot.quotes.model import DENSITY_SQL, MAX_QUERY_LENGTH, TopicCount, fetch_rows
 from bot.quotes.source import EVERY_ARTICLE, Scope, read_items, scope_of
@@ -22,14 +23,15 @@ def _sensitive_topics() -> tuple[str, ...]:
     return tuple(t.name for t in topics.taxonomy().topics.values() if t.allows_sensitive) or ("",)
 
 
-async def topic_counts(db: Database, guild_id: int, *, samples: bool = True) -> list[TopicCount]:
+async def topic_counts(db: Database, guild_id: int, *, samples: bool = True, config: GuildConfig | None = None,
+                       scope: Scope | None = None) -> list[TopicCount]:
     """Every topic with how many quotes this server can be offered under it (the article's
     comments and the server's approved posts), in the taxonomy's order. `samples=False` skips
     the sample phrases (autocomplete needs only the counts)."""
     tax = topics.taxonomy()
     allowed = _sensitive_topics()
     marks = ",".join("?" * len(allowed))
-    scope = await scope_of(db, guild_id)
+    scope = scope or await scope_of(db, guild_id, config)
     in_scope, scope_params = scope.tags_sql()
     rows = await fetch_rows(
         db,
@@ -151,11 +153,11 @@ def _fit(text: str, limit: int = 100) -> str:
 # -- nearest topics and privacy -------------------------------------------------------------
 
 async def topics_to_suggest(db: Database, guild_id: int, query: str, match: topics.QueryMatch, limit: int = 3,
-                   exclude_topic_only: bool = False) -> list[str]:
+                            exclude_topic_only: bool = False, scope: Scope | None = None) -> list[str]:
     """Topics to suggest when few or no texts speak to the search: the topics the search was read
     as (a search for "pregnancy" leads to Hormones), those that look most like it, then the ones
     with the most quotes; never a topic with nothing to show."""
-    counts = {c.name: c.count for c in await topic_counts(db, guild_id, samples=False)}
+    counts = {c.name: c.count for c in await topic_counts(db, guild_id, samples=False, scope=scope)}
     read_as = [] if exclude_topic_only else [t for t in match.topics if counts.get(t)]
     out = read_as + [t for t in topics.taxonomy().nearest_topics(query, limit=limit * 2)
                      if counts.get(t) and t not in read_as]

@@ -7,6 +7,7 @@ import asyncio
 
 from bot import topics
 from bot.errors import UserFacingError
+from bot.guild_settings import GuildConfig
 from bot.quotes.browse import topics_to_suggest
 from bot.quotes.excerpts import excerpt_for
 from bot.quotes import history
@@ -29,6 +30,7 @@ async def find_quotes(
     db: Database, *, guild_id: int, query: str, user_id: int, channel_id: int | None,
     count: int = 1, another: bool = False, record_in_background: bool = False,
     record_after: asyncio.Event | None = None,
+    config: GuildConfig | None = None,
 ) -> QuoteResult:
     """The best quotes for `query` in this server, and what was shown is recorded.
 
@@ -40,17 +42,19 @@ async def find_quotes(
     the reply need not wait for the write: the next search in this server that reads the record
     ("Another", a channel's last quote) waits for it, and `records_written` waits for all of them.
     With `record_after`, the write starts only once that event is set (the reply was sent).
+
+    `config`: the server's settings when the caller has read them already.
     """
     key = query_key(query)
     if not key:
         raise UserFacingError("Type a topic, or a few words to look for in what people wrote.")
     count = max(1, min(int(count), MAX_COUNT))
     match = topics.match_query(key)
+    scope = await scope_of(db, guild_id, config)
     if match.empty:
         return QuoteResult(query=key, matched_topics=(), quotes=(), exhausted=True,
-                           nearest_topics=tuple(await topics_to_suggest(db, guild_id, key, match)))
+                           nearest_topics=tuple(await topics_to_suggest(db, guild_id, key, match, scope=scope)))
 
-    scope = await scope_of(db, guild_id)
     # What was shown before comes in the candidates' own trip to the database.
     was_shown = history.ShownQuery(guild_id, user_id, channel_id, key if another else None)
     await was_shown.ready(db)
@@ -76,13 +80,13 @@ async def find_quotes(
 
     if not quotes and not another:
         return QuoteResult(query=key, matched_topics=match.topics, quotes=(), exhausted=True,
-                           nearest_topics=tuple(await topics_to_suggest(db, guild_id, key, match)),
+                           nearest_topics=tuple(await topics_to_suggest(db, guild_id, key, match, scope=scope)),
                            corrections=match.corrections, seen_all=bool(ranked))
     nearest: tuple[str, ...] = ()
     if len(quotes) < count and not another:
         # Fewer than asked for: the reply says so and offers the topics nearest the search.
-        nearest = tuple(t for t in await topics_to_suggest(db, guild_id, key, match, exclude_topic_only=match.topic_only)
-                        if not (match.topic_only and t in match.topics))
+        suggested = await topics_to_suggest(db, guild_id, key, match, exclude_topic_only=match.topic_only, scope=scope)
+        nearest = tuple(t for t in suggested if not (match.topic_only and t in match.topics))
     shown = [(q.source, q.item_id) for q in quotes]
     if record_in_background:
         history.record_in_background(db, guild_id, user_id, channel_id, key, shown, fresh=not another,
@@ -132,12 +136,14 @@ def typed_words(text: str) -> dict[str, str]:
     return {topics.stem(w): w for w in reversed(words(text))}
 
 
-async def get_quote(db: Database, source: str, item_id: int, guild_id: int) -> Quote:
+async def get_quote(db: Database, source: str, item_id: int, guild_id: int,
+                    config: GuildConfig | None = None) -> Quote:
     """One quote in full ("read in full"). A post from another server, or one no longer
-    approved, is not returned: `QuoteNotFound`."""
+    approved, is not returned: `QuoteNotFound`. `config`: the server's settings when the caller
+    has read them already."""
     if source not in ("comment", "post"):
         raise QuoteNotFound("That quote could not be found.")
-    scope = await scope_of(db, guild_id) if source == "comment" else EVERY_ARTICLE
+    scope = await scope_of(db, guild_id, config) if source == "comment" else EVERY_ARTICLE
     item = (await read_items(db, guild_id, [(source, int(item_id))], scope=scope)).get((source, int(item_id)))
     if item is None or not item.text.strip():
         raise QuoteNotFound("That quote is no longer available: it may have been withdrawn.")

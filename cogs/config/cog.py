@@ -56,7 +56,7 @@ from cogs.config.wizard import (
     wizard_view,
 )
 from cogs.utils.checks import has_manage_server, missing_permissions, require_manage_server
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 from cogs.utils.formats import CONTENT_MAX, brand_embed, clip
 from cogs.utils.logchannel import mirror_to_log
 from cogs.utils.replies import BaseModal, DynamicView, defer, reply, send_ephemeral
@@ -111,10 +111,10 @@ class Admin(commands.Cog):
         assert interaction.guild is not None
         changes = await self.settings.set_many(interaction.guild.id, values, actor_id=interaction.user.id)
         by_name = {c.name: c for c in changes}
-        config = await self.settings.get(interaction.guild.id)
+        config = await guild_config(interaction, reread=bool(changes))
         shown = [by_name.get(n) or SettingChange(n, getattr(config, n), getattr(config, n)) for n in values]
         await send_ephemeral(interaction, reply_for(shown, [n for n in notes if n]))
-        await mirror_to_log(self.bot, interaction.guild, [c.audit for c in changes])
+        await mirror_to_log(self.bot, interaction.guild, [c.audit for c in changes], config=config)
         if {"queue_channel", "posts_channel"} & set(by_name):
             # Posts waiting for a queue or posts channel can go out now, not at the worker's next round.
             self.bot.dispatch("fibrocircle_work")
@@ -123,7 +123,7 @@ class Admin(commands.Cog):
     @config.command(name="show", description="Every setting, whether it is the default, and what needs attention")
     async def show(self, interaction: Interaction) -> None:
         assert interaction.guild is not None
-        config = await self.settings.get(interaction.guild.id)
+        config = await guild_config(interaction)
         problems = (await forgotten_notes(self.bot, config) + server_problems(interaction.guild, config)
                     + setup_gaps(config))
         await send_ephemeral(interaction, embed=show_embed(interaction.guild, config, problems))
@@ -147,7 +147,7 @@ class Admin(commands.Cog):
     async def crisis_resources(self, interaction: Interaction, text: str | None = None) -> None:
         if text is None:
             assert interaction.guild is not None
-            current = (await self.settings.get(interaction.guild.id)).crisis_resources
+            current = (await guild_config(interaction)).crisis_resources
             await interaction.response.send_modal(CrisisResourcesModal(self, current))
             return
         await self.set_and_reply(interaction, {"crisis_resources": text})
@@ -169,7 +169,7 @@ class Admin(commands.Cog):
         values = {name: value for name, value in given.items() if value is not None}
         if not values:
             assert interaction.guild is not None
-            config = await self.settings.get(interaction.guild.id)
+            config = await guild_config(interaction)
             lines = [f"**{SETTINGS[n].label}**: {value_text(SETTINGS[n], getattr(config, n))}" for n in given]
             await send_ephemeral(interaction, "\n".join(lines) + "\nGive one or more options to change them.")
             return
@@ -191,7 +191,8 @@ class Admin(commands.Cog):
         else:
             text = f"**{s.label}** already has its default, {value_text(s, change.new)}. {NOTHING_CHANGED}"
         await send_ephemeral(interaction, clip(text, CONTENT_MAX))
-        await mirror_to_log(self.bot, interaction.guild, [change.audit])
+        await mirror_to_log(self.bot, interaction.guild, [change.audit],
+                            config=await guild_config(interaction, reread=change.changed))
 
     @reset.autocomplete("setting")
     async def reset_setting_names(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -237,13 +238,13 @@ class Admin(commands.Cog):
             return (guild.get_channel(thing_id) if kind == "channel" else guild.get_role(thing_id)) is not None
 
         result = await self.settings.import_(guild.id, data, actor_id=interaction.user.id, exists=exists, missing="skip")
-        config = await self.settings.get(guild.id)
+        config = await guild_config(interaction, reread=True)
         lines = [change_line(c) for c in result] or ["Every setting in that file already matches this server."]
         lines += matched + [f"Skipped: {s}" for s in result.skipped]
         if any(SETTINGS[c.name].kind in ("channel", "role") for c in result):  # say at once if a new one is unusable
             lines += [f"⚠️ {p}" for p in server_problems(guild, config)]
         await send_ephemeral(interaction, clip("\n".join(lines), CONTENT_MAX))
-        await mirror_to_log(self.bot, guild, [c.audit for c in result])
+        await mirror_to_log(self.bot, guild, [c.audit for c in result], config=config)
 
     @config.command(name="articles", description="The articles members read here: turn them on or off, choose the featured one")
     @app_commands.describe(turn_on="An article to show in /study, /quote and /topics",
@@ -253,7 +254,7 @@ class Admin(commands.Cog):
                        feature: str | None = None) -> None:
         guild = interaction.guild
         assert guild is not None
-        config = await self.settings.get(guild.id)
+        config = await guild_config(interaction)
         every = await library.library(self.bot.db, guild.id)
         server = library.server_articles(every, config)
         values: dict[str, Any] = {}
@@ -275,7 +276,7 @@ class Admin(commands.Cog):
             await send_ephemeral(interaction, embed=library_embed(guild, server, every))
             return
         changes = await self.settings.set_many(guild.id, values, actor_id=interaction.user.id)
-        config = await self.settings.get(guild.id)
+        config = await guild_config(interaction, reread=bool(changes))
         lines = [f"**{a.title}** is {'on' if a.id not in config.hidden_articles else 'off'}." for a in on + off]
         if feature:
             lines.append(f"⭐ **{featured.title}** is now featured: /study shows it unless a member picks another.")
@@ -283,7 +284,7 @@ class Admin(commands.Cog):
             lines.append(NOTHING_CHANGED)
         await send_ephemeral(interaction, clip("\n".join(dict.fromkeys(lines)), CONTENT_MAX),
                              embed=library_embed(guild, library.server_articles(every, config), every))
-        await mirror_to_log(self.bot, guild, [c.audit for c in changes])
+        await mirror_to_log(self.bot, guild, [c.audit for c in changes], config=config)
 
     @articles.autocomplete("turn_on")
     @articles.autocomplete("turn_off")
@@ -323,7 +324,7 @@ class Admin(commands.Cog):
             return
         if interaction.response.type is discord.InteractionResponseType.modal:
             return  # a modal can't be followed by a message; offer it next time
-        config = await self.settings.get(interaction.guild.id)
+        config = await guild_config(interaction)
         if config.setup_offered:
             return
         await self.settings.set(interaction.guild.id, "setup_offered", True, actor_id=interaction.user.id)

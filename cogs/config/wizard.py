@@ -23,7 +23,7 @@ from cogs.config.channels import (
 )
 from cogs.config.replies import change_line, show_embed
 from cogs.utils.checks import missing_permissions, require_manage_server
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 from cogs.utils.formats import brand_embed, clip
 from cogs.utils.logchannel import mirror_to_log
 from cogs.utils.replies import DynamicView, SafeDynamicItem, defer, send_ephemeral
@@ -138,7 +138,7 @@ class WizardCreateChannels(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Bu
             raise UserFacingError("I need the Manage Channels permission to create channels. Choose existing "
                                   f"channels in the menus instead, or give Fibro Circle that permission. {NOTHING_CHANGED}")
         await defer(interaction, ephemeral=True, update=True)  # creating channels takes a few requests
-        config = await interaction.client.guild_settings.get(guild.id)
+        config = await guild_config(interaction)
         moderators = guild.get_role(config.moderator_role) if config.moderator_role else None
         values: dict[str, int] = {}
         done: list[str] = []
@@ -223,8 +223,7 @@ class WizardDone(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button], tem
     async def handle(self, interaction: Interaction) -> None:
         await require_manage_server(interaction)
         assert interaction.guild is not None
-        bot = interaction.client
-        config = await bot.guild_settings.get(interaction.guild.id)
+        config = await guild_config(interaction)
         problems = server_problems(interaction.guild, config) + setup_gaps(config)
         await interaction.response.edit_message(
             content="Setup saved. See or change anything later with `/config show` and the other `/config` commands.",
@@ -250,9 +249,9 @@ class OpenSetupButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button]
 async def send_wizard(interaction: Interaction, note: str | None = None) -> None:
     """Show the wizard privately to the admin, and remember it was offered."""
     assert interaction.guild is not None
-    settings = interaction.client.guild_settings
-    await settings.set(interaction.guild.id, "setup_offered", True, actor_id=interaction.user.id)
-    config = await settings.get(interaction.guild.id)
+    change = await interaction.client.guild_settings.set(interaction.guild.id, "setup_offered", True,
+                                                         actor_id=interaction.user.id)
+    config = await guild_config(interaction, reread=change.changed)
     await send_ephemeral(interaction, note, embed=wizard_embed(config), view=wizard_view())
 
 
@@ -263,7 +262,7 @@ async def apply_from_wizard(interaction: Interaction, values: dict[str, int],
     assert guild is not None
     settings = interaction.client.guild_settings
     changes = await settings.set_many(guild.id, values, actor_id=interaction.user.id, how="wizard") if values else []
-    config = await settings.get(guild.id)
+    config = await guild_config(interaction, reread=bool(changes))
     notes = [w for w in warnings if w]
     note = "\n".join([summary] if summary else [change_line(c) for c in changes] or ["Nothing changed."])
     if notes:
@@ -272,4 +271,4 @@ async def apply_from_wizard(interaction: Interaction, values: dict[str, int],
         await interaction.edit_original_response(embed=wizard_embed(config, note), view=wizard_view())
     else:
         await interaction.response.edit_message(embed=wizard_embed(config, note), view=wizard_view())
-    await mirror_to_log(interaction.client, guild, [c.audit for c in changes])
+    await mirror_to_log(interaction.client, guild, [c.audit for c in changes], config=config)

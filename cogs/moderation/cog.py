@@ -28,7 +28,7 @@ from cogs.moderation.queue import (
 from cogs.moderation.render import history_line, queue_embed, status_line
 from cogs.moderation.worker import PostWorker
 from cogs.utils.checks import require_moderator
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 from cogs.utils.formats import EMBED_TOTAL, FIELD_MAX, clip
 from cogs.utils.logchannel import mirror_to_log
 from cogs.utils.replies import send_ephemeral
@@ -161,7 +161,7 @@ class Moderation(commands.Cog):
             if entry := await posts.unblock(self.db, guild.id, member.id, interaction.user.id):
                 await send_ephemeral(interaction, f"The block on {member.mention} by name is lifted. "
                                                   "Blocks made from anonymous posts are lifted with `post:`.")
-                await mirror_to_log(self.bot, guild, [entry])
+                await mirror_to_log(self.bot, guild, [entry], config=await guild_config(interaction))
             else:
                 await send_ephemeral(interaction, f"{member.mention} has no block by name here. Nothing changed. "
                                                   "Blocks made from anonymous posts are lifted with `post:`.")
@@ -172,6 +172,6 @@ class Moderation(commands.Cog):
         who = "its author" if found.anonymous else f"<@{found.author_id}>"
         if entry := await posts.unblock_post(self.db, found, interaction.user.id):
             await send_ephemeral(interaction, f"The block made from {found.label} on {who} is lifted.")
-            await mirror_to_log(self.bot, guild, [entry])
+            await mirror_to_log(self.bot, guild, [entry], config=await guild_config(interaction))
         else:
             await send_ephemeral(interaction, f"No block was made from {found.label} on {who}. Nothing changed.")

@@ -127,7 +127,7 @@ async def decide_and_show(interaction: Interaction, post_id: int, *, approve: bo
                           reason: str | None = None) -> None:
     """Approve or reject, committed first; then the message is updated and the worker woken."""
     attempted = "approve" if approve else "reject"
-    await require_moderator(interaction, attempted=attempted, post_id=post_id)
+    config = await require_moderator(interaction, attempted=attempted, post_id=post_id)
     assert interaction.guild is not None
     bot = interaction.client
     decision = await posts.decide(bot.db, post_id=post_id, guild_id=interaction.guild.id,
@@ -137,7 +137,7 @@ async def decide_and_show(interaction: Interaction, post_id: int, *, approve: bo
     if worker is not None and approve:
         worker.deciders[post.id] = (interaction, time.monotonic())  # told if publishing fails
     await show_decision(interaction, post)
-    await mirror_to_log(bot, interaction.guild, [decision.audit])
+    await mirror_to_log(bot, interaction.guild, [decision.audit], config=config)
     bot.dispatch("fibrocircle_work")
 
 
@@ -215,7 +215,7 @@ async def submit_rejection(interaction: Interaction, post_id: int) -> None:
 
 
 async def block_author(interaction: Interaction, post_id: int) -> None:
-    await require_moderator(interaction, attempted="block author", post_id=post_id)
+    config = await require_moderator(interaction, attempted="block author", post_id=post_id)
     assert interaction.guild is not None
     bot = interaction.client
     post, entry = await posts.block_author(bot.db, post_id=post_id, guild_id=interaction.guild.id,
@@ -233,7 +233,7 @@ async def block_author(interaction: Interaction, post_id: int) -> None:
     else:
         text = f"The author of {post.label}{who} was already blocked by name here. Nothing changed."
     await send_ephemeral(interaction, text)  # first: the log channel may have to wait its turn
-    await mirror_to_log(bot, interaction.guild, [entry])
+    await mirror_to_log(bot, interaction.guild, [entry], config=config)
 
 
 class QueuePageButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button],

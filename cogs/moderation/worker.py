@@ -146,15 +146,16 @@ class PostWorker:
     async def queue(self, post: Post) -> None:
         """A pending post that never reached the queue channel: put it there now."""
         guild = self.bot.get_guild(post.guild_id)
+        config = await self.bot.guild_settings.get(post.guild_id)
         problem = None
         if guild is None:
             problem = "I'm not connected to that server right now."
-        elif (await self.bot.guild_settings.get(post.guild_id)).queue_channel is None:
+        elif config.queue_channel is None:
             problem = "No queue channel is set: an admin can choose one with /config channel kind:queue."
         if problem is not None:
             await posts.mark_queue_failed(self.bot.db, post.id, problem, self.retry_seconds)
             return
-        await send_to_queue(self.bot, guild, post, retry_in=self.retry_seconds)
+        await send_to_queue(self.bot, guild, post, retry_in=self.retry_seconds, config=config)
 
     async def publish(self, post: Post) -> None:
         guild = self.bot.get_guild(post.guild_id)

@@ -12,7 +12,7 @@ from bot import audit, posts
 from bot.audit import AuditEntry
 from bot.errors import NotAllowed, UserFacingError
 from bot.guild_settings import NOTHING_CHANGED, GuildConfig
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 
 ACTION_REFUSED = "config.refused"
 
@@ -82,7 +82,7 @@ async def require_moderator(interaction: Interaction, *, attempted: str,
     if interaction.guild is None:
         raise app_commands.NoPrivateMessage()
     bot = interaction.client
-    config = await bot.guild_settings.get(interaction.guild.id)
+    config = await guild_config(interaction)
     if is_moderator(interaction, config):
         return config
     refusal = await posts.record_refusal(bot.db, guild_id=interaction.guild.id, actor_id=interaction.user.id,

@@ -9,7 +9,7 @@ import discord
 
 from bot import audit
 from bot.audit import AuditEntry
-from bot.guild_settings import SETTINGS
+from bot.guild_settings import SETTINGS, GuildConfig
 from cogs.utils.formats import CONTENT_MAX
 
 if TYPE_CHECKING:
@@ -19,15 +19,16 @@ log = logging.getLogger("fibrocircle.admin")
 
 
 async def mirror_to_log(bot: FibroCircle, guild: discord.Guild, entries: Iterable[AuditEntry | None], *,
-                        note: str | None = None) -> None:
-    """Post audit entries to the server's log channel, if it has one the bot can write in.
+                        note: str | None = None, config: GuildConfig | None = None) -> None:
+    """Post audit entries to the server's log channel, if it has one the bot can write in. `config`:
+    the server's settings when the caller has read them already (an interaction's `guild_config`).
 
     Never raises: the change is already saved and audited; a log channel that fails is logged."""
     shown = [e for e in entries if e is not None
              and not getattr(SETTINGS.get(str(e.detail.get("setting"))), "internal", False)]
     if not shown:
         return
-    config = await bot.guild_settings.get(guild.id)
+    config = config or await bot.guild_settings.get(guild.id)
     channel = guild.get_channel(config.log_channel) if config.log_channel else None
     if not isinstance(channel, discord.TextChannel):
         return

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import NotAllowed, UserFacingError
-from cogs.utils.context import Interaction
+from cogs.utils.context import Interaction, guild_config
 from cogs.utils.logchannel import mirror_to_log
 
 log = logging.getLogger("fibrocircle.errors")
@@ -74,7 +74,8 @@ async def report_error(interaction: Interaction, error: BaseException) -> None:
     # What a refusal audited goes to the log channel once the member has the answer.
     to_mirror = getattr(original, "to_mirror", None)
     if to_mirror and interaction.guild is not None:
-        await mirror_to_log(interaction.client, interaction.guild, to_mirror, note=getattr(original, "mirror_note", None))
+        await mirror_to_log(interaction.client, interaction.guild, to_mirror, note=getattr(original, "mirror_note", None),
+                            config=await guild_config(interaction))
 
 
 def _where(interaction: Interaction) -> str:
