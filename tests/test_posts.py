@@ -335,7 +335,9 @@ async def test_approve_makes_the_post_quotable_and_due_for_publishing(db, settin
     assert approved.publish_state == "unpublished"
     assert await db.fetchval("SELECT MIN(quotable) FROM topic_tags WHERE source = 'post' AND item_id = ?",
                              (post.id,)) == 1
-    assert [e.event for e in await posts.post_history(db, post.id)] == ["created", "approved"]
+    history = [e.event for e in await posts.post_history(db, post.id)]
+    assert history == [posts.PostEventName.CREATED, posts.PostEventName.APPROVED] == ["created", "approved"]
+    assert all(type(e) is posts.PostEventName for e in history)
     row = await db.fetchone("SELECT actor_id, target FROM audit_log WHERE action = 'post.approved'")
     assert (row["actor_id"], row["target"]) == (MOD, f"post:{post.id}")
 
@@ -484,7 +486,8 @@ async def test_withdrawn_while_publishing_removes_the_new_message(db, settings):
     assert await posts.posts_to_publish(db, T0)
     await posts.withdraw(db, post.id, author_id=1)
     assert await posts.mark_published(db, post.id, 7000, channel_id=77) is None
-    assert [(m.message_id, m.kind) for m in await posts.messages_to_remove(db)] == [(7000, "published")]
+    assert [(m.message_id, m.kind) for m in await posts.messages_to_remove(db)] == [(7000, posts.StaleKind.PUBLISHED)]
+    assert all(type(m.kind) is posts.StaleKind for m in await posts.messages_to_remove(db))
     assert await posts.mark_publish_failed(db, post.id, "500") is None
 
 

@@ -19,8 +19,10 @@ from bot.posts.model import (
     REMOVAL_NOTICE_KEPT,
     AuthorNotified,
     Post,
+    PostEventName,
     PostState,
     RemovalNotice,
+    StaleKind,
     StaleMessage,
     _all,
     _change,
@@ -54,7 +56,7 @@ async def set_queue_message(db: Database, post_id: int, channel_id: int, message
         if row is not None and (row["queue_channel_id"], row["queue_message_id"]) == (channel_id, message_id):
             return False
         if row is None or row["state"] == PostState.WITHDRAWN or row["queue_message_id"] is not None:
-            await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, "queue", when)
+            await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, StaleKind.QUEUE, when)
             return False
         await _change(
             tx,
@@ -77,7 +79,7 @@ async def record_copies(db: Database, *, guild_id: int, channel_id: int, message
         for post_id in post_ids:
             row = await _one(tx, "SELECT state FROM posts WHERE id = ? AND guild_id = ?", (post_id, guild_id))
             if row is None or row["state"] == PostState.WITHDRAWN:
-                await _mark_stale(tx, guild_id, channel_id, message_id, "published", when)
+                await _mark_stale(tx, guild_id, channel_id, message_id, StaleKind.PUBLISHED, when)
                 continue
             recorded += await _change(
                 tx,
@@ -154,7 +156,7 @@ async def mark_queue_failed(
             tx, "UPDATE posts SET queue_attempts = ?, queue_error = ?, queue_next_at = ? WHERE id = ?",
             (attempts, error, _iso(retry_at), post_id),
         )
-        await _event(tx, post_id, row["guild_id"], "queue_failed", None, when,
+        await _event(tx, post_id, row["guild_id"], PostEventName.QUEUE_FAILED, None, when,
                      {"error": error, "attempt": attempts, "retry_at": _iso(retry_at)})
         return await _post(tx, post_id)
 
@@ -225,13 +227,13 @@ async def mark_published(
         )
         if changed:
             row = await _one(tx, "SELECT guild_id, publish_attempts FROM posts WHERE id = ?", (post_id,))
-            await _event(tx, post_id, row["guild_id"], "published", None, when,
+            await _event(tx, post_id, row["guild_id"], PostEventName.PUBLISHED, None, when,
                          {"message_id": message_id, "failed_attempts": row["publish_attempts"]})
             return await _post(tx, post_id)
         row = await _one(tx, "SELECT guild_id, published_message_id FROM posts WHERE id = ?", (post_id,))
         if row is not None and row["published_message_id"] == message_id:
             return None  # the same message recorded twice: nothing to undo
-        await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, "published", when)
+        await _mark_stale(tx, None if row is None else row["guild_id"], channel_id, message_id, StaleKind.PUBLISHED, when)
     return None
 
 
@@ -265,7 +267,7 @@ async def mark_publish_failed(
             " publish_next_at = ?, publish_owner = NULL WHERE id = ?",
             (attempts, error, _iso(retry_at), post_id),
         )
-        await _event(tx, post_id, row["guild_id"], "publish_failed", None, when,
+        await _event(tx, post_id, row["guild_id"], PostEventName.PUBLISH_FAILED, None, when,
                      {"error": error, "attempt": attempts, "retry_at": _iso(retry_at)})
         return await _post(tx, post_id)
 
@@ -323,7 +325,7 @@ async def mark_author_notified(
         await _change(tx, "UPDATE posts SET author_notified = ?, author_notified_at = ?, notify_owner = NULL"
                       " WHERE id = ?",
                       (result, _iso(when), post_id))
-        await _event(tx, post_id, row["guild_id"], result, None, when)
+        await _event(tx, post_id, row["guild_id"], PostEventName(result), None, when)
     return True
 
 
@@ -337,7 +339,8 @@ async def messages_to_remove(
         f"SELECT * FROM stale_messages WHERE next_at <= ?{own} ORDER BY id LIMIT ?",
         (_iso(_now(now)), *own_params, max(1, int(limit))),
     )
-    return [StaleMessage(r["id"], r["guild_id"], r["channel_id"], r["message_id"], r["kind"], r["attempts"])
+    return [StaleMessage(r["id"], r["guild_id"], r["channel_id"], r["message_id"], StaleKind(r["kind"]),
+                         r["attempts"])
             for r in rows]
 
 

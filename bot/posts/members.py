@@ -15,8 +15,10 @@ from bot.posts.model import (
     ForgetReport,
     Post,
     PostError,
+    PostEventName,
     PostState,
     PublishState,
+    StaleKind,
     _all,
     RATE_LIMIT_KEPT,
     _change,
@@ -63,10 +65,10 @@ async def withdraw(
         # What becomes of these deletions is kept for the member, by the keyed hash of their id.
         notice = await _open_notice(tx, await member_key(tx, author_id, create=True), row["guild_id"], row["number"],
                                     when)
-        listed = await _mark_stale(tx, row["guild_id"], row["queue_channel_id"], row["queue_message_id"], "queue",
-                                   when, notice)
+        listed = await _mark_stale(tx, row["guild_id"], row["queue_channel_id"], row["queue_message_id"],
+                                   StaleKind.QUEUE, when, notice)
         listed += await _mark_stale(tx, row["guild_id"], row["published_channel_id"], row["published_message_id"],
-                                    "published", when, notice)
+                                    StaleKind.PUBLISHED, when, notice)
         listed += await _remove_copies(tx, post_id, when, notice)
         await _close_listing(tx, notice, listed)
         changed = await _change(
@@ -84,7 +86,7 @@ async def withdraw(
         # No flag or urgency stays tied to the author: not on the post, its history or the audit log.
         await _change(tx, "UPDATE post_events SET detail = '{}' WHERE post_id = ? AND event = 'created'", (post_id,))
         await audit.forget_details(tx, f"post:{post_id}", actor_id=author_id, keep={"number"})
-        await _event(tx, post_id, row["guild_id"], "withdrawn", author_id, when, {"was": row["state"]})
+        await _event(tx, post_id, row["guild_id"], PostEventName.WITHDRAWN, author_id, when, {"was": row["state"]})
         await audit.record(
             tx, guild_id=row["guild_id"], actor_id=author_id, action="post.withdrawn", target=f"post:{post_id}",
             detail={"number": row["number"], "was": row["state"]},
@@ -157,9 +159,9 @@ async def forget_member_posts(tx: aiosqlite.Connection, user_id: int, *,
     notice = await _open_notice(tx, key, None, None, when)  # what becomes of the deletions, for /mydata
     for row in rows:
         messages += await _mark_stale(tx, row["guild_id"], row["queue_channel_id"], row["queue_message_id"],
-                                      "queue", when, notice)
+                                      StaleKind.QUEUE, when, notice)
         messages += await _mark_stale(tx, row["guild_id"], row["published_channel_id"],
-                                      row["published_message_id"], "published", when, notice)
+                                      row["published_message_id"], StaleKind.PUBLISHED, when, notice)
         messages += await _remove_copies(tx, row["id"], when, notice)
         await topics.untag_post(tx, row["id"])
     await _close_listing(tx, notice, messages)

@@ -88,6 +88,27 @@ class AuthorNotified(StrEnum):
     DM_FAILED = "dm_failed"
 
 
+class PostEventName(StrEnum):
+    """What a post's history (`post_events`) records: its states, and what happened in Discord."""
+
+    CREATED = "created"
+    APPROVED = PostState.APPROVED.value
+    REJECTED = PostState.REJECTED.value
+    WITHDRAWN = PostState.WITHDRAWN.value
+    QUEUE_FAILED = "queue_failed"         # its embed could not be put in the queue channel (yet)
+    PUBLISHED = PublishState.PUBLISHED.value
+    PUBLISH_FAILED = "publish_failed"
+    DM_SENT = AuthorNotified.DM_SENT.value
+    DM_FAILED = AuthorNotified.DM_FAILED.value
+
+
+class StaleKind(StrEnum):
+    """A message in Discord that still shows text the database no longer keeps."""
+
+    QUEUE = "queue"                       # the moderators' embed
+    PUBLISHED = "published"               # a published post, or a public copy of it (a quote)
+
+
 # -- what the functions return --------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -165,7 +186,7 @@ class SubmitResult:
 class PostEvent:
     id: int
     post_id: int
-    event: str
+    event: PostEventName
     actor_id: int | None
     detail: dict[str, Any]
     created_at: str
@@ -178,7 +199,7 @@ class StaleMessage:
     guild_id: int | None
     channel_id: int
     message_id: int
-    kind: str                         # 'queue' (the moderators' embed) or 'published'
+    kind: StaleKind
     attempts: int
 
 
@@ -348,7 +369,7 @@ async def _post(conn: aiosqlite.Connection, post_id: int, post_topics: Iterable[
 
 
 async def _event(
-    conn: aiosqlite.Connection, post_id: int, guild_id: int, event: str, actor_id: int | None,
+    conn: aiosqlite.Connection, post_id: int, guild_id: int, event: PostEventName, actor_id: int | None,
     when: datetime, detail: dict[str, Any] | None = None,
 ) -> None:
     await _change(
@@ -374,15 +395,15 @@ async def _remove_copies(conn: aiosqlite.Connection, post_id: int, when: datetim
     listed = 0
     for row in await _all(conn, "SELECT guild_id, channel_id, message_id FROM post_copies WHERE post_id = ?",
                           (post_id,)):
-        listed += await _mark_stale(conn, row["guild_id"], row["channel_id"], row["message_id"], "published", when,
-                                    notice_id)
+        listed += await _mark_stale(conn, row["guild_id"], row["channel_id"], row["message_id"], StaleKind.PUBLISHED,
+                                    when, notice_id)
     await _change(conn, "DELETE FROM post_copies WHERE post_id = ?", (post_id,))
     return listed
 
 
 async def _mark_stale(
     conn: aiosqlite.Connection, guild_id: int | None, channel_id: int | None, message_id: int | None,
-    kind: str, when: datetime, notice_id: int | None = None,
+    kind: StaleKind, when: datetime, notice_id: int | None = None,
 ) -> bool:
     if channel_id is None or message_id is None:
         return False

@@ -17,6 +17,7 @@ from bot.posts.model import (
     Post,
     PostError,
     PostEvent,
+    PostEventName,
     PostState,
     _change,
     _event,
@@ -61,7 +62,8 @@ async def pending_count(db: Database, guild_id: int) -> int:
 async def post_history(db: Database, post_id: int) -> list[PostEvent]:
     rows = await db.fetchall("SELECT * FROM post_events WHERE post_id = ? ORDER BY id", (post_id,))
     return [
-        PostEvent(r["id"], r["post_id"], r["event"], r["actor_id"], json.loads(r["detail"] or "{}"), r["created_at"])
+        PostEvent(r["id"], r["post_id"], PostEventName(r["event"]), r["actor_id"], json.loads(r["detail"] or "{}"),
+                  r["created_at"])
         for r in rows
     ]
 
@@ -120,7 +122,7 @@ async def decide(
         )
         if changed == 0:
             raise PostError("already_decided", _already_decided_message(row))
-        await _event(tx, post_id, guild_id, state, moderator_id, when)
+        await _event(tx, post_id, guild_id, PostEventName(state), moderator_id, when)
         entry = await audit.record(
             tx, guild_id=guild_id, actor_id=moderator_id, action=f"post.{state}", target=f"post:{post_id}",
             detail={"number": row["number"]},

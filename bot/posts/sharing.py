@@ -22,6 +22,7 @@ from bot.posts.model import (
     QUEUE_LEASE_SECONDS,
     Post,
     PostError,
+    PostEventName,
     SubmitResult,
     _as_datetime,
     _event,
@@ -278,7 +279,7 @@ async def _insert_post(
     )
     post_id = row["id"]
     post_topics = await topics.tag_post(tx, post_id, guild_id, cleaned.text, approved=False, hint=hint)
-    await _event(tx, post_id, guild_id, "created", author_id, when,
+    await _event(tx, post_id, guild_id, PostEventName.CREATED, author_id, when,
                  {"urgent": scan.urgent, "flags": flags, "anonymous": bool(anonymous)})
     await audit.record(
         tx, guild_id=guild_id, actor_id=author_id, action="post.submitted", target=f"post:{post_id}",

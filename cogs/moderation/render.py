@@ -10,7 +10,7 @@ from typing import Any
 import discord
 
 from bot import posts, safety, sanitize
-from bot.posts import AuthorNotified, Post, PostState, PublishState
+from bot.posts import Post, PostEventName, PostState, PublishState
 from cogs.utils.formats import (
     BRAND_COLOUR,
     CONTENT_MAX,
@@ -110,15 +110,22 @@ async def queue_embed(post: Post, *, member_line: str | None, scan: safety.Safet
     return fit(embed)
 
 
+# A post's history in words, where the event's own name ("publish failed") does not say it.
+EVENT_WORDS = {
+    PostEventName.CREATED: "shared",
+    PostEventName.QUEUE_FAILED: "not posted to the queue channel yet",
+    PostEventName.DM_SENT: "author told by DM",
+    PostEventName.DM_FAILED: "author's DMs closed: the decision is in their /myposts",
+}
+
+
 def history_line(post: Post, event: posts.PostEvent) -> str:
     hidden = post.anonymous and event.actor_id == post.author_id
     who = f" by <@{event.actor_id}>" if event.actor_id and not hidden else ""
     extra = ""
-    if event.event in ("publish_failed", "queue_failed"):
+    if event.event in (PostEventName.PUBLISH_FAILED, PostEventName.QUEUE_FAILED):
         extra = f": {clip(str(event.detail.get('error', '')), 150)}"
-    described = {AuthorNotified.DM_SENT: "author told by DM", AuthorNotified.DM_FAILED: "author's DMs closed: the decision is in their /myposts",
-                 "created": "shared", "queue_failed": "not posted to the queue channel yet"
-                 }.get(event.event, event.event.replace("_", " "))
+    described = EVENT_WORDS.get(event.event, event.event.replace("_", " "))
     return f"{when(event.created_at, 'f')} · {described}{who}{extra}"
 
 
