@@ -67,9 +67,9 @@ def test_the_test_split_covers_every_kind_of_text():
 
 # What the README reports; a change to the model or the normaliser that does worse fails here.
 REPORTED = {
-    "crisis (high tier: resources shown)": {"recall": 0.906, "false_alarm_rate": 0.057},
-    "crisis (either tier: urgent in the queue)": {"recall": 0.878, "false_alarm_rate": 0.135},
-    "cure_claim": {"recall": 0.944, "false_alarm_rate": 0.013},
+    "crisis (high tier: resources shown)": {"recall": 0.911, "false_alarm_rate": 0.057},
+    "crisis (either tier: urgent in the queue)": {"recall": 0.878, "false_alarm_rate": 0.125},
+    "cure_claim": {"recall": 0.972, "false_alarm_rate": 0.014},
 }
 
 
