@@ -41,8 +41,8 @@ SHARE_FORM_PREFIX = "fibrocircle:share:"
 MYPOSTS_PAGE = 5
 ALREADY_ANSWERED = 40060  # Discord's code when the same interaction is answered twice
 
-YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "sure", "ok", "true", "anonymous", "anon", "anonymously"})
-NO_WORDS = frozenset({"no", "n", "nope", "false", "name", "my name", "named", "public"})
+# The share form's one choice about the name: its option values, as the form sends them back.
+SHOW_NAME = {"anonymous": False, "named": True}
 
 STATE_TEXT = {PostState.PENDING: "⏳ waiting for review", PostState.APPROVED: "✅ approved",
               PostState.REJECTED: "❌ not approved", PostState.WITHDRAWN: "↩️ withdrawn"}
@@ -50,19 +50,14 @@ STATE_TEXT = {PostState.PENDING: "⏳ waiting for review", PostState.APPROVED: "
 
 # -- /share -----------------------------------------------------------------------------------
 
-def read_anonymity(raw: str | None) -> tuple[bool, str | None]:
-    """(anonymous?, a note for the member when their answer could not be read). `raw` is None when
-    the form had no such question (the server does not allow anonymous posts)."""
-    if raw is None:
-        return False, None
-    word = " ".join(raw.lower().split()).strip(".!")
-    if not word or word in YES_WORDS:
-        return True, None
-    if word in NO_WORDS:
-        return False, None
-    # When unsure, the choice that reveals nothing: the member can withdraw and share again.
-    return True, (f"I couldn't read “{clip(raw, 40)}” as yes or no, so I kept your post anonymous. "
-                  "If you wanted your name on it, withdraw it in /myposts and share it again.")
+def chosen_anonymity(values: dict[str, str]) -> bool | None:
+    """Whether the post is anonymous, as the member chose in the form. A form that did not ask (the
+    server does not allow anonymous posts) means the name is shown; a form that asked and brings
+    no choice it offered (only a modified client sends one) gives None: nothing is guessed."""
+    if "anonymous" not in values:
+        return False
+    shown = SHOW_NAME.get(values["anonymous"])
+    return None if shown is None else not shown
 
 
 class ShareModal(BaseModal):
@@ -82,10 +77,21 @@ class ShareModal(BaseModal):
             component=discord.ui.TextInput(custom_id="topic", required=False,
                                            max_length=posts.MAX_TOPIC_HINT_LENGTH)))
         if anonymous_allowed:
+            # Required, and nothing preselected: whether their name goes on a post about their
+            # health is the member's decision, made knowingly each time, not a default they
+            # may not notice (Discord's client does not submit the form until one is picked).
             self.add_item(discord.ui.Label(
-                text="Post anonymously? (yes or no)",
-                description="yes: nobody sees your name, moderators included. no: your server name is shown.",
-                component=discord.ui.TextInput(custom_id="anonymous", default="yes", required=False, max_length=20)))
+                text="Post anonymously?",
+                description="Choose one; nothing is chosen for you.",
+                component=discord.ui.RadioGroup(custom_id="anonymous", required=True, options=[
+                    discord.RadioGroupOption(label="Yes, without my name", value="anonymous",
+                                             description="Nobody sees your name on it, moderators included."),
+                    discord.RadioGroupOption(label="No, with my server name", value="named",
+                                             description="Your server name is shown with your post."),
+                ])))
+        else:
+            self.add_item(discord.ui.TextDisplay(
+                "This server does not allow anonymous posts: your server name is shown with your post."))
 
     async def on_submit(self, interaction: Interaction) -> None:
         await share_submitted(interaction)
@@ -109,7 +115,12 @@ async def share_submitted(interaction: Interaction) -> None:
     config = await guild_config(interaction)
     # If anonymous posting was turned off after the form opened, the core refuses an anonymous post
     # (the member gets their text back) rather than putting their name on it.
-    anonymous, note = read_anonymity(values.get("anonymous"))
+    anonymous = chosen_anonymity(values)
+    if anonymous is None:
+        await reply(interaction, "Your post was not saved: the form came back without your choice of whether "
+                    "to post anonymously. Please open /share again, paste your text and pick one.",
+                    embeds=your_text(text), ephemeral=True)
+        return
     try:
         result = await posts.submit(
             bot.db, config, guild_id=guild.id, author_id=interaction.user.id,
@@ -130,10 +141,9 @@ async def share_submitted(interaction: Interaction) -> None:
         answer = (safety.crisis_message(config.crisis_resources)
                  + f"\n\nYour post is saved as {post.label} and a moderator will see it soon.")
     else:
-        answer = (f"Thank you for sharing. Your post is saved as {post.label} and a moderator will review it. "
-                 "You'll get a DM when it's decided (if your DMs are open), and /myposts always shows where it stands.")
-    if note:
-        answer += "\n" + note
+        answer = (f"Thank you for sharing. Your post is saved as {post.label} and a moderator will review it; "
+                 + ("it will be shared without your name. " if post.anonymous else "it will be shared under your server name. ")
+                 + "You'll get a DM when it's decided (if your DMs are open), and /myposts always shows where it stands.")
     if not result.scan.crisis:  # help in reach whatever the detector said (the crisis message has it already)
         answer += "\n" + safety.help_line(config.crisis_resources)
     await reply(interaction, clip(answer, 2000), ephemeral=True)

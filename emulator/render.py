@@ -128,7 +128,24 @@ def _modal(data: dict[str, Any]) -> list[str]:
                 need = "required" if child.get("required", True) else "optional"
                 limit = f", up to {child['max_length']} characters" if child.get("max_length") else ""
                 lines.append(f"      ┃ {label} (field {child['custom_id']}, {need}{limit})")
+            elif child.get("type") in rules.CHOICE_TYPES:
+                label = comp.get("label")
+                if child["type"] == rules.CHECKBOX:
+                    ticked = "ticked" if child.get("default") else "not ticked"
+                    lines.append(f"      ┃ {label} (field {child['custom_id']}, a checkbox: yes or no; {ticked} at first)")
+                    continue
+                how = "pick one" if child["type"] == rules.RADIO_GROUP else "tick any, comma separated"
+                need = "required" if child.get("required", True) else "optional"
+                lines.append(f"      ┃ {label} (field {child['custom_id']}, {how}, {need}):")
+                for option in child.get("options") or []:
+                    mark = "◉" if option.get("default") else "○"
+                    extra = f" — {option['description']}" if option.get("description") else ""
+                    lines.append(f"      ┃   {mark} {option.get('label')}{extra}")
         if comp.get("type") == 10:
             lines += _wrap(comp.get("content", ""), "      ┃ ")
-    lines.append("      ┗ answer with: modal field=value …")
+    choices = [child for comp in data.get("components") or [] for child in rules.children(comp)
+               if child.get("type") in (rules.RADIO_GROUP, rules.CHECKBOX_GROUP)]
+    example = (f" ({choices[0]['custom_id']}={choices[0]['options'][0].get('label')} picks a choice by its label)"
+               if choices and choices[0].get("options") else "")
+    lines.append(f"      ┗ answer with: modal field=value …{example}")
     return lines

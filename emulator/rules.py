@@ -33,6 +33,12 @@ DESCRIPTION_MAX, COMMAND_TOTAL_MAX = 100, 8000
 SUBCOMMAND, SUBCOMMAND_GROUP = 1, 2
 SELECT_TYPES = (3, 5, 6, 7, 8)
 LABEL = 18
+LABEL_TEXT_MAX, LABEL_DESCRIPTION_MAX = 45, 100
+RADIO_GROUP, CHECKBOX_GROUP, CHECKBOX = 21, 22, 23
+CHOICE_TYPES = (RADIO_GROUP, CHECKBOX_GROUP, CHECKBOX)  # modal-only, and only inside a Label
+RADIO_OPTIONS = (2, 10)
+CHECKBOX_OPTIONS = (1, 10)
+OPTION_TEXT_MAX = 100
 
 
 def _len(value: Any) -> int:
@@ -146,10 +152,21 @@ def check_modal(data: dict[str, Any]) -> list[str]:
         problems.append(f"modal has {len(comps)} components; it must be 1-{MODAL_COMPONENTS_MAX}")
     for n, comp in enumerate(comps):
         at = f"modal.components[{n}]"
+        if comp.get("type") == LABEL:
+            if not (1 <= _len(comp.get("label")) <= LABEL_TEXT_MAX):
+                problems.append(f"{at}.label must be 1-{LABEL_TEXT_MAX} characters")
+            if _len(comp.get("description")) > LABEL_DESCRIPTION_MAX:
+                problems.append(f"{at}.description is longer than {LABEL_DESCRIPTION_MAX} characters")
         for child in [comp, *children(comp)]:
             # Component Reference: `disabled` is not allowed on components in modals.
             if "disabled" in child:
                 problems.append(f"{at}: `disabled` is not allowed in a modal")
+            if child.get("type") in CHOICE_TYPES:
+                if child is comp or comp.get("type") != LABEL:
+                    # Component Reference > Radio Group, Checkbox Group, Checkbox: "must be placed
+                    # inside a Label".
+                    problems.append(f"{at}: a radio group, checkbox group or checkbox must be placed inside a Label")
+                problems += _check_choice(child, at)
         for text_input in children(comp):
             if text_input.get("type") != 4:
                 continue
@@ -167,6 +184,59 @@ def check_modal(data: dict[str, Any]) -> list[str]:
                 problems.append(f"{at}.label is longer than {TEXT_INPUT_LABEL_MAX} characters")
             if _len(text_input.get("placeholder")) > TEXT_INPUT_PLACEHOLDER_MAX:
                 problems.append(f"{at}.placeholder is longer than {TEXT_INPUT_PLACEHOLDER_MAX} characters")
+    return problems
+
+
+def _check_choice(comp: dict[str, Any], at: str) -> list[str]:
+    """A radio group, checkbox group or checkbox (Component Reference, February 2026). The OpenAPI
+    description has their request shapes too; these written rules also hold when it is absent, and
+    add what its schema cannot say (one default in a radio group, values that differ, min_values
+    against required and against the number of options)."""
+    problems: list[str] = []
+    kind = comp.get("type")
+    name = {RADIO_GROUP: "radio group", CHECKBOX_GROUP: "checkbox group", CHECKBOX: "checkbox"}[kind]
+    if not (1 <= _len(comp.get("custom_id")) <= CUSTOM_ID_MAX):
+        problems.append(f"{at}: a {name}'s custom_id must be 1-{CUSTOM_ID_MAX} characters")
+    if kind == CHECKBOX:
+        for key in ("options", "required", "min_values", "max_values"):
+            if key in comp:  # a checkbox cannot be required: a one-option checkbox group can
+                problems.append(f"{at}: a checkbox has no `{key}`")
+        if "default" in comp and not isinstance(comp["default"], bool):
+            problems.append(f"{at}: a checkbox's default is true or false")
+        return problems
+    options = comp.get("options") or []
+    low, high = RADIO_OPTIONS if kind == RADIO_GROUP else CHECKBOX_OPTIONS
+    if not (low <= len(options) <= high):
+        problems.append(f"{at}: a {name} has {len(options)} options; it must be {low}-{high}")
+    for i, option in enumerate(options):
+        for key in ("label", "value"):
+            if not (1 <= _len(option.get(key)) <= OPTION_TEXT_MAX):
+                problems.append(f"{at}.options[{i}].{key} must be 1-{OPTION_TEXT_MAX} characters")
+        if _len(option.get("description")) > OPTION_TEXT_MAX:
+            problems.append(f"{at}.options[{i}].description is longer than {OPTION_TEXT_MAX} characters")
+    values = [o.get("value") for o in options]
+    if len(set(values)) != len(values):  # the submit names the chosen options by value alone
+        problems.append(f"{at}: two options of the {name} have the same value")
+    defaults = sum(1 for o in options if o.get("default"))
+    if kind == RADIO_GROUP:
+        for key in ("min_values", "max_values"):
+            if key in comp:
+                problems.append(f"{at}: a radio group has no `{key}` (exactly one option is chosen)")
+        if defaults > 1:  # "for selecting exactly one option": two cannot start selected
+            problems.append(f"{at}: a radio group can preselect at most one option (it has {defaults})")
+        return problems
+    least, most = comp.get("min_values"), comp.get("max_values")
+    if least is not None and not (0 <= least <= 10):
+        problems.append(f"{at}.min_values must be 0-10")
+    if most is not None and not (1 <= most <= 10):
+        problems.append(f"{at}.max_values must be 1-10")
+    if least == 0 and comp.get("required", True):
+        problems.append(f"{at}: min_values 0 needs required false (a required group needs at least one)")
+    most = len(options) if most is None else most
+    if least is not None and least > most:
+        problems.append(f"{at}: min_values {least} is more than max_values {most}")
+    if defaults > most:
+        problems.append(f"{at}: {defaults} options are preselected; at most {most} can be chosen")
     return problems
 
 
@@ -339,13 +409,21 @@ def _option_refusal(option: dict[str, Any], value: Any) -> str | None:
 
 def form_refusal(modal: dict[str, Any], data: dict[str, Any]) -> str | None:
     """Why Discord's client would not submit this form, or None (Component Reference > Text Input:
-    `required`, true by default, `min_length` and `max_length` are kept by the client)."""
-    inputs = {child["custom_id"]: child for comp in modal.get("components") or [] for child in children(comp)
-              if child.get("type") == 4}
-    submitted = {child["custom_id"]: child.get("value") or "" for comp in data.get("components") or []
-                 for child in children(comp) if child.get("type") == 4}
-    for custom_id, field in inputs.items():
-        value = submitted.get(custom_id, "")
+    `required`, true by default, `min_length` and `max_length` are kept by the client; a required
+    radio group needs its one choice, a checkbox group between min_values and max_values, and a
+    choice is always one of the options shown)."""
+    fields = {child["custom_id"]: child for comp in modal.get("components") or [] for child in children(comp)
+              if child.get("type") in (4, *CHOICE_TYPES)}
+    submitted = {child["custom_id"]: child for comp in data.get("components") or []
+                 for child in children(comp) if "custom_id" in child}
+    for custom_id, field in fields.items():
+        answer = submitted.get(custom_id, {})
+        if field["type"] in CHOICE_TYPES:
+            reason = _choice_refusal(field, answer)
+            if reason:
+                return reason
+            continue
+        value = answer.get("value") or ""
         if not value:
             if field.get("required", True):
                 return f"the field {custom_id} must be filled in"
@@ -354,4 +432,30 @@ def form_refusal(modal: dict[str, Any], data: dict[str, Any]) -> str | None:
             return f"the field {custom_id} needs at least {field['min_length']} characters"
         if field.get("max_length") is not None and len(value) > field["max_length"]:
             return f"the field {custom_id} takes at most {field['max_length']} characters"
+    return None
+
+
+def _choice_refusal(field: dict[str, Any], answer: dict[str, Any]) -> str | None:
+    custom_id, kind = field["custom_id"], field["type"]
+    if kind == CHECKBOX:
+        return None if isinstance(answer.get("value"), bool) else f"the checkbox {custom_id} is either ticked or not"
+    offered = [o.get("value") for o in field.get("options") or []]
+    if kind == RADIO_GROUP:
+        value = answer.get("value")
+        if value is None:
+            return f"one of the choices for {custom_id} must be picked" if field.get("required", True) else None
+        return None if value in offered else f"{value!r} is not one of the choices for {custom_id}"
+    values = answer.get("values") or []
+    required = field.get("required", True)
+    least = field.get("min_values", 1 if required else 0)
+    most = field.get("max_values") or len(offered)
+    for value in values:
+        if value not in offered:
+            return f"{value!r} is not one of the choices for {custom_id}"
+    if len(set(values)) != len(values):
+        return f"a choice for {custom_id} is ticked twice"
+    if not values and not required:
+        return None
+    if not (least <= len(values) <= most):
+        return f"{custom_id} takes {least}-{most} choices (got {len(values)})"
     return None

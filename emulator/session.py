@@ -461,21 +461,24 @@ class BotSession:
         inputs = []  # (custom_id, label, input)
         for comp in modal.get("components") or []:
             for child in rules.children(comp):
-                if child.get("type") == 4:
+                if child.get("type") in (4, *rules.CHOICE_TYPES):
                     inputs.append((child["custom_id"], comp.get("label") or child.get("label") or "", child))
         names = [i[0] for i in inputs] + [i[1] for i in inputs if i[1]]
         given = dict(_split_options(text, names, sep="="))
         unknown = set(given) - set(names)
         if unknown:
             raise StepError(f"the modal has no field {sorted(unknown)[0]!r}; fields: {', '.join(i[0] for i in inputs)}")
-        values = {cid: given.get(cid, given.get(label, child.get("value") or "")) for cid, label, child in inputs}
+        values = {cid: _form_answer(child, given.get(cid, given.get(label))) for cid, label, child in inputs}
 
         def answered(comp: dict[str, Any]) -> dict[str, Any]:
             """Interactions > Modal Submit Data Structure: every component comes back with its id;
-            a text input with its value, a text display with nothing more."""
+            a text input and a radio group with its `value` (a radio group's null when nothing is
+            picked), a checkbox group with its `values`, a checkbox with true or false, a text
+            display with nothing more."""
             out = {"type": comp["type"], "id": comp.get("id")}
-            if comp["type"] == 4:
-                out.update(custom_id=comp["custom_id"], value=values[comp["custom_id"]])
+            if comp["type"] in (4, *rules.CHOICE_TYPES):
+                key = "values" if comp["type"] == rules.CHECKBOX_GROUP else "value"
+                out.update({"custom_id": comp["custom_id"], key: values[comp["custom_id"]]})
             elif comp.get("component"):
                 out["component"] = answered(comp["component"])
             elif comp.get("components"):
@@ -565,6 +568,37 @@ class _FakeParam:
     """Just enough of an option for `_option_value` to resolve a menu pick like a command option."""
     type: Any
     choices: tuple = ()
+
+
+def _form_answer(field: dict[str, Any], given: str | None) -> Any:
+    """What the member's client sends for one field: the text typed; for a radio group the value of
+    the option named by its label or value (`anonymous=Keep my name off`), what is preselected when
+    the step leaves it out, null when nothing is; for a checkbox group the options named, comma
+    separated; for a checkbox yes or no. An answer that names no option is sent as written, so
+    the client's check refuses it (or --raw sends it, as a modified client could)."""
+    kind = field.get("type")
+    if kind == 4:
+        return given if given is not None else field.get("value") or ""
+    if kind == rules.CHECKBOX:
+        if given is None:
+            return bool(field.get("default"))
+        word = given.strip().lower()
+        return True if word in ("yes", "y", "true", "on", "ticked", "x") else False if word in ("no", "n", "false", "off", "") else given
+    options = field.get("options") or []
+
+    def option_value(wanted: str) -> str:
+        wanted = wanted.strip().strip('"')
+        exact = [o for o in options if wanted.lower() in (str(o.get("value")).lower(), str(o.get("label")).lower())]
+        close = exact or [o for o in options if _label_matches(o.get("label", ""), wanted)]
+        return close[0]["value"] if len(close) == 1 else wanted
+
+    if kind == rules.RADIO_GROUP:
+        if given is None:
+            return next((o["value"] for o in options if o.get("default")), None)
+        return option_value(given) if given.strip() else None
+    if given is None:
+        return [o["value"] for o in options if o.get("default")]
+    return [option_value(part) for part in given.split(",") if part.strip()]
 
 
 def _label_matches(actual: str, wanted: str) -> bool:

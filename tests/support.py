@@ -5,6 +5,7 @@ and reading what the bot sent. Test modules import from here, never from each ot
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from bot import posts
@@ -111,6 +112,9 @@ async def share(session: BotSession, text: str, *, who: str = "member", guild_id
     """Open the /share form and submit it (`raw`: as a modified client could, past the form's limits)."""
     opened = await step(session, f"@{who} /share", guild_id=guild_id)
     assert opened.requests[0].body["type"] == 9, "the first answer to /share is the form"
+    asks = '"custom_id": "anonymous"' in json.dumps(opened.requests[0].body)
+    if asks and "anonymous=" not in extra:  # the form makes the member choose; these tests choose anonymous
+        extra = f"{extra} anonymous=anonymous"
     return await step(session, f"@{who} modal experience={text} {extra}".rstrip(), guild_id=guild_id, raw=raw)
 
 
@@ -179,9 +183,10 @@ SHARE_FORM_PREFIX = "fibrocircle:share:"
 def share_form(emulator: Emulator, user_id: int, text: str, *, form: str, guild_id: int = DEFAULT_GUILD) -> dict:
     """The modal-submit payload Discord sends when a member submits the /share form."""
     channel = int(emulator.find_channel(guild_id, "general")["id"])
-    fields = [("experience", text), ("topic", ""), ("anonymous", "yes")]
+    fields = [(4, "experience", text), (4, "topic", ""), (21, "anonymous", "anonymous")]
     data = {"custom_id": f"{SHARE_FORM_PREFIX}{form}",
-            "components": [{"type": 18, "component": {"type": 4, "custom_id": cid, "value": value}} for cid, value in fields]}
+            "components": [{"type": 18, "component": {"type": kind, "custom_id": cid, "value": value}}
+                           for kind, cid, value in fields]}
     return emulator.interaction_payload(5, guild_id=guild_id, channel_id=channel, user_id=user_id, data=data)
 
 

@@ -60,7 +60,7 @@ async def test_raw_input_a_modified_client_sends_gets_a_kind_answer(session, tex
 
 async def test_a_raw_form_with_a_short_field_gets_a_kind_answer(session):
     await step(session, "/share")
-    result = await session.run("modal experience=short", raw=True)
+    result = await session.run("modal experience=short anonymous=named", raw=True)
     assert result.answered and result.errors == [] and result.violations == []
     assert GENERIC not in result.text().lower() and "short" in result.text()
     assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 0

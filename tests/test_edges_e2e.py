@@ -66,7 +66,7 @@ async def test_moderator_tools_answer_the_same_whoever_wrote_an_anonymous_post(s
     from support import channel_messages, press
 
     await ready_server(session)
-    await share(session, "My name is on this one: warm baths help my back.", extra="anonymous=no")
+    await share(session, "My name is on this one: warm baths help my back.", extra="anonymous=named")
     named = await newest_post(session)
     await share(session, "Anonymous this time: I feel judged at work for resting.")
     anonymous = await newest_post(session)
@@ -249,7 +249,7 @@ async def test_public_quotes_and_shared_copies_of_a_post_go_when_it_is_withdrawn
     await ready_server(session)
     marker = "zebrafinch-4471"
     await share(session, f"My {marker} trick: a heated blanket eases the morning stiffness in my joints.",
-                extra="anonymous=no")
+                extra="anonymous=named")
     post = await newest_post(session)
     await step(session, "@moderator click Approve")
     general = channel_id(session, "general")
@@ -330,7 +330,7 @@ async def test_no_member_text_or_name_is_logged_even_at_debug_level(session):
         lg.setLevel(logging.DEBUG)
     try:
         marker = "okapi-9931 my shoulders ache when I carry the shopping"
-        await share(session, marker, extra="anonymous=no")
+        await share(session, marker, extra="anonymous=named")
         await step(session, "/quote topic:okapi-9931 shoulders")
         await step(session, "@moderator click Approve")
     finally:

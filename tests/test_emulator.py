@@ -124,6 +124,61 @@ def test_disabled_is_not_allowed_in_a_modal():
     assert problems == ["modal.components[0]: `disabled` is not allowed in a modal"]
 
 
+RADIO = {"type": 21, "custom_id": "name", "options": [{"label": "Without my name", "value": "anonymous"},
+                                                       {"label": "With my name", "value": "named"}]}
+
+
+def labelled(component, label="Post anonymously?"):
+    return {"type": 18, "label": label, "component": component}
+
+
+def test_a_radio_group_is_held_to_discords_rules():
+    assert rules.check_modal(modal(labelled(RADIO))) == []
+    one = {**RADIO, "options": RADIO["options"][:1]}
+    two_defaults = {**RADIO, "options": [{**o, "default": True} for o in RADIO["options"]]}
+    same_values = {**RADIO, "options": [{**o, "value": "x"} for o in RADIO["options"]]}
+    long_label = {**RADIO, "options": [{**RADIO["options"][0], "label": "x" * 101}, RADIO["options"][1]]}
+    with_counts = {**RADIO, "max_values": 1}
+    assert rules.check_modal(modal(labelled(one))) == ["modal.components[0]: a radio group has 1 options; it must be 2-10"]
+    assert rules.check_modal(modal(labelled(two_defaults))) == [
+        "modal.components[0]: a radio group can preselect at most one option (it has 2)"]
+    assert rules.check_modal(modal(labelled(same_values))) == [
+        "modal.components[0]: two options of the radio group have the same value"]
+    assert rules.check_modal(modal(labelled(long_label))) == ["modal.components[0].options[0].label must be 1-100 characters"]
+    assert rules.check_modal(modal(labelled(with_counts))) == [
+        "modal.components[0]: a radio group has no `max_values` (exactly one option is chosen)"]
+    # Only inside a Label, never in an action row or on its own.
+    for outside in ({"type": 1, "components": [RADIO]}, RADIO):
+        assert "must be placed inside a Label" in " ".join(rules.check_modal(modal(outside)))
+    assert rules.check_modal(modal(labelled(RADIO, label="x" * 46))) == ["modal.components[0].label must be 1-45 characters"]
+
+
+def test_checkbox_groups_and_checkboxes_are_held_to_discords_rules():
+    group = {"type": 22, "custom_id": "days", "options": [{"label": "Mon", "value": "mon"}, {"label": "Tue", "value": "tue"}]}
+    assert rules.check_modal(modal(labelled(group, "Days"))) == []
+    assert rules.check_modal(modal(labelled({**group, "min_values": 0}, "Days"))) == [
+        "modal.components[0]: min_values 0 needs required false (a required group needs at least one)"]
+    assert rules.check_modal(modal(labelled({**group, "min_values": 0, "required": False}, "Days"))) == []
+    assert rules.check_modal(modal(labelled({**group, "min_values": 2, "max_values": 1}, "Days"))) == [
+        "modal.components[0]: min_values 2 is more than max_values 1"]
+    box = {"type": 23, "custom_id": "ok"}
+    assert rules.check_modal(modal(labelled(box, "Agree"))) == []
+    assert rules.check_modal(modal(labelled({**box, "required": True}, "Agree"))) == ["modal.components[0]: a checkbox has no `required`"]
+
+
+def test_the_client_submits_a_radio_group_only_with_one_of_its_options():
+    form = modal(labelled(RADIO))
+
+    def sent(value):
+        return {"custom_id": "form", "components": [{"type": 18, "component": {"type": 21, "custom_id": "name", "value": value}}]}
+
+    assert rules.form_refusal(form, sent("named")) is None
+    assert rules.form_refusal(form, sent(None)) == "one of the choices for name must be picked"
+    assert rules.form_refusal(form, sent("maybe")) == "'maybe' is not one of the choices for name"
+    optional = modal(labelled({**RADIO, "required": False}))
+    assert rules.form_refusal(optional, sent(None)) is None
+
+
 def test_a_select_menu_stands_alone_in_its_row():
     select = {"type": 3, "custom_id": "pick", "options": [{"label": "a", "value": "a"}]}
     button = {"type": 2, "style": 1, "custom_id": "go", "label": "Go"}

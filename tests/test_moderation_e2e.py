@@ -431,7 +431,7 @@ async def test_mod_post_shows_one_post_with_its_history(session):
 
 async def test_block_then_unblock_a_named_member(session):
     await ready_server(session)
-    await share(session, "Some days my hands don't work at all.", extra="anonymous=no")
+    await share(session, "Some days my hands don't work at all.", extra="anonymous=named")
     blocked = await step(session, "@moderator click Block author")
     assert is_ephemeral(blocked) and "can no longer share posts" in blocked.text()
     assert f"<@{PERSONAS['member']}>" in blocked.text()

@@ -49,7 +49,8 @@ async def test_the_share_form_says_what_happens_and_fits_discords_limits(session
     inputs = {c["component"]["custom_id"]: c["component"] for c in form["components"] if c.get("type") == 18}
     assert inputs["experience"]["min_length"] == 10 and inputs["experience"]["max_length"] == 4000
     assert inputs["topic"]["required"] is False
-    assert inputs["anonymous"]["value"] == "yes", "anonymous is the default when the server allows it"
+    assert inputs["anonymous"]["type"] == 21 and inputs["anonymous"]["required"] is True
+    assert "Post anonymously?" in text and "Yes, without my name" in text and "No, with my server name" in text
 
 
 async def test_a_member_shares_a_moderator_approves_and_it_is_quotable_here_only(two_guilds):
@@ -103,7 +104,7 @@ async def test_a_member_shares_a_moderator_approves_and_it_is_quotable_here_only
 
 async def test_a_post_under_the_members_name_shows_the_name_once_published(session):
     await ready_server(session)
-    shared = await share(session, "Gentle yoga on good days helps my stiffness a lot.", extra="anonymous=no")
+    shared = await share(session, "Gentle yoga on good days helps my stiffness a lot.", extra="anonymous=named")
     assert "Thank you" in shared.text()
     post = await newest_post(session)
     assert not post.anonymous and post.author_name == "Robin (member)"
@@ -116,18 +117,43 @@ async def test_a_post_under_the_members_name_shows_the_name_once_published(sessi
     assert channel_messages(session, posts_channel)[0]["embeds"][0]["author"]["name"] == "Shared by Robin (member)"
 
 
-async def test_an_anonymity_answer_that_is_not_yes_or_no_keeps_the_post_anonymous_and_says_so(session):
+async def test_the_form_makes_the_member_choose_whether_to_post_anonymously(session):
     await ready_server(session)
-    shared = await share(session, "Warm baths before bed are my little ritual.", extra="anonymous=perhaps")
-    assert "kept your post anonymous" in shared.text()
-    assert (await newest_post(session)).anonymous
+    opened = await step(session, "@member /share")
+    labels = {c["component"]["custom_id"]: c for c in opened.requests[0].body["data"]["components"] if c["type"] == 18}
+    choice = labels["anonymous"]["component"]
+    assert labels["anonymous"]["label"] == "Post anonymously?"
+    assert choice["type"] == 21 and choice.get("required", True)
+    assert [o["value"] for o in choice["options"]] == ["anonymous", "named"]
+    assert not any(o.get("default") for o in choice["options"]), "nothing is chosen for the member"
+    left_out = await session.run("@member modal experience=Warm baths before bed are my little ritual.")
+    assert left_out.refused and "must be picked" in left_out.problem
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 0
+    await step(session, "@member /share")
+    chosen = await step(session, "@member modal experience=Warm baths before bed are my little ritual. anonymous=Yes")
+    assert "shared without your name" in chosen.text()
+    post = await newest_post(session)
+    assert post.anonymous
+
+
+async def test_a_raw_form_without_a_choice_it_offered_is_refused_and_the_text_comes_back(session):
+    await ready_server(session)
+    for answer in ("anonymous=perhaps", ""):
+        await step(session, "@member /share")
+        refused = await step(session, f"@member modal experience=Warm baths before bed are my little ritual. {answer}",
+                             raw=True)
+        assert is_ephemeral(refused)
+        assert "not saved" in refused.text() and "pick one" in refused.text()
+        assert "Warm baths before bed are my little ritual." in refused.text(), "the text comes back to copy"
+    assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 0
 
 
 async def test_without_anonymous_posting_the_form_has_no_choice_and_the_name_is_used(session):
     await ready_server(session)
     await step(session, "@admin /config posting anonymous_allowed:false")
     opened = await step(session, "@member /share")
-    assert "anonymous" not in json.dumps(opened.requests[0].body["data"]["components"])
+    assert '"custom_id": "anonymous"' not in json.dumps(opened.requests[0].body["data"]["components"])
+    assert "your server name is shown with your post" in opened.text(), "the form says whose name goes on it"
     await step(session, "@member modal experience=Pacing my days has changed everything for me.")
     post = await newest_post(session)
     assert not post.anonymous and post.author_name == "Robin (member)"
@@ -137,7 +163,7 @@ async def test_a_form_that_asked_for_anonymity_is_never_posted_under_the_name(se
     await ready_server(session)
     await step(session, "@member /share")  # the form asks, anonymous by default
     await step(session, "@admin /config posting anonymous_allowed:false")
-    refused = await step(session, "@member modal experience=I wrote this expecting to stay anonymous.")
+    refused = await step(session, "@member modal experience=I wrote this expecting to stay anonymous. anonymous=Yes")
     assert "does not allow anonymous posts" in refused.text()
     assert "I wrote this expecting to stay anonymous." in refused.text(), "the text comes back to copy"
     assert await session.bot.db.fetchval("SELECT COUNT(*) FROM posts") == 0
@@ -217,7 +243,7 @@ async def test_the_same_form_delivered_twice_makes_one_post_and_one_thank_you(se
     await ready_server(session)
     await step(session, "@member /share")
     modal, guild_id, channel, _opened_from = session.last_modal[PERSONAS["member"]]
-    payload = session._modal_payload("experience=Cold weather makes my hands ache badly.", PERSONAS["member"])
+    payload = session._modal_payload("experience=Cold weather makes my hands ache badly. anonymous=Yes", PERSONAS["member"])
     record = await session.emulator.send_interaction(payload)
     await session.emulator.dispatch("INTERACTION_CREATE", payload)  # Discord delivers it again
     await asyncio.wait_for(record.done.wait(), 5)
@@ -233,7 +259,7 @@ async def test_a_form_sent_just_before_a_restart_is_still_stored(session):
     await ready_server(session)
     await step(session, "@member /share")
     await session.restart_bot()
-    after = await step(session, "@member modal experience=Typed while the bot was restarting, still here.")
+    after = await step(session, "@member modal anonymous=anonymous experience=Typed while the bot was restarting, still here.")
     assert "Thank you for sharing" in after.text()
     assert (await newest_post(session)).text == "Typed while the bot was restarting, still here."
 

@@ -71,7 +71,7 @@ async def test_queue_buttons_work_after_a_restart(session):
     for command in ("/config channel kind:queue channel:mod-queue", "/config moderator-role role:Moderators"):
         await step(session, f"@admin {command}")
     await step(session, "@member /share")
-    await step(session, "@member modal experience=Cold weather makes my legs ache all night long.")
+    await step(session, "@member modal anonymous=anonymous experience=Cold weather makes my legs ache all night long.")
     await session.restart_bot()
     approved = await step(session, "@moderator click Approve")
     assert "approved" in approved.text().lower()
@@ -138,7 +138,7 @@ async def test_dms_through_server_errors_and_rate_limits_reach_the_author_once(s
                     "/config moderator-role role:Moderators"):
         await step(session, f"@admin {command}")
     await step(session, "@member /share")
-    await step(session, "@member modal experience=Gluten free helped my stomach, not my pain.")
+    await step(session, "@member modal anonymous=anonymous experience=Gluten free helped my stomach, not my pain.")
     emu = session.emulator
     emu.faults = [Fault(method="POST", path_prefix="/users/@me/channels", status=500, times=2),
                   Fault(method="POST", path_prefix="/users/@me/channels", status=429, times=6, retry_after=0.01)]

@@ -10,9 +10,13 @@ async def test_a_submitted_form_names_every_component_by_id_and_echoes_its_text_
     opened = await step(session, "@member /share")
     sent = opened.requests[0].body["data"]
     assert all("id" not in c for c in sent["components"]), "the bot numbers none: Discord does"
-    payload = session._modal_payload("experience=Cold weather makes my hands ache badly.", PERSONAS["member"])
+    payload = session._modal_payload("experience=Cold weather makes my hands ache badly. anonymous=No",
+                                     PERSONAS["member"])
     submitted = payload["data"]["components"]
     assert [c["type"] for c in submitted] == [10, 18, 18, 18]
+    # Component Reference > Radio Group Interaction Response: the chosen option's value.
+    assert submitted[3]["component"] == {"type": 21, "id": submitted[3]["component"]["id"], "custom_id": "anonymous",
+                                         "value": "named"}
     assert submitted[0] == {"type": 10, "id": 1}  # a text display comes back with its id alone
     ids = [c["id"] for c in submitted] + [c["component"]["id"] for c in submitted[1:]]
     assert len(set(ids)) == len(ids) and all(isinstance(i, int) for i in ids)

@@ -28,7 +28,7 @@ async def test_a_second_session_on_the_same_database_continues_the_same_server(t
         await step(first, "@admin /config channel kind:posts channel:community-posts")
         await step(first, "@admin /config moderator-role role:Moderators")
         await step(first, f"@{NEWCOMER} /share")
-        await step(first, f"@{NEWCOMER} modal experience=Cold mornings are the worst for my legs.")
+        await step(first, f"@{NEWCOMER} modal anonymous=anonymous experience=Cold mornings are the worst for my legs.")
         queue_messages = len(first.emulator.messages)
         synced = first.emulator.commands
     assert world.is_file()
@@ -54,7 +54,7 @@ def test_try_twice_on_one_database_continues_one_server_without_warnings(tmp_pat
         return subprocess.run(FIBRO + ["try", "--db", db, *steps], capture_output=True, text=True, env=env, timeout=120)
 
     first = run("@admin /config channel kind:queue channel:mod-queue", "@admin /config moderator-role role:Moderators",
-                f"@{NEWCOMER} /share", f"@{NEWCOMER} modal experience=Cold mornings are the worst for my legs.")
+                f"@{NEWCOMER} /share", f"@{NEWCOMER} modal anonymous=anonymous experience=Cold mornings are the worst for my legs.")
     assert first.returncode == 0, first.stdout + first.stderr
     second = run("@moderator click Approve", f"@{NEWCOMER} /myposts")
     assert second.returncode == 0, second.stdout + second.stderr

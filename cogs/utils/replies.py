@@ -176,13 +176,14 @@ class SafeDynamicItem:
 
 
 def form_values(interaction: Interaction) -> dict[str, str]:
-    """Every text field of a submitted form by custom_id, read from the interaction itself (the same
-    after a restart, when discord.py no longer knows the form)."""
+    """Every text field and radio group of a submitted form by custom_id (a radio group's chosen
+    option value, "" when none was picked), read from the interaction itself (the same after a
+    restart, when discord.py no longer knows the form)."""
     values: dict[str, str] = {}
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") == 4 and "custom_id" in node:
+            if node.get("type") in (4, 21) and "custom_id" in node:
                 values[str(node["custom_id"])] = str(node.get("value") or "")
             for child in node.values():
                 walk(child)
