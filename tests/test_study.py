@@ -235,10 +235,25 @@ def test_other_wordings_of_the_same_facts():
     assert card.journal == "Sleep and Pain Letters"
     assert card.institutions == ["University of Westbrook"]
     assert card.lead_author == "Prof. Lena Marsh"
-    assert "The article mentions no comparison group of people without the condition." in card.limitations
+    assert "The article mentions no comparison group." in card.limitations
     assert not any("follow-up" in line for line in card.limitations)   # two weeks of monitoring
     text = study.render_card(card, "full").as_text()
     assert "Researchers from the University of Westbrook; lead author Prof. Lena Marsh." in text
+
+
+@pytest.mark.parametrize("sentence, has_one", [
+    ("Half took the pill; the other half, the control group, took nothing.", True),
+    ("A control group of 20 women did gentle stretches.", True),
+    ("The rest stayed on a waiting list.", True),
+    ("Sixty used the app, and 60 kept to their usual routine without it.", True),
+    ("There was no control group and no placebo.", False),
+    ("Without a comparison group we cannot tell whether the capsules did anything.", False),
+    ("The study did not include a placebo group.", False),
+    ("Everyone took the capsule for six months.", False),
+])
+def test_a_comparison_group_is_recognised_by_its_wording(sentence, has_one):
+    found = study.find_comparison([study.Sentence(1, 1, 1, sentence)])
+    assert (found is not None) == has_one
 
 
 def test_an_article_that_reports_no_study_still_renders():

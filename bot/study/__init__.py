@@ -31,7 +31,7 @@ from bot.study.sentences import (  # noqa: F401
     article_sentences, textrank,
 )
 from bot.study.facts import (  # noqa: F401
-    NUMBER, PEOPLE, find_participants, find_journal, find_lead_author, find_institutions, tidy,
+    NUMBER, PEOPLE, find_comparison, find_participants, find_journal, find_lead_author, find_institutions, tidy,
 )
 from bot.study.terms import (  # noqa: F401
     GLOSSARY_PATH, glossary_terms,

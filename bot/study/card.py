@@ -22,6 +22,7 @@ from bot.study.facts import (
     find_institutions,
     find_journal,
     find_lead_author,
+    find_comparison,
     find_participants,
     tidy,
 )
@@ -131,8 +132,10 @@ def _limitations(card: StudyCard, title: str, sentences: Sequence[Sentence]) -> 
         lines.append(f"A {size.group('w').lower()} study, in the article's words" + (f": {who}." if who else "."))
     elif who:
         lines.append(f"{who[0].upper()}{who[1:]} took part.")
-    if card.participants and not controls:
-        lines.append("The article mentions no comparison group of people without the condition.")
+    # A group of healthy people, or one the article names as the comparison ("the other half, the
+    # control group"), is a comparison group.
+    if card.participants and not controls and find_comparison(sentences) is None:
+        lines.append("The article mentions no comparison group.")
 
     method_text = " ".join(i.text for i in card.method) + " " + (card.participants_item.text if card.participants_item else "")
     repeated = _FOLLOW_UP.search(body)

@@ -56,6 +56,13 @@ _LEAD_PATTERNS = (
                rf"(?:lead|senior|first|principal)\s+(?:author|researcher|investigator)"),
     re.compile(rf"\bled by\s+(?:{_TITLE})?(?P<name>{_PERSON})"),
 )
+# A group the others are compared with, as news stories word it: "the control group", "a comparison
+# group", "a placebo group", "the other half", "kept to their usual routine", "a waiting list". Not
+# when the article says there was none ("there was no control group", "without a comparison group").
+_COMPARISON_GROUP = re.compile(
+    r"\b(?P<none>(?:no|without|not (?:have|use|include)|lacked)(?: an?| any)?\s+)?"
+    r"(?:control (?:group|arm|condition)s?|comparison groups?|placebo (?:group|arm)s?|the other half|"
+    r"usual (?:care|routine)|standard care|wait(?:ing)?[- ]list)\b", re.I)
 _SIZE = re.compile(r"\b(?P<w>small|pilot|preliminary|tiny|exploratory|feasibility)\s+(?:study|trial|experiment)\b", re.I)
 _SCANNER = re.compile(r"\b(?:MRI|fMRI|PET|scan(?:s|ned|ner)?|magnetic resonance|imaging)\b", re.I)
 _FOLLOW_UP = re.compile(
@@ -125,6 +132,15 @@ def find_participants(sentences: Sequence[Sentence]) -> tuple[list[ParticipantGr
         if fallback[1] is None:
             fallback = (groups, s)
     return fallback
+
+
+def find_comparison(sentences: Sequence[Sentence]) -> Sentence | None:
+    """The first sentence that says the study had a group to compare with (None also when the article
+    says it had none)."""
+    for s in sentences:
+        if any(not m.group("none") for m in _COMPARISON_GROUP.finditer(s.text)):
+            return s
+    return None
 
 
 def _clean_name(name: str) -> str:

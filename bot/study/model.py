@@ -7,8 +7,9 @@ import json
 from dataclasses import asdict, dataclass, field
 
 # Bump when the card's shape or the rules change: stored cards of an older version are rebuilt.
-CARD_VERSION = 3  # 2: wider rules for findings, methods and aims; "not stated in the article"; 3: the article's
-#                    other explanation with the interpretation, no scan count the article does not state
+CARD_VERSION = 4  # 2: wider rules for findings, methods and aims; "not stated in the article"; 3: the article's
+#                    other explanation with the interpretation, no scan count the article does not state;
+#                    4: a comparison group the article names ("the control group") counts as one
 SHORT_LIMIT = 1200          # every character of the short card: title, description, fields, footer
 # The short card aims lower than its limit, so that a longer headline or reference still fits.
 SHORT_TARGET = 1150
