@@ -137,7 +137,7 @@ def test_short_card_states_what_a_newcomer_needs_in_1200_characters():
     # At most 1,200, with room to spare for a longer headline or reference.
     assert card.total_chars() <= study.SHORT_TARGET < study.SHORT_LIMIT == 1200
     assert "31 patients with fibromyalgia and 14 healthy participants" in text
-    assert "MRI" in text and "cuff pressure" in text
+    assert "While lying in an MRI" in text and "a cuff on the leg tightened until it hurt" in text
     assert "ventral tegmental area (VTA, a brain area involved in reward)" in text
     assert "reduced or inhibited" in text
     limits = dict(card.fields)["What it cannot tell us"]

@@ -21,6 +21,7 @@ from bot.study.model import (
     RenderedCard,
     StudyCard,
 )
+from bot.study.plain import plain_method
 from bot.study.terms import glossary_terms
 from bot.text import fold, trim_to
 
@@ -223,10 +224,11 @@ def _render(card: StudyCard, ref: dict | None, plan: _Plan, short: bool) -> Rend
     if not card.method and silent and not short:
         sections.append(("How it was done", NOT_STATED))
     if card.method and plan.method:
-        # Method sentences read best in the order the article tells them, and a news story
-        # names the main procedure before its details: the first ones are kept when room is short.
-        chosen = sorted(card.method, key=lambda i: i.position)[:plan.method]
-        sections.append(("How it was done", _join(chosen)))
+        # In plain words built from the article's details, in the order the article tells them (a
+        # news story names the main procedure before its details: the first are kept when room is short).
+        context = [card.participants_item] if card.participants_item else []
+        plain = plain_method(card.method, card.findings, context)[:plan.method]
+        sections.append(("How it was done", " ".join(line.text for line in plain)))
     if card.findings and plan.findings:
         sections.append(("What it found", _join(card.findings[:plan.findings])))
     elif not card.findings and silent:
