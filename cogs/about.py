@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import __version__
+from bot import __version__, library, study
 from bot.safety import DEFAULT_CRISIS_RESOURCES
 from bot.text import trim_to
 from cogs.utils.context import Interaction, guild_config
@@ -24,26 +24,31 @@ class About(commands.Cog):
 
     @app_commands.command(name="about", description="What Fibro Circle is, what it keeps about you, and how to reach the moderators")
     async def about(self, interaction: Interaction) -> None:
-        article = await self.bot.db.fetchone(
-            "SELECT title, (SELECT COUNT(*) FROM comments c WHERE c.article_id = a.id) AS comments "
-            "FROM articles a ORDER BY id LIMIT 1")
+        config = await guild_config(interaction) if interaction.guild_id else None
+        server = await (library.for_server(self.bot.db, config) if config is not None
+                        else library.shown_in(self.bot.db, None))
+        featured = server.featured
+        anonymous = config is None or config.anonymous_allowed
         embed = brand_embed(
             "About Fibro Circle",
-            "A companion for fibromyalgia and chronic-pain support groups. It explains a brain-imaging "
-            "study in plain words, shares what people living with fibromyalgia have written, and lets "
-            "you share your own experience with this server, anonymously if you wish.",
+            "A companion for fibromyalgia and chronic-pain support groups. It explains "
+            + ("the article this server features" if featured is not None else "the articles a server chooses")
+            + " in plain words, shares what people living with fibromyalgia have written, and lets you share "
+            "your own experience with this server, "
+            + ("anonymously or under your name, as you choose each time." if anonymous
+               else "under your server name (this server does not allow anonymous posts)."),
         )
-        if article is not None:
+        if featured is not None:
+            brief = study.in_brief(await study.get_card(self.bot.db, featured.id))
             embed.add_field(name="What you can read",
-                            value=f"“{article['title']}” and {article['comments']} reader comments. "
-                                  "Try `/study summary`, `/study ask` and `/quote`.", inline=False)
+                            value=trim_to(f"“{featured.title}”. {brief} With {featured.comments} reader comments. "
+                                          "Try `/study summary`, `/study ask` and `/quote`.", 1024), inline=False)
         embed.add_field(
             name="What the bot keeps about you",
             value="Only what you choose to share with `/share`, its review state, and your member id so that "
                   "you can be told of the decision and can withdraw or delete it. Anonymous posts are shown "
                   "without your name. See `/privacy`, and `/mydata` to see, export or delete it.",
             inline=False)
-        config = await guild_config(interaction) if interaction.guild_id else None
         role = None
         if config is not None and config.moderator_role and interaction.guild is not None:
             role = interaction.guild.get_role(config.moderator_role)

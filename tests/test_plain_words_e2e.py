@@ -5,8 +5,12 @@ sentences."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from emulator.server import PERSONAS
 from support import channel_id, newest_post, press, ready_server, sent_in, share, step
+
+WALKING = Path(__file__).parent / "fixtures" / "articles" / "walking_app.txt"
 
 
 def labels(result) -> list[str]:
@@ -36,6 +40,27 @@ async def test_about_names_the_moderator_role_and_the_servers_crisis_resources(s
     about = (await step(session, "/about")).text()
     assert "**Moderators** role" in about
     assert "Call the Fibro Friends helpline on 555 0100." in about
+
+
+async def test_about_describes_the_article_this_server_features_from_its_facts(session):
+    await ready_server(session)
+    seed = (await step(session, "/about")).text()
+    assert "“Brain Signals Disrupted in Fibromyalgia Patients”" in seed
+    assert "A study of 31 patients with fibromyalgia and 14 healthy participants, published in the journal " \
+           "Arthritis & Rheumatism." in seed
+    assert "While lying in an MRI" in seed
+    assert "anonymously or under your name, as you choose each time" in seed
+    await step(session, f"@admin /config article add file:{WALKING}")
+    await step(session, "@admin click Add this article")
+    await step(session, "@admin /config articles feature:#2")
+    await step(session, "@admin /config posting anonymous_allowed:false")
+    walking = (await step(session, "/about")).text()
+    assert "“Phone App Nudges People With Chronic Pain to Walk More”" in walking
+    assert "A study of 120 people with chronic widespread pain, published in the journal Pain and Everyday Life." in walking
+    assert "Steps were counted by the phone itself." in walking
+    for other in ("31 patients", "MRI", "brain-imaging", "Arthritis"):
+        assert other not in walking, other
+    assert "under your server name (this server does not allow anonymous posts)" in walking
 
 
 async def test_reject_leads_to_the_next_pending_post_and_block_author_fits_the_post(session):

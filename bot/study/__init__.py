@@ -40,7 +40,7 @@ from bot.study.card import (  # noqa: F401
     build_card, prepare_study, store_study,
 )
 from bot.study.render import (  # noqa: F401
-    add_glosses, reference_line, reference_matches, render_card,
+    add_glosses, in_brief, reference_line, reference_matches, render_card,
 )
 from bot.study.index import (  # noqa: F401
     REMEMBERED_ANSWERS, get_card, load_reference, study_summary, _CACHE,

@@ -147,6 +147,20 @@ def _published_line(card: StudyCard, ref: dict | None, with_team: bool = True) -
     return line
 
 
+def in_brief(card: StudyCard) -> str:
+    """One line on what an article reports, from its card's facts: who took part, how, where it was
+    published; for an article that reports no study, its opening sentence."""
+    if not card.participants:
+        return f"In brief: {_say(card.lede)}" if card.lede else ""
+    line = f"A study of {_and_list([g.phrase() for g in card.participants])}"
+    context = [card.participants_item] if card.participants_item else []
+    method = plain_method(card.method, card.findings, context)[:1]
+    if card.journal:
+        line += f", published in {card.journal if 'journal' in card.journal.lower() else 'the journal ' + card.journal}"
+    line += "."
+    return line + (f" {method[0].text}" if method else "")
+
+
 def _and_list(items: Sequence[str]) -> str:
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
