@@ -41,7 +41,7 @@ class About(commands.Cog):
         if featured is not None:
             brief = study.in_brief(await study.get_card(self.bot.db, featured.id))
             embed.add_field(name="What you can read",
-                            value=trim_to(f"“{featured.title}”. {brief} With {featured.comments} reader comments. "
+                            value=trim_to(f"“{featured.title}”, with {featured.comments} reader comments. {brief} "
                                           "Try `/study summary`, `/study ask` and `/quote`.", 1024), inline=False)
         embed.add_field(
             name="What the bot keeps about you",
