@@ -26,7 +26,8 @@ _EVERYONE = re.compile(r"\b(?:all|every|each) (?:subjects?|participants?|patient
 _CUE = re.compile(r"\b(?P<sense>visual|sound|audio|auditory|spoken)? ?(?:cues?|signals?|warnings?)\b", re.I)
 _PAIN_START = re.compile(r"\b(?:pain onset|onset of (?:the )?pain|pain (?:would|was about to) (?:start|begin))\b", re.I)
 _PAIN_END = re.compile(r"\b(?:pain offset|offset|relief|pain (?:would|was about to) (?:stop|end))\b", re.I)
-_BRAIN_RESPONSE = re.compile(r"\b(?:brains?)\b.*\b(?:respon\w+|activ\w+)\b|\b(?:respon\w+|activ\w+)\b.*\bbrains?\b", re.I)
+_BRAIN = re.compile(r"\bbrains?\b", re.I)
+_RESPONSE = re.compile(r"\b(?:respon\w+|activ\w+)\b", re.I)
 _WORN = re.compile(
     r"\b(?:(?P<what>[A-Z]?[a-z]+) (?:was|were) (?:measured|tracked|recorded) with )?an? "
     r"(?P<place>wrist|arm|waist|ankle|chest)[- ]worn (?P<device>(?:[a-z]+ ){0,2}(?:monitor|tracker|device|sensor|band))"
@@ -119,7 +120,7 @@ def plain_method(method: Sequence[CardItem], findings: Sequence[CardItem] = (),
     said plainly; any other stays as the article wrote it. `findings` tell whether the scanner
     showed the brain responding; `context` (other method sentences, the participants sentence) whether the
     groups were formed by chance."""
-    brain_found = any(_BRAIN_RESPONSE.search(f.text) for f in findings)
+    brain_found = any(_BRAIN.search(f.text) and _RESPONSE.search(f.text) for f in findings)
     by_chance = any(_BY_CHANCE.search(i.text) for i in [*method, *context])
     eased = any(_PAIN_END.search(i.text) for i in method)  # the article says when the pain stopped
     halves = any(_HALVES.search(i.text) for i in method)
