@@ -39,7 +39,7 @@ async def reads_of(reads: list[int], session, text: str) -> int:
 async def test_each_interaction_reads_the_settings_once(session, reads):
     await ready_server(session)
     assert await reads_of(reads, session, "@member /share") == 1
-    assert await reads_of(reads, session, "@member modal experience=Brain fog made me miss my bus stop twice.") == 1
+    assert await reads_of(reads, session, "@member modal experience=Brain fog made me miss my bus stop twice. anonymous=Yes") == 1
     # A refusal is audited and mirrored to the log channel with the settings its check read.
     assert await reads_of(reads, session, "@member click Approve") == 1
     assert await reads_of(reads, session, "@moderator click Block author") == 1
