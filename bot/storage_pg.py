@@ -61,6 +61,8 @@ def lock_key(name: str) -> int:
 
 WRITE_LOCK = lock_key("write")
 MIGRATE_LOCK = lock_key("migrate")
+# BEGIN and the write lock in one trip to the server (a simple query may hold several statements).
+_BEGIN_SERIAL = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -231,6 +233,30 @@ class PoolReader:
         return (await self._on_pool(sql, params)).rows
 
 
+async def _roll_back(conn: asyncpg.Connection) -> None:
+    if conn.is_in_transaction():
+        with contextlib.suppress(Exception):
+            await conn.execute("ROLLBACK")
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """A connection goes back to the pool as it is: asyncpg's default reset (RESET ALL, UNLISTEN *,
+    pg_advisory_unlock_all(), CLOSE ALL) is one more trip to the server on every release, for
+    session state the bot never leaves behind. An open transaction is still rolled back by asyncpg
+    itself; a session lock whose unlock failed goes with its connection (`_unlock_or_drop`)."""
+
+
+async def _unlock_or_drop(conn: Any, key: int) -> None:
+    """Free a session-level advisory lock; when that fails, close the connection (which frees the
+    lock) so that it does not go back to the pool still holding it."""
+    try:
+        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+    except BaseException as error:
+        conn.terminate()
+        if not isinstance(error, Exception):
+            raise
+
+
 class PostgresDatabase(Database):
     """The `Database` interface on PostgreSQL (see the module's docstring)."""
 
@@ -274,7 +300,8 @@ class PostgresDatabase(Database):
     async def open(self) -> "PostgresDatabase":
         self._closing = False
         try:
-            self._pool = await asyncpg.create_pool(self.url, min_size=self._min_size, max_size=self._max_size)
+            self._pool = await asyncpg.create_pool(self.url, min_size=self._min_size, max_size=self._max_size,
+                                                   reset=_keep_session)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("PostgreSQL at %s can't be reached: %s", _without_password(self.url), error)
             raise StorageUnavailable() from error
@@ -319,7 +346,7 @@ class PostgresDatabase(Database):
                                            version, name, utcnow())
                     applied.append(version)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATE_LOCK)
+                await _unlock_or_drop(conn, MIGRATE_LOCK)
         return applied
 
     # -- queries --------------------------------------------------------------------
@@ -364,25 +391,24 @@ class PostgresDatabase(Database):
             log.warning("the database can't be written: %s", error)
             raise StorageUnavailable() from error
         try:
-            tr = conn.transaction()
-            await self._storage_step(tr.start())
             try:
-                if serial:
-                    await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+                await self._storage_step(conn.execute(_BEGIN_SERIAL if serial else "BEGIN"))
+            except BaseException:
+                await _roll_back(conn)
+                raise
+            try:
                 yield PgConnection(conn)
             except BaseException as error:
-                with contextlib.suppress(Exception):
-                    await tr.rollback()
+                await _roll_back(conn)
                 if is_pg_storage_failure(error):
                     log.warning("the database can't be written: %s", error)
                     raise StorageUnavailable() from error
                 raise
             else:
                 try:
-                    await self._storage_step(tr.commit())
+                    await self._storage_step(conn.execute("COMMIT"))
                 except StorageUnavailable:
-                    with contextlib.suppress(Exception):
-                        await tr.rollback()
+                    await _roll_back(conn)
                     raise
         finally:
             await self.pool.release(conn)
@@ -406,8 +432,7 @@ class PostgresDatabase(Database):
             try:
                 yield
             finally:
-                with contextlib.suppress(Exception):
-                    await conn.execute("SELECT pg_advisory_unlock($1)", key)
+                await _unlock_or_drop(conn, key)
 
     async def write_problem(self) -> str | None:
         """None when the database can be written; otherwise what PostgreSQL said. Writes a row and
