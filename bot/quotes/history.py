@@ -66,7 +66,9 @@ class ShownQuery:
 async def record(db: Database, guild_id: int, user_id: int, channel_id: int | None, key: str,
                   shown: list[tuple[str, int]], *, fresh: bool) -> None:
     now = utcnow()
-    async with db.transaction() as tx:
+    # Only this member's rows change and nothing is read first: no need to wait for every other
+    # write of every process (on PostgreSQL; SQLite has one writer whatever this says).
+    async with db.transaction(serial=False) as tx:
         if fresh:
             await tx.execute(
                 "DELETE FROM quote_seen WHERE guild_id = ? AND user_id = ? AND query_key = ?",
