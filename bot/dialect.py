@@ -3,8 +3,8 @@
 Everything else is written once, in SQL both engines read the same way: `?` placeholders (the
 PostgreSQL backend numbers them), `INSERT ... ON CONFLICT`, `RETURNING`, timestamps as ISO-8601
 text compared as text. What cannot be shared is here: full-text search (FTS5 on SQLite, a GIN
-index over `to_tsvector('english', text)` on PostgreSQL), finding a word in a string, a
-case-insensitive LIKE, and row locks for leases.
+index over a stored `to_tsvector('english', text)` column on PostgreSQL), finding a word in a
+string, a case-insensitive LIKE, and row locks for leases.
 
 A `Database` carries its dialect as `db.dialect`.
 """
@@ -69,7 +69,9 @@ class SqliteDialect:
 
 class PostgresDialect:
     name = "postgres"
-    like = "ILIKE"
+    # ASCII letters only, as SQLite's LIKE: under the "C" collation ILIKE folds bytes, which is
+    # about five times faster than folding through the database's UTF-8 locale.
+    like = 'COLLATE "C" ILIKE'
     # Leases lock the rows they hand out; rows another process is leasing are passed over.
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
@@ -92,18 +94,18 @@ class PostgresDialect:
 
     @staticmethod
     def comment_search(in_scope: str) -> str:
-        # The expression is the one the GIN index comments_text_search is built on.
+        # text_search: the stored to_tsvector('english', text), with the GIN index comments_text_search.
         return (" FROM comments c, to_tsquery('english', ?) AS q"
-                f" WHERE to_tsvector('english', c.text) @@ q{in_scope}"
-                " ORDER BY ts_rank(to_tsvector('english', c.text), q, 1) DESC, c.id")
+                f" WHERE c.text_search @@ q{in_scope}"
+                " ORDER BY ts_rank(c.text_search, q, 1) DESC, c.id")
 
     @staticmethod
     def sentence_search() -> str:
         # ts_rank with the length normalisation (1) plays bm25's part; negated so lower is better.
         return ("SELECT CAST(? AS INTEGER) AS g, s.id AS id,"
-                " -10 * ts_rank(to_tsvector('english', s.text), q, 1) AS score"
+                " -10 * ts_rank(s.text_search, q, 1) AS score"
                 " FROM sentences s, to_tsquery('english', ?) AS q"
-                " WHERE to_tsvector('english', s.text) @@ q AND s.id BETWEEN ? AND ?")
+                " WHERE s.text_search @@ q AND s.id BETWEEN ? AND ?")
 
 
 SQLITE = SqliteDialect()
