@@ -44,7 +44,7 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot import safety, safety_model
+from bot import safety, safety_model, scans
 from bot.storage import Database
 from bot.text import STOPWORDS, fold, light_stem, words
 
@@ -617,8 +617,10 @@ def hint_topics(hint: str | None) -> list[TopicTag]:
     return [TopicTag(t, TAG_THRESHOLD, tuple(sorted(k for k in m.keys.get(t, ()) if k))) for t in m.topics]
 
 
-def _tags_and_flag(text: str, hint: str | None = None) -> tuple[list[TopicTag], bool]:
-    """The topics of `text` (and of the member's topic hint) and whether it touches on self-harm.
+def _tags_and_flag(text: str, hint: str | None = None,
+                   sensitive: bool | None = None) -> tuple[list[TopicTag], bool]:
+    """The topics of `text` (and of the member's topic hint) and whether it touches on self-harm
+    (`sensitive` when the text's safety scan is known already: a post's, made at submit).
     Crisis language carries the topic that may hold it (mental health), with its crisis terms,
     even when the taxonomy knows none of its words ("kms"): otherwise such a text could be
     offered under no topic at all, since it is never offered under an unrelated one."""
@@ -631,15 +633,17 @@ def _tags_and_flag(text: str, hint: str | None = None) -> tuple[list[TopicTag], 
         elif mine.score < TAG_THRESHOLD:
             tags[tags.index(mine)] = replace(mine, score=TAG_THRESHOLD, keys=tuple(sorted({*mine.keys, *extra.keys})))
     tags.sort(key=lambda t: (-t.score, t.topic))
-    sensitive = is_sensitive(text)
+    if sensitive is None:
+        sensitive = is_sensitive(text)
     if sensitive and tax.crisis_topic and all(t.topic != tax.crisis_topic for t in tags):
         tags.append(TopicTag(tax.crisis_topic, TAG_THRESHOLD, tuple(sorted(tax.crisis_keys))))
         tags.sort(key=lambda t: (-t.score, t.topic))
     return tags, sensitive
 
 
-def _rows_and_flag(text: str, hint: str | None = None) -> tuple[list[tuple[str, float, int, str]], int]:
-    tags, sensitive = _tags_and_flag(text, hint)
+def _rows_and_flag(text: str, hint: str | None = None,
+                   sensitive: bool | None = None) -> tuple[list[tuple[str, float, int, str]], int]:
+    tags, sensitive = _tags_and_flag(text, hint, sensitive)
     length = len(words(text))
     return [(t.topic, t.score, length, " ".join(t.keys)) for t in tags], int(sensitive and bool(tags))
 
@@ -696,9 +700,10 @@ INSERT_TAG = (
 
 
 async def tag_post(tx, post_id: int, guild_id: int, text: str, *, approved: bool | None = None,
-                   hint: str | None = None) -> list[str]:
+                   hint: str | None = None, sensitive: bool | None = None) -> list[str]:
     """Store the topics of a member post (and of the topic the member gave, `hint`) inside the
-    caller's transaction; returns them.
+    caller's transaction; returns them. `sensitive` is the post's stored safety scan's verdict
+    (bot/scans.py): given, the text is not scanned again.
 
     Whether the post can be quoted follows its state in `posts` (triggers keep it in step when
     a moderator decides); pass `approved` only when the row is not written yet.
@@ -709,7 +714,7 @@ async def tag_post(tx, post_id: int, guild_id: int, text: str, *, approved: bool
         async with tx.execute("SELECT state FROM posts WHERE id = ?", (post_id,)) as cur:
             row = await cur.fetchone()
         approved = row is not None and row[0] == "approved"
-    rows, sensitive = _rows_and_flag(text, hint)
+    rows, sensitive = _rows_and_flag(text, hint, sensitive)
     await tx.execute("DELETE FROM topic_tags WHERE source = 'post' AND item_id = ?", (post_id,))
     await tx.executemany(INSERT_TAG, [
         (guild_id, topic, "post", post_id, score, length, keys, int(approved), sensitive)
@@ -732,7 +737,9 @@ async def retag_all_if_taxonomy_changed(db: Database) -> bool:
 
     Tagging runs in a worker thread, a batch at a time, each batch in its own short transaction,
     so the event loop and other writers are never held for long. The new hash is stored last:
-    an interrupted run starts again at the next start-up.
+    an interrupted run starts again at the next start-up. A post's stored safety scan is read
+    when the detector in use made it; otherwise (the detector changed, or the post is older than
+    stored scans) the post is scanned and the scan stored with it (bot/scans.py).
     """
     tax = taxonomy()
     if await db.get_meta(META_KEY) == tax.digest:
@@ -746,26 +753,37 @@ async def retag_all_if_taxonomy_changed(db: Database) -> bool:
     last_id = 0
     while True:
         batch = await db.fetchall(
-            "SELECT id, guild_id, text, topic_hint, state FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, guild_id, text, topic_hint, state, scan_sensitive, scan_model FROM posts"
+            " WHERE id > ? ORDER BY id LIMIT ?",
             (last_id, RETAG_BATCH))
         if not batch:
             break
-        items = [(r["id"], r["guild_id"], r["text"], r["state"] == "approved", r["topic_hint"]) for r in batch]
-        rows = await asyncio.to_thread(_post_tag_rows, items)
+        items = [(r["id"], r["guild_id"], r["text"], r["state"] == "approved", r["topic_hint"],
+                  bool(r["scan_sensitive"]) if scans.is_current(r) else None) for r in batch]
+        rows, fresh = await asyncio.to_thread(_post_tag_rows, items)
         ids = [r["id"] for r in batch]
         async with db.transaction() as tx:
             await tx.execute(
                 f"DELETE FROM topic_tags WHERE source = 'post' AND item_id BETWEEN ? AND ?", (ids[0], ids[-1]))
             await tx.executemany(INSERT_TAG, rows)
+            await tx.executemany(f"UPDATE posts SET {scans.SET_SQL} WHERE id = ?", fresh)
         last_id = ids[-1]
     await db.set_meta(META_KEY, tax.digest)
     return True
 
 
-def _post_tag_rows(items: list[tuple[int, int, str, bool, str | None]]) -> list[tuple]:
-    out = []
-    for post_id, guild_id, text, approved, hint in items:
-        rows, sensitive = _rows_and_flag(text, hint) if text else ([], 0)
+def _post_tag_rows(items: list[tuple[int, int, str, bool, str | None, bool | None]]) -> tuple[list[tuple], list[tuple]]:
+    """Tag rows for (id, guild, text, approved, hint, stored verdict) posts, and the fresh scans of
+    those without a stored one, as (scan values..., id) for `UPDATE posts SET scans.SET_SQL`."""
+    out, fresh = [], []
+    for post_id, guild_id, text, approved, hint, sensitive in items:
+        if not text:  # withdrawn: no tags, no scan
+            continue
+        if sensitive is None:
+            scan = safety.scan(scans.post_text(text, hint))
+            fresh.append((*scans.values(scan), post_id))
+            sensitive = scan.sensitive
+        rows, flag = _rows_and_flag(text, hint, sensitive)
         for topic, score, length, keys in rows:
-            out.append((guild_id, topic, "post", post_id, score, length, keys, int(approved), sensitive))
-    return out
+            out.append((guild_id, topic, "post", post_id, score, length, keys, int(approved), flag))
+    return out, fresh

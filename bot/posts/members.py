@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot import audit, topics
+from bot import audit, scans, topics
 from bot.member_keys import member_key
 from bot.posts.model import (
     AuthorNotified,
@@ -74,7 +74,7 @@ async def withdraw(
         changed = await _change(
             tx,
             "UPDATE posts SET state = 'withdrawn', text = '', author_name = NULL, topic_hint = NULL,"
-            " urgent = 0, flags = '[]',"
+            " urgent = 0, flags = '[]', " + scans.CLEARED_SQL + ","
             " queue_channel_id = NULL, queue_message_id = NULL,"
             " published_channel_id = NULL, published_message_id = NULL, publish_next_at = NULL"
             " WHERE id = ? AND state != 'withdrawn'",

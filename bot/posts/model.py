@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 import aiosqlite
 
-from bot import safety
+from bot import safety, scans
 from bot.audit import AuditEntry
 from bot.errors import UserFacingError
 from bot.guild_settings import setting
@@ -142,6 +142,9 @@ class Post:
     queue_attempts: int = 0           # failed tries to post the embed to the queue channel
     queue_error: str | None = None    # why the last try failed
     queue_next_at: str | None = None  # not tried again before this time
+    # The safety scan made when it was submitted (bot/scans.py); None for a post scanned before scans
+    # were stored or by another detector, and for a withdrawn one.
+    scan: safety.SafetyScan | None = None
 
     @property
     def possible_crisis(self) -> bool:
@@ -335,6 +338,7 @@ def _row_to_post(row: Any, post_topics: Iterable[str] = ()) -> Post:
         queue_attempts=row["queue_attempts"],
         queue_error=row["queue_error"],
         queue_next_at=row["queue_next_at"],
+        scan=scans.from_row(row),
     )
 
 

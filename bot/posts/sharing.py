@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 import aiosqlite
 
-from bot import audit, safety, sanitize, topics
+from bot import audit, safety, sanitize, scans, topics
 from bot.errors import UserFacingError
 from bot.guild_settings import GuildConfig
 from bot.member_keys import member_key
@@ -152,9 +152,10 @@ def _clean_texts(text: str, topic_hint: str | None) -> tuple[sanitize.CleanedTex
 
 def _prepare(text: str, topic_hint: str | None) -> tuple[sanitize.CleanedText, str | None, safety.SafetyScan]:
     """Clean and scan a submission: CPU only (a few ms for a long post), run in a worker thread.
-    The topic hint is a free-text box too: crisis words typed there count like the post's own."""
+    This is the post's one scan: it is stored with the post, and its tags, the queue embed and the
+    quote search read it."""
     cleaned, hint = _clean_texts(text, topic_hint)
-    return cleaned, hint, safety.scan(cleaned.text + ("\n" + hint if hint else ""))
+    return cleaned, hint, safety.scan(scans.post_text(cleaned.text, hint))
 
 
 # The most a post's cleaning and scanning may take (they are linear and take milliseconds; this is
@@ -235,7 +236,9 @@ async def submit(
                 cleaned=cleaned, hint=hint, scan=scan, interaction_id=interaction_id, when=when,
             )
     if existing is not None:
-        return SubmitResult(existing, created=False, scan=await asyncio.to_thread(safety.scan, existing.text))
+        scan = existing.scan or await asyncio.to_thread(
+            safety.scan, scans.post_text(existing.text, existing.topic_hint))
+        return SubmitResult(existing, created=False, scan=scan)
     return SubmitResult(post, created=True, scan=scan)
 
 
@@ -271,14 +274,15 @@ async def _insert_post(
     row = await _one(
         tx,
         "INSERT INTO posts(guild_id, number, author_id, author_name, anonymous, text, topic_hint,"
-        " state, urgent, flags, interaction_id, created_at, queue_next_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id",
+        " state, urgent, flags, interaction_id, created_at, queue_next_at, " + ", ".join(scans.COLUMNS) + ")"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?" + ", ?" * len(scans.COLUMNS) + ") RETURNING id",
         (guild_id, number, author_id, name, int(bool(anonymous)), cleaned.text, hint,
          int(scan.urgent), json.dumps(flags), interaction_id, _iso(when),
-         _iso(when + timedelta(seconds=QUEUE_LEASE_SECONDS))),
+         _iso(when + timedelta(seconds=QUEUE_LEASE_SECONDS)), *scans.values(scan)),
     )
     post_id = row["id"]
-    post_topics = await topics.tag_post(tx, post_id, guild_id, cleaned.text, approved=False, hint=hint)
+    post_topics = await topics.tag_post(tx, post_id, guild_id, cleaned.text, approved=False, hint=hint,
+                                        sensitive=scan.sensitive)
     await _event(tx, post_id, guild_id, PostEventName.CREATED, author_id, when,
                  {"urgent": scan.urgent, "flags": flags, "anonymous": bool(anonymous)})
     await audit.record(

@@ -12,7 +12,7 @@ from bot.guild_settings import GuildConfig
 from bot.quotes.excerpts import sample_phrase
 from bot.quotes.model import DENSITY_SQL, MAX_QUERY_LENGTH, TopicCount, fetch_rows
 from bot.quotes.source import EVERY_ARTICLE, Scope, read_items, scope_of
-from bot.quotes.texts import facts_of
+from bot.quotes.texts import TextFacts, facts_of
 from bot.storage import Database
 from bot.text import fold
 
@@ -71,7 +71,7 @@ async def _sample_phrases(db: Database, guild_id: int, scope: Scope = EVERY_ARTI
         match = topics.QueryMatch(text=r["topic"], topics=(r["topic"],), keys={r["topic"]: frozenset({""})},
                                   topic_only=True)
         line = sample_phrase(item.text, match)
-        out[r["topic"]] = (line, _line_note(line, item.text))
+        out[r["topic"]] = (line, _line_note(line, item.text, item.facts))
     return out
 
 
@@ -81,13 +81,13 @@ _CLAIM_WORDS = re.compile(r"\bcur(?:e|ed|es|ing)\b|revers|guai|\bheal|remission|
                           re.IGNORECASE)
 
 
-def _line_note(line: str, text: str) -> str | None:
+def _line_note(line: str, text: str, facts: TextFacts | None = None) -> str | None:
     """The evidence note a line shown on its own needs: when it speaks of a cure and makes the claim
     itself, or shows the claim of the text it comes from ("he talks about reversing the disease with
-    guaifenesin" reports what the whole comment promotes)."""
+    guaifenesin" reports what the whole comment promotes). `facts`: the text's, when stored (a post's)."""
     if not _CLAIM_WORDS.search(line):
         return None
-    return facts_of(line).cure_note or facts_of(text).cure_note
+    return facts_of(line).cure_note or (facts or facts_of(text)).cure_note
 
 
 def autocomplete_topics(counts: list[TopicCount], typed: str) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import topics
+from bot import scans, topics
 from bot.quotes.history import LAST, SEEN, ShownQuery
 from bot.quotes.model import DENSITY_SQL, DIRECT_BONUS, density, fetch_rows
 from bot.quotes.source import EVERY_ARTICLE, Scope
@@ -148,7 +148,7 @@ async def gather_candidates(db: Database, guild_id: int, match: topics.QueryMatc
             c = found.get(ident)
             if c is None:
                 c = found[ident] = Candidate(*ident)
-                # Texts without topics have no stored flag: ask the detector.
+                # A comment without topics (or an old post) has no stored flag: ask the detector.
                 c.sensitive = bool(flagged) if flagged is not None else facts_of(text).crisis
             c.free_hits |= hits & set(match.free_terms)
             for topic, words in match.text_terms.items():
@@ -222,11 +222,13 @@ def _free_text_selects(dialect: Any, guild_id: int, terms: tuple[str, ...],
         # index backwards; their text is read one row at a time until enough match.
         selects.append(
             f"SELECT 'post' AS source, p.id AS item_id, p.text AS text,"
-            f" {_FLAG_SQL.format(source='post', item='p.id')} AS flagged"
+            f" COALESCE({_FLAG_SQL.format(source='post', item='p.id')},"
+            " CASE WHEN p.scan_model = ? THEN p.scan_sensitive END) AS flagged"
             " FROM (SELECT id FROM posts WHERE guild_id = ? AND state = 'approved'"
             " ORDER BY urgent, id DESC LIMIT ?) AS recent JOIN posts p ON p.id = recent.id"
             f" WHERE {condition} LIMIT ?")
-        params += [guild_id, FREE_TEXT_SCAN_POSTS, *[f"%{t}%" for t in likes], FREE_TEXT_MATCHES]
+        # A post without topics has its stored scan's verdict, when the detector in use made it.
+        params += [scans.detector(), guild_id, FREE_TEXT_SCAN_POSTS, *[f"%{t}%" for t in likes], FREE_TEXT_MATCHES]
     return selects, params
 
 

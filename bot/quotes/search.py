@@ -110,7 +110,7 @@ async def build_quotes(db: Database, guild_id: int, batch: list[Candidate], matc
         if item is None or not item.text.strip():
             continue
         text = item.text
-        facts = facts_of(text)
+        facts = item.facts or facts_of(text)
         if facts.crisis and not c.sensitive:
             # The safety detector learnt something since the text was tagged: check again.
             c.sensitive = True
@@ -148,7 +148,7 @@ async def get_quote(db: Database, source: str, item_id: int, guild_id: int,
     if item is None or not item.text.strip():
         raise QuoteNotFound("That quote is no longer available: it may have been withdrawn.")
     text = item.text
-    facts = facts_of(text)
+    facts = item.facts or facts_of(text)
     return Quote(
         source=source, item_id=int(item_id), author_label=item.author, origin_label=item.origin,
         topics=item.topics, excerpt=text, full_text=text, trimmed=False,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import scans
 from bot.guild_settings import GuildConfig, GuildSettings
 from bot.quotes.model import (ANONYMOUS_MEMBER, ANONYMOUS_READER, ORIGIN_ARTICLE, ORIGIN_COMMENTS,
                               ORIGIN_COMMUNITY, fetch_rows)
+from bot.quotes.texts import TextFacts
 from bot.storage import Database
 
 
@@ -74,12 +76,14 @@ class Item:
     origin: str
     topics: tuple[str, ...] = ()
     stored_sensitive: bool = False
+    facts: TextFacts | None = None    # a post's, from the safety scan stored with it (None: not stored)
 
 
 async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]], *,
                  with_topics: bool = True, scope: Scope = EVERY_ARTICLE) -> dict[tuple[str, int], Item]:
     """Text, author and topics (strongest first) of comments (of the articles in `scope`) and of
-    this server's approved posts (others are left out), in one query."""
+    this server's approved posts (others are left out), in one query; a post's safety facts come
+    from its stored scan when the detector in use made it."""
     selects, params = [], []
     comment_ids = [i for s, i in idents if s == "comment"]
     post_ids = [i for s, i in idents if s == "post"]
@@ -89,18 +93,21 @@ async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]],
         named, named_params = scope.named_sql()
         # The article's title (when the server shows several) rides in its own column (NULL in the
         # other rows).
-        selects.append(f"SELECT 'text', 'comment', c.id, c.author, 0, c.text, CASE WHEN {named} THEN a.title END, CAST(NULL AS REAL)"
+        selects.append(f"SELECT 'text', 'comment', c.id, c.author, 0, c.text, CASE WHEN {named} THEN a.title END, CAST(NULL AS REAL),"
+                       " CAST(NULL AS INTEGER), CAST(NULL AS TEXT)"
                        f" FROM comments c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks}){in_scope}")
         params += [*named_params, *comment_ids, *scope_params]
     if post_ids:
         marks = ",".join("?" * len(post_ids))
-        selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL, CAST(NULL AS REAL) FROM posts"
-                       f" WHERE id IN ({marks}) AND guild_id = ? AND state = 'approved'")
-        params += [*post_ids, guild_id]
+        # The stored scan's verdict is NULL unless the detector in use made it.
+        selects.append("SELECT 'text', 'post', id, author_name, anonymous, text, NULL, CAST(NULL AS REAL),"
+                       " CASE WHEN scan_model = ? THEN scan_sensitive END, CASE WHEN scan_model = ? THEN scan_note END"
+                       f" FROM posts WHERE id IN ({marks}) AND guild_id = ? AND state = 'approved'")
+        params += [scans.detector(), scans.detector(), *post_ids, guild_id]
     if with_topics:
         for source, ids in (("comment", comment_ids), ("post", post_ids)):
             if ids:
-                selects.append("SELECT 'tag', source, item_id, topic, sensitive, NULL, NULL, score FROM topic_tags"
+                selects.append("SELECT 'tag', source, item_id, topic, sensitive, NULL, NULL, score, NULL, NULL FROM topic_tags"
                                f" WHERE source = ? AND item_id IN ({','.join('?' * len(ids))})")
                 params += [source, *ids]
     if not selects:
@@ -108,7 +115,8 @@ async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]],
     out: dict[tuple[str, int], Item] = {}
     tags: dict[tuple[str, int], list[tuple[float, str]]] = {}
     sensitive: set[tuple[str, int]] = set()
-    for kind, source, item_id, name, flag, text, title, score in await fetch_rows(db, " UNION ALL ".join(selects), params):
+    rows = await fetch_rows(db, " UNION ALL ".join(selects), params)
+    for kind, source, item_id, name, flag, text, title, score, scanned, note in rows:
         ident = (source, item_id)
         if kind == "tag":
             tags.setdefault(ident, []).append((-score, name))
@@ -119,7 +127,8 @@ async def read_items(db: Database, guild_id: int, idents: list[tuple[str, int]],
             out[ident] = Item(text, name or ANONYMOUS_READER, origin)
         else:
             shown_name = None if flag else (name or "").strip()
-            out[ident] = Item(text, shown_name or ANONYMOUS_MEMBER, ORIGIN_COMMUNITY)
+            facts = None if scanned is None else TextFacts(bool(scanned), note)
+            out[ident] = Item(text, shown_name or ANONYMOUS_MEMBER, ORIGIN_COMMUNITY, facts=facts)
     for ident, item in out.items():
         item.topics = tuple(topic for _score, topic in sorted(tags.get(ident, ())))
         item.stored_sensitive = ident in sensitive

@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot import posts, safety, sanitize
+from bot import posts, safety, sanitize, scans
 from bot.posts import Post, PostEventName, PostState, PublishState
 from cogs.utils.formats import (
     BRAND_COLOUR,
@@ -89,9 +89,11 @@ def add_text(embed: discord.Embed, text: str) -> discord.Embed:
 
 
 async def queue_embed(post: Post, *, member_line: str | None, scan: safety.SafetyScan | None = None) -> discord.Embed:
-    """The post as moderators see it: text, topics, flags, anonymity, who and since when."""
+    """The post as moderators see it: text, topics, flags, anonymity, who and since when. The flags
+    come from the scan stored with the post at submit; only a post without one is scanned here."""
+    scan = scan or post.scan
     if scan is None and post.text:
-        scan = await asyncio.to_thread(safety.scan, post.text)
+        scan = await asyncio.to_thread(safety.scan, scans.post_text(post.text, post.topic_hint))
     colour = URGENT_COLOUR if post.urgent else FLAGGED_COLOUR if post.flags else BRAND_COLOUR
     title = f"{post.label} · 🚨 urgent" if post.urgent else post.label
     text = post.text or "*Withdrawn by its author: the text is deleted.*"
