@@ -315,13 +315,27 @@ class Database:
             raise RuntimeError("checkpoint() called inside a transaction: call it after the commit")
         async with self._write_lock:
             try:
-                row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+                if isinstance(self.path, Path):
+                    row = await asyncio.to_thread(self._checkpoint_apart)
+                else:  # an in-memory database has no log and no other connection
+                    row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as error:  # the deletion is committed; the next checkpoint finishes it
                 if not is_storage_failure(error):
                     raise
                 log.warning("the write-ahead log could not be emptied: %s", error)
                 return False
         return row is not None and row[0] == 0
+
+    def _checkpoint_apart(self) -> tuple[int, int, int] | None:
+        """The checkpoint on a short-lived connection of its own: on the shared one, a statement of
+        another task not yet finished (a cursor still open) makes SQLite refuse it at once with
+        "database table is locked"; from here that read is just another reader, waited for up to
+        the busy timeout."""
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        try:
+            return conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
 
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))
