@@ -217,14 +217,16 @@ def _free_text_selects(dialect: Any, guild_id: int, terms: tuple[str, ...],
         params += [fts, *scope_params, FREE_TEXT_MATCHES]
     likes = [t for t in terms if len(t) >= 3]
     if likes:
-        condition = " OR ".join(f"p.text {dialect.like} ?" for _ in likes)
-        # The newest approved posts of this server only, read from the (guild, state, urgent, id)
-        # index backwards; their text is read one row at a time until enough match.
+        condition = " OR ".join(f"recent.text {dialect.like} ?" for _ in likes)
+        # The newest approved posts of this server only, text included, read from one index
+        # backwards (on SQLite posts_approved_text, migration 0015, which holds the text: the
+        # server's posts are not each on a page of their own); the first that match are kept, and
+        # only those are read from the table for their stored scan.
         selects.append(
-            f"SELECT 'post' AS source, p.id AS item_id, p.text AS text,"
+            f"SELECT 'post' AS source, p.id AS item_id, recent.text AS text,"
             f" COALESCE({_FLAG_SQL.format(source='post', item='p.id')},"
             " CASE WHEN p.scan_model = ? THEN p.scan_sensitive END) AS flagged"
-            " FROM (SELECT id FROM posts WHERE guild_id = ? AND state = 'approved'"
+            " FROM (SELECT id, text FROM posts WHERE guild_id = ? AND state = 'approved'"
             " ORDER BY urgent, id DESC LIMIT ?) AS recent JOIN posts p ON p.id = recent.id"
             f" WHERE {condition} LIMIT ?")
         # A post without topics has its stored scan's verdict, when the detector in use made it.
