@@ -123,6 +123,11 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": round(ordered[-1], 2)}
 
 
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def peak_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -339,6 +344,9 @@ def print_report(report: dict[str, Any]) -> None:
         pg = report["postgres"]
         print(f"postgres: {pg['database']}, {pg['rows_copied']:,} rows copied in after migrate, {pg['load_seconds']} s")
     print(f"ready: {report['ready_seconds']} s from start to the first answer")
+    load = report["load_average"]
+    print(f"load average (1, 5, 15 min): {', '.join(map(str, load['start']))} at the start, "
+          f"{', '.join(map(str, load['end']))} at the end")
     fixed = report["fixed_rate"]
     print(f"\nopen loop at {fixed['offered_rate']}/s for {fixed['duration_s']} s: throughput {fixed['throughput_per_s']}/s, "
           f"late (>3 s) {fixed['late_responses']}, answered 429 {fixed['rate_limited']}, "
@@ -382,6 +390,8 @@ def main() -> None:
     # "spread": server ids spread over shards (the ids before them sat on a few shards).
     source = args.db or OUT_DIR / f"bench-{args.posts}-{args.guilds}-spread.db"
     report: dict[str, Any] = {"backend": args.backend, "processes": args.processes, "shards": args.shards}
+    # Other work on the machine moves the tail latencies: the figures are read with the load they met.
+    report["load_average"] = {"start": load_average()}
     if args.db is None and not source.exists():
         report["data"] = generate(source, args.posts, args.guilds)
     else:
@@ -414,6 +424,7 @@ def main() -> None:
             if "longest stall" in line:  # the longest over every process
                 stall = float(line.split("longest stall ")[1].split(" ms")[0])
                 report["loop_stall_ms"] = max(stall, report.get("loop_stall_ms") or 0.0)
+    report["load_average"]["end"] = load_average()
     commands = report["fixed_rate"]["commands"]
     if commands.get("/quote", {}).get("p50") and commands.get("/about", {}).get("p50"):
         report["quote_about_ratio"] = round(commands["/quote"]["p50"] / commands["/about"]["p50"], 2)
