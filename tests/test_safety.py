@@ -67,8 +67,8 @@ def test_the_test_split_covers_every_kind_of_text():
 
 # What the README reports; a change to the model or the normaliser that does worse fails here.
 REPORTED = {
-    "crisis (high tier: resources shown)": {"recall": 0.911, "false_alarm_rate": 0.057},
-    "crisis (either tier: urgent in the queue)": {"recall": 0.878, "false_alarm_rate": 0.125},
+    "crisis (high tier: resources shown)": {"recall": 0.926, "false_alarm_rate": 0.056},
+    "crisis (either tier: urgent in the queue)": {"recall": 0.896, "false_alarm_rate": 0.102},
     "cure_claim": {"recall": 0.972, "false_alarm_rate": 0.014},
 }
 
