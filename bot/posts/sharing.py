@@ -166,8 +166,22 @@ PREPARE_BUDGET_SECONDS = 10.0
 async def _prepare_in_time(
     text: str, topic_hint: str | None
 ) -> tuple[sanitize.CleanedText, str | None, safety.SafetyScan]:
+    # The budget counts from when a worker thread takes the post up: waiting for a free thread is
+    # the bot's load (a thousand members submitting at once), not the post's, and refusing a post
+    # for it would make sharing depend on how busy the machine is.
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+
+    def work() -> tuple[sanitize.CleanedText, str | None, safety.SafetyScan]:
+        loop.call_soon_threadsafe(started.set)
+        return _prepare(text, topic_hint)
+
+    job = asyncio.ensure_future(asyncio.to_thread(work))
     try:
-        return await asyncio.wait_for(asyncio.to_thread(_prepare, text, topic_hint), PREPARE_BUDGET_SECONDS)
+        waiter = asyncio.ensure_future(started.wait())
+        await asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        return await asyncio.wait_for(job, PREPARE_BUDGET_SECONDS)
     except TimeoutError:
         raise PostError(
             "too_slow",
