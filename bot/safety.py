@@ -26,7 +26,7 @@ from bot import safety_model
 __all__ = [
     "NOT_MEDICAL_ADVICE", "DEFAULT_CRISIS_RESOURCES", "CURE_EVIDENCE_NOTE", "GUAIFENESIN_EVIDENCE_NOTE",
     "CRISIS_FLAG", "POSSIBLE_CRISIS_FLAG", "CURE_CLAIM_FLAG", "CRISIS", "POSSIBLE_CRISIS",
-    "SafetyScan", "scan", "is_crisis_search", "crisis_message", "crisis_note", "help_line",
+    "SafetyScan", "scan", "is_crisis_search", "crisis_message", "crisis_note", "help_line", "detector",
 ]
 
 # Shown under every summary, answer and quote.
@@ -77,12 +77,17 @@ class SafetyScan:
     tier: str | None = None           # "crisis", "possible" or None
     crisis_score: float = 0.0         # 0..1, from the model
     cure_score: float = 0.0
+    plain_words: bool = False         # names it in so many words ("suicide", "ended my life", "kms")
 
     @property
     def sensitive(self) -> bool:
-        """Sure enough to put a quoted text behind a content note and keep it to searches about mental
-        health (a false alarm there would hide an ordinary comment from ordinary searches)."""
-        return self.crisis and self.crisis_score >= safety_model.load_model().thresholds["crisis_sure"]
+        """Put a quoted text behind a content note and keep it to searches about mental health: the
+        model is sure, or the text is in the crisis tier and says suicide, self-harm or ending a life
+        in so many words (a content note is about what a text says, and a false alarm there would
+        hide an ordinary comment from ordinary searches, so the model alone must be sure)."""
+        if not self.crisis:
+            return False
+        return self.crisis_score >= safety_model.load_model().thresholds["crisis_sure"] or self.plain_words
 
     @property
     def possible_crisis(self) -> bool:
@@ -173,4 +178,14 @@ def scan(text: str) -> SafetyScan:
     if cure_claim:
         note = GUAIFENESIN_EVIDENCE_NOTE if _GUAIFENESIN.search(safety_model.visible(text)) else CURE_EVIDENCE_NOTE
     return SafetyScan(crisis=tier == CRISIS, cure_claim=cure_claim, flags=tuple(flags), matched=tuple(matched),
-                      evidence_note=note, tier=tier, crisis_score=scores.crisis, cure_score=scores.cure)
+                      evidence_note=note, tier=tier, crisis_score=scores.crisis, cure_score=scores.cure,
+                      plain_words=tier == CRISIS and safety_model.names_crisis(text))
+
+
+# What a stored verdict was made by: the shipped model and the rules above that read its scores.
+# Change RULES when those rules change, so that stored scans and topic tags are made again.
+RULES = "2"
+
+
+def detector() -> str:
+    return f"{safety_model.load_model().digest}:{RULES}"

@@ -445,8 +445,23 @@ _CRISIS_PHRASES = tuple(tuple(_REPEATS.sub(r"\1", w) for w in phrase.split()) fo
 
 def is_crisis_term(text: str) -> bool:
     """Does this short text (a search) say crisis in so many words, disguises undone?"""
-    toks = tokens(normalise(text))
-    return any(tuple(toks[i : i + len(p)]) == p for p in _CRISIS_PHRASES for i in range(len(toks) - len(p) + 1))
+    return _holds_phrase(tokens(normalise(text)), _CRISIS_PHRASES)
+
+
+# In a post, "kill" alone is mostly a figure of speech ("the weather kills me"): a text names suicide,
+# self-harm or ending a life in so many words with these phrases.
+_NAMING_PHRASES = tuple(p for p in _CRISIS_PHRASES if p != ("kil",)) + tuple(
+    tuple(_REPEATS.sub(r"\1", w) for w in phrase.split())
+    for phrase in ("kill myself", "killing myself", "killed myself", "kill my self"))
+
+
+def names_crisis(text: str) -> bool:
+    """Does this text name suicide, self-harm or ending a life in so many words, disguises undone?"""
+    return _holds_phrase(tokens(normalise(text)), _NAMING_PHRASES)
+
+
+def _holds_phrase(toks: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    return any(tuple(toks[i : i + len(p)]) == p for p in phrases for i in range(len(toks) - len(p) + 1))
 
 
 def is_short(text: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot import safety, safety_model
+from bot import safety
 
 COLUMNS = ("scan_tier", "scan_crisis_score", "scan_cure_score", "scan_cure_claim", "scan_sensitive",
            "scan_matched", "scan_note", "scan_model")
@@ -30,7 +30,7 @@ def post_text(text: str, hint: str | None) -> str:
 
 def detector() -> str:
     """The digest of the detector in use: what a stored scan must have been made by."""
-    return safety_model.load_model().digest
+    return safety.detector()
 
 
 def values(scan: safety.SafetyScan) -> tuple[Any, ...]:
@@ -60,4 +60,6 @@ def from_row(row: Any) -> safety.SafetyScan | None:
         crisis=tier == safety.CRISIS, cure_claim=cure_claim, flags=tuple(flags),
         matched=tuple(json.loads(row["scan_matched"] or "[]")), evidence_note=row["scan_note"], tier=tier,
         crisis_score=float(row["scan_crisis_score"]), cure_score=float(row["scan_cure_score"]),
+        # Stored as the verdict it gave: in the crisis tier and not sure, it is sensitive only by its words.
+        plain_words=bool(row["scan_sensitive"]),
     )

@@ -570,7 +570,7 @@ _TAXONOMY: Taxonomy | None = None
 def load_taxonomy(path: Path = TAXONOMY_PATH) -> Taxonomy:
     raw = path.read_bytes()
     # Tags hold the safety detector's verdict too ("sensitive"): a new model means new tags.
-    detector = safety_model.load_model().digest.encode()
+    detector = safety.detector().encode()
     digest = hashlib.sha256(raw + b"\0matcher " + MATCHER_VERSION.encode() + b"\0safety " + detector).hexdigest()
     return Taxonomy(json.loads(raw), digest)
 

@@ -163,6 +163,28 @@ def test_tiers_follow_the_thresholds():
         assert (result.evidence_note is not None) == result.cure_claim
 
 
+def test_a_quote_is_sensitive_when_the_model_is_sure_or_the_crisis_text_names_it():
+    thresholds = safety_model.load_model().thresholds
+    for t in BY_SPLIT["dev"][:300]:
+        result = scan(t.text)
+        named = safety_model.names_crisis(t.text)
+        expected = result.crisis and (result.crisis_score >= thresholds["crisis_sure"] or named)
+        assert result.sensitive == expected, t.id
+
+
+@pytest.mark.parametrize("text, named", [
+    ("I keep thinking about ending my life", True),
+    ("su1c1dal again tonight", True),
+    ("honestly kms", True),
+    ("I could k!ll myself for forgetting", True),
+    ("changes in the weather kill me", False),
+    ("this flare is killing me", False),
+    ("the side effects leaflet mentions mood changes", False),
+])
+def test_naming_crisis_in_so_many_words(text, named):
+    assert safety_model.names_crisis(text) == named
+
+
 # --- Messages ------------------------------------------------------------------------------------
 
 
