@@ -77,17 +77,16 @@ class SafetyScan:
     tier: str | None = None           # "crisis", "possible" or None
     crisis_score: float = 0.0         # 0..1, from the model
     cure_score: float = 0.0
-    plain_words: bool = False         # names it in so many words ("suicide", "ended my life", "kms")
+    plain_words: bool = False         # speaks of it in so many words ("suicide", "ended my life", "kms")
 
     @property
     def sensitive(self) -> bool:
-        """Put a quoted text behind a content note and keep it to searches about mental health: the
-        model is sure, or the text is in the crisis tier and says suicide, self-harm or ending a life
-        in so many words (a content note is about what a text says, and a false alarm there would
-        hide an ordinary comment from ordinary searches, so the model alone must be sure)."""
-        if not self.crisis:
-            return False
-        return self.crisis_score >= safety_model.load_model().thresholds["crisis_sure"] or self.plain_words
+        """Put a quoted text behind a content note and keep it to searches about mental health: it is
+        in the crisis tier and speaks of death, dying, suicide, self-harm or overdose in so many words.
+        A content note names what a text says; the model's score alone is not enough, since its
+        surest false alarms ("Wish they would do more research. I would do almost anything to be
+        free of this.") would hide an ordinary comment from ordinary searches."""
+        return self.crisis and self.plain_words
 
     @property
     def possible_crisis(self) -> bool:
@@ -184,7 +183,7 @@ def scan(text: str) -> SafetyScan:
 
 # What a stored verdict was made by: the shipped model and the rules above that read its scores.
 # Change RULES when those rules change, so that stored scans and topic tags are made again.
-RULES = "2"
+RULES = "3"
 
 
 def detector() -> str:

@@ -448,16 +448,22 @@ def is_crisis_term(text: str) -> bool:
     return _holds_phrase(tokens(normalise(text)), _CRISIS_PHRASES)
 
 
-# In a post, "kill" alone is mostly a figure of speech ("the weather kills me"): a text names suicide,
-# self-harm or ending a life in so many words with these phrases.
+# What a content note names: death, dying, suicide, self-harm or overdose, in so many words. In a
+# post, "kill" and "end" alone are mostly figures of speech ("the weather kills me", "no end to it"),
+# so they count only in phrases ("kill myself", "end my life").
+_NAMING_WORDS = frozenset(w for w in _CRISIS_WORDS if not w.startswith(("kil", "end")))
 _NAMING_PHRASES = tuple(p for p in _CRISIS_PHRASES if p != ("kil",)) + tuple(
     tuple(_REPEATS.sub(r"\1", w) for w in phrase.split())
-    for phrase in ("kill myself", "killing myself", "killed myself", "kill my self"))
+    for phrase in ("kill myself", "killing myself", "killed myself", "kill my self", "hurt myself",
+                   "hurting myself", "harm myself", "harming myself", "cut myself", "cutting myself",
+                   "cutting again", "burn myself", "burning myself"))
 
 
 def names_crisis(text: str) -> bool:
-    """Does this text name suicide, self-harm or ending a life in so many words, disguises undone?"""
-    return _holds_phrase(tokens(normalise(text)), _NAMING_PHRASES)
+    """Does this text speak of death, dying, suicide, self-harm or overdose in so many words,
+    disguises undone?"""
+    toks = tokens(normalise(text))
+    return any(tok in _NAMING_WORDS for tok in toks) or _holds_phrase(toks, _NAMING_PHRASES)
 
 
 def _holds_phrase(toks: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:

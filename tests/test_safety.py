@@ -163,13 +163,15 @@ def test_tiers_follow_the_thresholds():
         assert (result.evidence_note is not None) == result.cure_claim
 
 
-def test_a_quote_is_sensitive_when_the_model_is_sure_or_the_crisis_text_names_it():
-    thresholds = safety_model.load_model().thresholds
-    for t in BY_SPLIT["dev"][:300]:
+def test_a_quote_is_sensitive_when_a_crisis_text_speaks_of_it_in_so_many_words():
+    seen = Counter()
+    for t in BY_SPLIT["dev"]:
         result = scan(t.text)
-        named = safety_model.names_crisis(t.text)
-        expected = result.crisis and (result.crisis_score >= thresholds["crisis_sure"] or named)
-        assert result.sensitive == expected, t.id
+        assert result.sensitive == (result.crisis and safety_model.names_crisis(t.text)), t.id
+        seen[(t.crisis, result.sensitive)] += 1
+    # Ordinary posts almost never go behind a content note; crisis posts that say it plainly do.
+    assert seen[("none", True)] <= 0.01 * (seen[("none", True)] + seen[("none", False)])
+    assert seen[("crisis", True)] > 0
 
 
 @pytest.mark.parametrize("text, named", [
@@ -180,6 +182,8 @@ def test_a_quote_is_sensitive_when_the_model_is_sure_or_the_crisis_text_names_it
     ("changes in the weather kill me", False),
     ("this flare is killing me", False),
     ("the side effects leaflet mentions mood changes", False),
+    ("cutting again, I can't stop", True),
+    ("no end to this flare", False),
 ])
 def test_naming_crisis_in_so_many_words(text, named):
     assert safety_model.names_crisis(text) == named
