@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,8 @@ class LoadGenerator:
         loop = asyncio.get_running_loop()
         total = int(rate * duration)
         start = loop.time()
+        started_at = time.time()
+        samples: list[tuple[float, float]] = []  # (seconds into the run when sent, latency in ms)
 
         async def fire(entry: dict[str, Any], n: int) -> None:
             guild_id = rng.choice(guild_ids)
@@ -152,7 +155,9 @@ class LoadGenerator:
                 return
             stats["answered"] += 1
             stats["latencies_ms"].append(record.latency * 1000)
+            samples.append((record.sent_at - start_perf, record.latency * 1000))
 
+        start_perf = time.perf_counter()
         for n in range(total):
             target = start + n / rate
             delay = target - loop.time()
@@ -163,8 +168,23 @@ class LoadGenerator:
         sent_for = loop.time() - start
         await asyncio.gather(*pending, return_exceptions=True)
         return {"offered_rate": rate, "duration_s": sent_for, "results": results,
+                "started_at": started_at, "timeline": timeline(samples),
                 "late_responses": len(emu.late_responses), "invalid_requests": emu.ratelimits.invalid_requests,
                 "rate_limited": len(emu.ratelimits.limited)}
+
+
+def timeline(samples: list[tuple[float, float]]) -> list[dict[str, Any]]:
+    """Latency second by second of the run (by when each interaction was sent): a stretch of slow
+    answers shows when the replies waited, and for how long, where p99 over the whole run cannot."""
+    seconds: dict[int, list[float]] = {}
+    for sent, latency in samples:
+        seconds.setdefault(max(0, int(sent)), []).append(latency)
+    out = []
+    for second in sorted(seconds):
+        ordered = sorted(seconds[second])
+        out.append({"second": second, "answered": len(ordered), "p50": round(ordered[len(ordered) // 2], 2),
+                    "max": round(ordered[-1], 2)})
+    return out
 
 
 async def serve(port: int, guilds: int, openapi: Path | None, ready_file: Path | None) -> None:

@@ -237,6 +237,8 @@ def summarise(load: dict[str, Any]) -> dict[str, Any]:
     # Answers of 401, 403 or 429 (Discord bans an IP for a while past 10,000 in 10 minutes).
     out["invalid_requests"] = load.get("invalid_requests", 0)
     out["rate_limited"] = load.get("rate_limited", 0)
+    out["started_at"] = load.get("started_at")  # Unix time, to line the timeline up with the bot's log
+    out["timeline"] = load.get("timeline", [])
     return out
 
 
@@ -354,6 +356,9 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"  {'command':<14}{'sent':>7}{'answered':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for name, c in fixed["commands"].items():
         print(f"  {name:<14}{c['sent']:>7}{c['answered']:>10}{c['p50'] or '-':>9}{c['p95'] or '-':>9}{c['p99'] or '-':>9}{c['max'] or '-':>9}")
+    slow = [s for s in fixed.get("timeline", []) if s["max"] >= 100]
+    print(f"  seconds with an answer slower than 100 ms: {len(slow)} of {len(fixed.get('timeline', []))}"
+          + (": " + ", ".join(f"{s['second']} s (max {s['max']:.0f}, p50 {s['p50']:.0f})" for s in slow[:8]) if slow else ""))
     ratio = report.get("quote_about_ratio")
     print(f"\n/quote p50 / /about p50 = {ratio}")
     best = report.get("max_sustained")
