@@ -27,6 +27,8 @@ log = logging.getLogger("fibrocircle.storage")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's write to end
+# How often at most the write-ahead log is copied into the database file, after writes.
+CHECKPOINT_EVERY_SECONDS = 1.0
 
 
 try:  # the errors a statement can end in, on either backend
@@ -100,6 +102,13 @@ class Database:
         # One writer at a time inside this process; SQLite's busy timeout covers other processes.
         self._write_lock = asyncio.Lock()
         self._writer: asyncio.Task | None = None  # the task inside transaction(), to catch nesting
+        # Copies the write-ahead log into the database file, apart from the shared connection.
+        self.checkpoint_every = CHECKPOINT_EVERY_SECONDS
+        self._checkpointer: asyncio.Task | None = None
+        self._wrote = asyncio.Event()     # a transaction committed since the last copy
+        self._closing = asyncio.Event()
+        # One checkpoint at a time in this process: SQLite answers a second one "busy" at once.
+        self._checkpoint_lock = asyncio.Lock()
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -108,6 +117,7 @@ class Database:
         return self._conn
 
     async def open(self) -> "Database":
+        self._wrote, self._closing = asyncio.Event(), asyncio.Event()
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: no implicit transactions; we open them explicitly.
@@ -121,6 +131,14 @@ class Database:
         # asked to be forgotten must not stay readable in the file (see checkpoint() for the log).
         await self._conn.execute("PRAGMA secure_delete=ON")
         await self._while_locked(self.migrate)
+        if isinstance(self.path, Path):
+            # SQLite copies the log into the database file inside whichever commit takes it past
+            # 1,000 pages, and syncs the file to disk there: on the shared connection every read
+            # queued behind that commit (every command's) waited for the disk, for a second and
+            # more while the disk was busy. The copy runs on a connection of its own instead.
+            await self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = asyncio.create_task(self._checkpoint_in_background(),
+                                                     name="fibrocircle-checkpointer")
         return self
 
     def sibling(self) -> "Database":
@@ -141,6 +159,10 @@ class Database:
                 await asyncio.sleep(0.05)
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            task, self._checkpointer = self._checkpointer, None
+            self._closing.set()  # a copy under way finishes first: its thread cannot be stopped
+            await task
         if self._conn is not None:
             conn, self._conn = self._conn, None
             async with self._write_lock:
@@ -227,6 +249,7 @@ class Database:
                         with contextlib.suppress(sqlite3.Error):
                             await self.conn.execute("ROLLBACK")
                         raise
+                    self._wrote.set()
             finally:
                 self._writer = None
 
@@ -313,7 +336,7 @@ class Database:
         task = asyncio.current_task()
         if task is not None and self._writer is task:
             raise RuntimeError("checkpoint() called inside a transaction: call it after the commit")
-        async with self._write_lock:
+        async with self._write_lock, self._checkpoint_lock:
             try:
                 if isinstance(self.path, Path):
                     row = await asyncio.to_thread(self._checkpoint_apart)
@@ -337,6 +360,34 @@ class Database:
         finally:
             conn.close()
 
+    async def _checkpoint_in_background(self) -> None:
+        """After writes, at most every `checkpoint_every` seconds: copy the write-ahead log into the
+        database file (PRAGMA wal_checkpoint(PASSIVE)) on a connection of its own, in a thread, so
+        that no read or write of the shared connection waits for it. PASSIVE never waits for a
+        reader or a writer (of this process or another); what it could not copy, the next one does.
+        Every 30 s it runs even without a write here (a write outside transaction(), or another
+        process's)."""
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = await asyncio.to_thread(sqlite3.connect, str(self.path), timeout=BUSY_TIMEOUT_SECONDS,
+                                           isolation_level=None, check_same_thread=False)
+            while not self._closing.is_set():
+                await _wait(30.0, self._wrote, self._closing)
+                if self._closing.is_set():
+                    break
+                self._wrote.clear()
+                async with self._checkpoint_lock:
+                    try:
+                        await asyncio.to_thread(_copy_log, conn)
+                    except sqlite3.Error as error:  # the log stays as it is; the next round tries again
+                        log.warning("the write-ahead log could not be copied into the database: %s", error)
+                await _wait(self.checkpoint_every, self._closing)
+        except Exception:  # noqa: BLE001 - logged; SQLite's own checkpoint when the last connection closes remains
+            log.exception("copying the write-ahead log into the database stopped")
+        finally:
+            if conn is not None:
+                conn.close()
+
     async def integrity_check(self) -> str:
         return str(await self.fetchval("PRAGMA integrity_check"))
 
@@ -357,6 +408,27 @@ class Database:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+async def _wait(seconds: float, *events: asyncio.Event) -> None:
+    """Until one of `events` is set, or `seconds` have passed."""
+    if any(event.is_set() for event in events):
+        return
+    waiters = {asyncio.ensure_future(event.wait()) for event in events}
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _copy_log(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """A passive checkpoint: (busy, frames in the log, frames copied into the database file)."""
+    cursor = conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    try:
+        return cursor.fetchone()
+    finally:
+        cursor.close()  # an open statement would keep a read of the log, which a TRUNCATE waits for
 
 
 def _split_sql(script: str) -> list[str]:
