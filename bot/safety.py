@@ -77,16 +77,12 @@ class SafetyScan:
     tier: str | None = None           # "crisis", "possible" or None
     crisis_score: float = 0.0         # 0..1, from the model
     cure_score: float = 0.0
-    plain_words: bool = False         # speaks of it in so many words ("suicide", "ended my life", "kms")
-
-    @property
-    def sensitive(self) -> bool:
-        """Put a quoted text behind a content note and keep it to searches about mental health: it is
-        in the crisis tier and speaks of death, dying, suicide, self-harm or overdose in so many words.
-        A content note names what a text says; the model's score alone is not enough, since its
-        surest false alarms ("Wish they would do more research. I would do almost anything to be
-        free of this.") would hide an ordinary comment from ordinary searches."""
-        return self.crisis and self.plain_words
+    # Put a quoted text behind a content note and keep it to searches about mental health: it is in
+    # the crisis tier and speaks of death, dying, suicide, self-harm or overdose in so many words. A
+    # content note names what a text says; the model's score alone is not enough, since its surest
+    # false alarms ("Wish they would do more research. I would do almost anything to be free of
+    # this.") would hide an ordinary comment from ordinary searches.
+    sensitive: bool = False
 
     @property
     def possible_crisis(self) -> bool:
@@ -178,7 +174,7 @@ def scan(text: str) -> SafetyScan:
         note = GUAIFENESIN_EVIDENCE_NOTE if _GUAIFENESIN.search(safety_model.visible(text)) else CURE_EVIDENCE_NOTE
     return SafetyScan(crisis=tier == CRISIS, cure_claim=cure_claim, flags=tuple(flags), matched=tuple(matched),
                       evidence_note=note, tier=tier, crisis_score=scores.crisis, cure_score=scores.cure,
-                      plain_words=tier == CRISIS and safety_model.names_crisis(text))
+                      sensitive=tier == CRISIS and safety_model.names_crisis(text))
 
 
 # What a stored verdict was made by: the shipped model and the rules above that read its scores.

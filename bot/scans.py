@@ -60,6 +60,5 @@ def from_row(row: Any) -> safety.SafetyScan | None:
         crisis=tier == safety.CRISIS, cure_claim=cure_claim, flags=tuple(flags),
         matched=tuple(json.loads(row["scan_matched"] or "[]")), evidence_note=row["scan_note"], tier=tier,
         crisis_score=float(row["scan_crisis_score"]), cure_score=float(row["scan_cure_score"]),
-        # Stored as the verdict it gave: in the crisis tier, a text is sensitive by its words.
-        plain_words=bool(row["scan_sensitive"]),
+        sensitive=bool(row["scan_sensitive"]),
     )
