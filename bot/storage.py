@@ -1,8 +1,9 @@
-"""The one owner of the SQLite connection, and the numbered migrations.
+"""The one owner of the SQLite connections, and the numbered migrations.
 
 Everything that reads or writes the database goes through a `Database`. Writes that a member
 will be told about run inside `transaction()`, which commits before it returns, so an
-acknowledgement is never sent for something that could still be lost.
+acknowledgement is never sent for something that could still be lost. One connection writes;
+reads outside a transaction run on connections of their own (`Reads`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's write to end
 # How often at most the write-ahead log is copied into the database file, after writes.
 CHECKPOINT_EVERY_SECONDS = 1.0
+# Connections that only read, beside the one that writes (see `Reads`). Two on a 2-core machine:
+# one slow search no longer holds every other read, and a third would only add searches competing
+# for the same two cores (with the event loop and the process's other threads) and one more page
+# cache in memory.
+READERS = 2
 
 
 try:  # the errors a statement can end in, on either backend
@@ -96,9 +102,14 @@ class Database:
 
     dialect = SQLITE
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, readers: int = READERS):
         self.path = Path(path) if str(path) != ":memory:" else path
         self._conn: aiosqlite.Connection | None = None
+        # Reads outside a transaction run on connections of their own (see `Reads`); an in-memory
+        # database is one connection's own and has none.
+        self._reader_count = readers if isinstance(self.path, Path) else 0
+        self.readers: list[aiosqlite.Connection] = []
+        self._reading: list[int] = []  # statements under way on each reader
         # One writer at a time inside this process; SQLite's busy timeout covers other processes.
         self._write_lock = asyncio.Lock()
         self._writer: asyncio.Task | None = None  # the task inside transaction(), to catch nesting
@@ -111,10 +122,33 @@ class Database:
         self._checkpoint_lock = asyncio.Lock()
 
     @property
-    def conn(self) -> aiosqlite.Connection:
+    def writer(self) -> aiosqlite.Connection:
+        """The one connection that writes: transactions, and every statement that is not a read."""
         if self._conn is None:
             raise RuntimeError("database is not open")
         return self._conn
+
+    @property
+    def conn(self) -> "Reads":
+        """Statements outside a transaction, as `PostgresDatabase.conn`: reads on a reader, anything
+        else, and reads of a task inside its own transaction, on the writer."""
+        self.writer  # noqa: B018 - raises when not open
+        return Reads(self)
+
+    def _in_own_transaction(self) -> bool:
+        task = self._writer
+        return task is not None and task is asyncio.current_task()
+
+    async def _read(self, sql: str, params: Iterable[Any]) -> list[sqlite3.Row]:
+        """All the rows of a read, in one trip to the least busy reader. The statement runs to its
+        end there, so the reader holds no snapshot of the database once it returns (a snapshot
+        kept open would keep deleted text in the write-ahead log: see `checkpoint`)."""
+        i = min(range(len(self._reading)), key=self._reading.__getitem__)
+        self._reading[i] += 1
+        try:
+            return list(await self.readers[i].execute_fetchall(sql, tuple(params)))
+        finally:
+            self._reading[i] -= 1
 
     async def open(self) -> "Database":
         self._wrote, self._closing = asyncio.Event(), asyncio.Event()
@@ -131,6 +165,13 @@ class Database:
         # asked to be forgotten must not stay readable in the file (see checkpoint() for the log).
         await self._conn.execute("PRAGMA secure_delete=ON")
         await self._while_locked(self.migrate)
+        for _ in range(self._reader_count):
+            reader = await aiosqlite.connect(str(self.path), isolation_level=None)
+            reader.row_factory = sqlite3.Row
+            await reader.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            await reader.execute("PRAGMA query_only=ON")  # a write sent here by mistake fails
+            self.readers.append(reader)
+            self._reading.append(0)
         if isinstance(self.path, Path):
             # SQLite copies the log into the database file inside whichever commit takes it past
             # 1,000 pages, and syncs the file to disk there: on the shared connection every read
@@ -143,7 +184,7 @@ class Database:
 
     def sibling(self) -> "Database":
         """Another Database on the same storage, as a second process would open it (not yet open)."""
-        return Database(self.path)
+        return Database(self.path, readers=self._reader_count)
 
     async def _while_locked(self, step) -> Any:
         """Run a start-up step again while another process opening the same file holds the lock it
@@ -163,6 +204,9 @@ class Database:
             task, self._checkpointer = self._checkpointer, None
             self._closing.set()  # a copy under way finishes first: its thread cannot be stopped
             await task
+        readers, self.readers, self._reading = self.readers, [], []
+        for reader in readers:  # reads under way finish first
+            await reader.close()
         if self._conn is not None:
             conn, self._conn = self._conn, None
             async with self._write_lock:
@@ -177,7 +221,7 @@ class Database:
     # -- migrations -----------------------------------------------------------------
     async def migrate(self) -> list[int]:
         """Apply every migration not yet recorded; each in its own transaction."""
-        await self.conn.execute(
+        await self.writer.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
@@ -210,8 +254,7 @@ class Database:
 
     # -- queries --------------------------------------------------------------------
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         async with self.conn.execute(sql, tuple(params)) as cur:
@@ -234,10 +277,10 @@ class Database:
             try:
                 await self._storage_step(self._begin_immediate)
                 try:
-                    yield self.conn
+                    yield self.writer
                 except BaseException as error:
                     with contextlib.suppress(sqlite3.Error):  # a failed write may have ended it already
-                        await self.conn.execute("ROLLBACK")
+                        await self.writer.execute("ROLLBACK")
                     if is_storage_failure(error):
                         log.warning("the database can't be written: %s", error)
                         raise StorageUnavailable() from error
@@ -247,7 +290,7 @@ class Database:
                         await self._storage_step("COMMIT")
                     except StorageUnavailable:
                         with contextlib.suppress(sqlite3.Error):
-                            await self.conn.execute("ROLLBACK")
+                            await self.writer.execute("ROLLBACK")
                         raise
                     self._wrote.set()
             finally:
@@ -284,7 +327,7 @@ class Database:
         pause = 0.005
         while True:
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await self.writer.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) or loop.time() + pause > deadline:
@@ -297,7 +340,7 @@ class Database:
         from a bug: the first becomes StorageUnavailable."""
         try:
             if isinstance(step, str):
-                await self.conn.execute(step)
+                await self.writer.execute(step)
             else:
                 await step()
         except sqlite3.Error as error:
@@ -311,13 +354,13 @@ class Database:
         it back, so nothing changes."""
         try:
             async with self._write_lock:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await self.writer.execute("BEGIN IMMEDIATE")
                 try:
-                    await self.conn.execute("CREATE TABLE write_check(x)")
-                    await self.conn.execute("INSERT INTO write_check VALUES (zeroblob(65536))")
+                    await self.writer.execute("CREATE TABLE write_check(x)")
+                    await self.writer.execute("INSERT INTO write_check VALUES (zeroblob(65536))")
                 finally:
                     with contextlib.suppress(sqlite3.Error):
-                        await self.conn.execute("ROLLBACK")
+                        await self.writer.execute("ROLLBACK")
         except sqlite3.Error as error:
             return str(error)
         return None
@@ -408,6 +451,103 @@ class Database:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+_WRITE_WORDS = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+
+
+def _is_read(sql: str) -> bool:
+    """A SELECT (or a WITH ... SELECT): a statement a reader can run."""
+    head = sql.lstrip()[:6].upper()
+    return head == "SELECT" or (head.startswith("WITH") and _WRITE_WORDS.search(sql) is None)
+
+
+class _Rows:
+    """A read's rows, already fetched: the cursor `Reads.execute` gives."""
+
+    __slots__ = ("rows", "_next")
+    rowcount = -1
+
+    def __init__(self, rows: list):
+        self.rows, self._next = rows, 0
+
+    async def fetchone(self) -> Any:
+        if self._next >= len(self.rows):
+            return None
+        self._next += 1
+        return self.rows[self._next - 1]
+
+    async def fetchall(self) -> list:
+        rest, self._next = self.rows[self._next:], len(self.rows)
+        return rest
+
+    async def close(self) -> None:
+        pass
+
+    def __aiter__(self):
+        return self._iterate()
+
+    async def _iterate(self):
+        while (row := await self.fetchone()) is not None:
+            yield row
+
+
+class _ReadStatement:
+    """`await conn.execute(...)` and `async with conn.execute(...) as cur`, as with aiosqlite."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: Callable[[], Awaitable[_Rows]]):
+        self._run = run
+
+    def __await__(self):
+        return self._run().__await__()
+
+    async def __aenter__(self) -> _Rows:
+        return await self._run()
+
+    async def __aexit__(self, *exc: object) -> bool:
+        return False
+
+
+class Reads:
+    """`db.conn` on SQLite: each read on one of the database's readers, so that a slow search holds
+    no other member's reply (WAL lets readers run beside each other and beside the writer, each
+    aiosqlite connection in its own thread). A read sees what was committed when it started.
+
+    On the writer instead: a task's reads inside its own `transaction()` (they must see its
+    uncommitted writes), every statement that is not a SELECT (a write outside a transaction
+    commits on its own, as before), and everything when there are no readers (in memory)."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def _on_writer(self, sql: str) -> bool:
+        db = self._db
+        return not db.readers or db._in_own_transaction() or not _is_read(sql)
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        if self._on_writer(sql):
+            return self._db.writer.execute(sql, tuple(params))
+
+        async def run() -> _Rows:
+            return _Rows(await self._db._read(sql, params))
+        return _ReadStatement(run)
+
+    async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> Iterable[sqlite3.Row]:
+        if self._on_writer(sql):
+            return await self._db.writer.execute_fetchall(sql, tuple(params))
+        return await self._db._read(sql, params)
+
+    async def executemany(self, sql: str, seq: Iterable[Iterable[Any]]) -> Any:
+        return await self._db.writer.executemany(sql, seq)
+
+    @property
+    def in_transaction(self) -> bool:
+        """True only inside the calling task's own transaction (where `audit.record` may write)."""
+        return self._db._in_own_transaction() and self._db.writer.in_transaction
 
 
 async def _wait(seconds: float, *events: asyncio.Event) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -750,6 +751,50 @@ async def test_withdrawn_and_forgotten_text_is_gone_from_the_database_files_too(
     assert files_holding(db, kept), "other members' posts are untouched"
     assert (await posts.get_post(db, first.id)).state == "withdrawn"
     assert await db.integrity_check() == "ok"
+
+
+async def test_forgotten_text_is_readable_through_no_read_connection(db, settings, monkeypatch):
+    """A read under way on a reader when a member is forgotten keeps the snapshot it started with
+    until it ends; the emptying of the log waits for it, and afterwards no reader, nor the files,
+    holds the text."""
+    from bot.storage import Database
+
+    forgotten = "quokka-forgotten-7741: my pain diary, from a member who left"
+    await share(db, settings, author=2, text=forgotten)
+    assert len(db.readers) == 2
+    for reader in db.readers:  # every reader has read the text, and may keep its pages cached
+        assert await reader.execute_fetchall("SELECT id FROM posts WHERE text = ?", (forgotten,))
+
+    entered, release, emptying = threading.Event(), threading.Event(), threading.Event()
+
+    def hold() -> int:
+        entered.set()
+        release.wait(30)
+        return 1
+
+    for reader in db.readers:
+        await reader.create_function("hold", 0, hold)
+    original = Database._checkpoint_apart
+
+    def checkpoint_apart(self):
+        emptying.set()
+        return original(self)
+
+    monkeypatch.setattr(Database, "_checkpoint_apart", checkpoint_apart)
+    reading = asyncio.create_task(db.fetchall("SELECT text FROM posts WHERE hold() AND text = ?", (forgotten,)))
+    assert await asyncio.to_thread(entered.wait, 30)
+    forgetting = asyncio.create_task(privacy.forget_member(db, 2))
+    assert await asyncio.to_thread(emptying.wait, 30), "the deletion is committed and the log is being emptied"
+    assert not reading.done()
+    release.set()
+    assert [row["text"] for row in await reading] == [forgotten], "the read sees what it started with"
+    await forgetting
+
+    assert files_holding(db, forgotten) == []
+    for reader in db.readers:
+        assert await reader.execute_fetchall("SELECT id FROM posts WHERE text = ?", (forgotten,)) == []
+    assert await db.fetchall("SELECT id FROM posts WHERE text = ?", (forgotten,)) == []
+    assert await db.checkpoint() is True, "no reader holds a snapshot once its read has ended"
 
 
 async def test_deleted_text_is_zeroed_and_the_log_emptied_only_outside_a_transaction(db, settings):

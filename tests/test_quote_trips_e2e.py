@@ -1,6 +1,6 @@
 """How many times /quote goes to the database before it replies, counted through the real bot
 against the emulator: every call that hands work to the database thread counts as one trip
-(a query, a cursor's fetch or close, a BEGIN or a COMMIT). What is written after the reply (the
+(a query, a cursor's fetch or close, a BEGIN or a COMMIT), on the writer or on any reader. What is written after the reply (the
 record of what was shown) does not delay the member and is counted apart."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class Trips:
         self.count = 0
         self.sql: list[str] = []
         self.at_reply: list[int] = []
-        self.conn: aiosqlite.Connection | None = None
+        self.conns: list[aiosqlite.Connection] = []
         self.monkeypatch: pytest.MonkeyPatch | None = None
 
     def since(self, start: int) -> list[int]:
@@ -38,7 +38,7 @@ def trips(monkeypatch) -> Trips:
 
     async def execute(self, fn, *args, **kwargs):
         task = asyncio.current_task()
-        if self is counted.conn and (task is None or task.get_name() != WORKER_TASK):
+        if any(self is conn for conn in counted.conns) and (task is None or task.get_name() != WORKER_TASK):
             counted.count += 1
             counted.sql.append(str(args[0])[:120] if args else getattr(fn, "__name__", "?"))
         return await original_execute(self, fn, *args, **kwargs)
@@ -65,7 +65,8 @@ def watch_replies(session, trips: Trips) -> None:
 
 async def quote_trips(session, trips: Trips, text: str) -> tuple[int, list[str]]:
     """Trips before the reply of one /quote step, and the statements they ran."""
-    trips.conn = session.bot.db.conn
+    trips.conns = [session.bot.db.writer, *session.bot.db.readers]
+    assert trips.conns[1:], "reads have connections of their own"
     watch_replies(session, trips)
     trips.at_reply.clear()
     start = trips.count
