@@ -26,7 +26,7 @@ from bot import safety_model
 __all__ = [
     "NOT_MEDICAL_ADVICE", "DEFAULT_CRISIS_RESOURCES", "CURE_EVIDENCE_NOTE", "GUAIFENESIN_EVIDENCE_NOTE",
     "CRISIS_FLAG", "POSSIBLE_CRISIS_FLAG", "CURE_CLAIM_FLAG", "CRISIS", "POSSIBLE_CRISIS",
-    "SafetyScan", "scan", "is_crisis_search", "crisis_message", "crisis_note", "help_line", "detector",
+    "SafetyScan", "scan", "query_tier", "is_crisis_search", "crisis_message", "crisis_note", "help_line", "detector",
 ]
 
 # Shown under every summary, answer and quote.
@@ -108,12 +108,28 @@ def crisis_message(resources_text: str | None = None) -> str:
     )
 
 
+def query_tier(text: str) -> str | None:
+    """The crisis tier of a question or a search: "crisis", "possible" or None.
+
+    Read by its top window alone, with thresholds chosen for the top window by the same rules as a
+    post's: the corrections that make a long post's score fairer lower a post's thresholds, and a
+    question or a search, one window long, would fire more often at those."""
+    model = safety_model.load_model()
+    score = model.score(text).crisis_window
+    thresholds = model.thresholds
+    if score >= thresholds.get("window_high", thresholds["crisis_high"]):
+        return CRISIS
+    if score >= thresholds.get("window_middle", thresholds["crisis_middle"]):
+        return POSSIBLE_CRISIS
+    return None
+
+
 def is_crisis_search(text: str) -> bool:
     """A search or a topic in words of crisis: for a few words, one of the plain crisis phrases
-    ("suicide", "kms", "want to die"); for a sentence, either tier of the models."""
+    ("suicide", "kms", "want to die"); for a sentence, either tier (`query_tier`)."""
     if safety_model.is_short(text):
         return safety_model.is_crisis_term(text)
-    return scan(text).urgent
+    return query_tier(text) is not None
 
 
 def crisis_note(resources_text: str | None = None) -> str:

@@ -28,7 +28,7 @@ import json
 import math
 import sys
 
-from bot import safety_train
+from bot import safety_model, safety_train
 from bot.safety_model import features, pieces
 from bot.safety_train import Text
 
@@ -73,29 +73,15 @@ def _inputs(model, r: dict) -> dict[str, float]:
 
 # The same inputs as corrections to the top window, each zero for a post of one window: such a post
 # (a one-line post, a question, a search) keeps the top window's score exactly.
-CORRECTIONS = ("second", "whole", "windows", "words")
+CORRECTIONS = safety_model.CORRECTIONS
 
 
 def _corrections(x: dict[str, float]) -> list[float]:
     return [x["second"] - x["top"], x["whole"] - x["top"], x["windows"], x["words"] - x["top_words"]]
 
 
-def fit_corrections(rows: list[tuple[dict[str, float], int]], l2: float = 1e-3) -> dict[str, float]:
-    """Logistic regression with the top window's logit as a fixed offset and no intercept."""
-    import numpy as np
-    from scipy.optimize import minimize
-
-    inputs = np.array([_corrections(x) for x, _y in rows])
-    offset = np.array([x["top"] for x, _y in rows])
-    target = np.array([y for _x, y in rows], dtype=float)
-
-    def loss(b):
-        z = offset + inputs @ b
-        gradient = inputs.T @ (1 / (1 + np.exp(-z)) - target) + 2 * l2 * b
-        return float(np.sum(np.logaddexp(0, z) - target * z) + l2 * b @ b), gradient
-
-    found = minimize(loss, np.zeros(len(CORRECTIONS)), jac=True, method="L-BFGS-B").x
-    return {k: round(float(w), 4) for k, w in zip(CORRECTIONS, found)}
+def fit_corrections(rows: list[tuple[dict[str, float], int]]) -> dict[str, float]:
+    return safety_train.fit_corrections([(x["top"], _corrections(x), y) for x, y in rows])
 
 
 def _corrected(a: dict[str, float], x: dict[str, float]) -> float:

@@ -13,7 +13,9 @@ How a text is scored:
    and every run of a repeated letter squeezed to one.
 2. It is cut into pieces (sentences; very long sentences in pieces of 24 tokens), and every piece and
    every pair of neighbouring pieces is scored. The highest score counts, so one crisis sentence
-   buried in a long post about pain is not diluted by the rest.
+   buried in a long post about pain is not diluted by the rest; for crisis language it is then
+   corrected by the second window, the whole post and the post's length (`CORRECTIONS`), so a long
+   post gets no extra chance at one high window from being long.
 3. A score is `bias + sum(weight * count) / number of tokens ** LENGTH_POWER`, turned into a
    probability: a long window is not louder than a short one.
    Because character n-grams stay inside a word, each word's share is worked out once and cached,
@@ -32,7 +34,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Iterator
 
-__all__ = ["normalise", "segments", "tokens", "features", "Model", "Scores", "load_model", "MODEL_FILE"]
+__all__ = ["normalise", "segments", "tokens", "features", "Model", "Scores", "load_model", "MODEL_FILE", "CORRECTIONS"]
 
 MODEL_FILE = "safety_model.json"
 
@@ -304,10 +306,26 @@ def _sigmoid(value: float) -> float:
 
 @dataclass(frozen=True)
 class Scores:
-    crisis: float          # probability-like, 0..1
+    crisis: float          # probability-like, 0..1: the post's, the top window corrected by the rest
     cure: float
     crisis_part: int       # index of the segment that scored highest (for the moderator's evidence)
     cure_part: int
+    crisis_window: float = 0.0  # the top window's alone (how a question or a search is read)
+
+
+# What the rest of a post says beside its top window, as corrections to the top window's crisis
+# logit (weights fitted by `bot.safety_train` on scores of writers the model had not seen). Each is
+# zero for a text of one window, so a one-line post, a question or a search keeps its window's score;
+# a long post gets no extra chance at one high window from being long.
+CORRECTIONS = ("second", "whole", "windows", "words")
+# The whole post's logit counts up to this much above the top window's: repeating a sentence adds
+# evidence to a sum, not to what the post says.
+WHOLE_CAP = 1.0
+
+
+def correction_inputs(top: float, second: float, whole: float, windows: int, words: int, top_words: int) -> list[float]:
+    """The inputs of the corrections, in the order of CORRECTIONS (logits and counts)."""
+    return [second - top, min(whole, top + WHOLE_CAP) - top, math.log(windows), math.log(words / top_words)]
 
 
 class Model:
@@ -317,6 +335,8 @@ class Model:
         self.bias: tuple[float, float] = (data["bias"]["crisis"], data["bias"]["cure"])
         self.weights: dict[str, tuple[float, float]] = {k: (v[0], v[1]) for k, v in data["features"].items()}
         self.thresholds: dict[str, float] = dict(data.get("thresholds", {}))
+        corrections = data.get("corrections", {})
+        self.corrections: tuple[float, ...] = tuple(float(corrections.get(k, 0.0)) for k in CORRECTIONS)
         self.about: dict = data.get("about", {})
         self.digest = ""  # of the shipped file: what was worked out with another model is stale
         self._word = lru_cache(maxsize=65536)(self._word_uncached)
@@ -361,29 +381,47 @@ class Model:
         scale = length_scale(len(toks))
         return _sigmoid(self.bias[0] + crisis * scale), _sigmoid(self.bias[1] + cure * scale)
 
-    def score(self, text: str) -> Scores:
-        """The highest score of any window of the text, for each detector."""
+    def crisis_inputs(self, text: str) -> tuple[float, list[float]] | None:
+        """The top window's crisis logit and the inputs of its corrections (None for an empty text)."""
+        found = self._windows(text)
+        return None if found is None else (found[0], found[1])
+
+    def _windows(self, text: str):
         parts = pieces(text)
         if not parts:
-            crisis, cure = self.score_tokens([])
-            return Scores(crisis, cure, -1, -1)
+            return None
         # Sums per piece, then windows from the sums: each token is looked at once.
         raw = [self._raw(part) for part in parts]
         lengths = [len(part) for part in parts]
-        best_crisis = best_cure = -math.inf
-        crisis_at = cure_at = 0
+        crisis_logits: list[tuple[float, int, int]] = []   # (logit, first piece, tokens)
+        best_cure, cure_at = -math.inf, 0
         spans: list[tuple[int, int]] = [(i, i + 1) for i in range(len(parts))]
         spans += [(i, i + 2) for i in range(len(parts) - 1)]
         for start, end in spans:
             n = sum(lengths[start:end])
             scale = length_scale(n)
-            c = sum(r[0] for r in raw[start:end]) * scale
+            crisis_logits.append((self.bias[0] + sum(r[0] for r in raw[start:end]) * scale, start, n))
             k = sum(r[1] for r in raw[start:end]) * scale
-            if c > best_crisis:
-                best_crisis, crisis_at = c, start
             if k > best_cure:
                 best_cure, cure_at = k, start
-        return Scores(_sigmoid(self.bias[0] + best_crisis), _sigmoid(self.bias[1] + best_cure), crisis_at, cure_at)
+        best = max(range(len(crisis_logits)), key=lambda i: crisis_logits[i][0])  # the first of equals
+        top, crisis_at, top_words = crisis_logits[best]
+        second = max((c[0] for i, c in enumerate(crisis_logits) if i != best), default=top)
+        words = sum(lengths)
+        whole = self.bias[0] + sum(r[0] for r in raw) * length_scale(words)
+        inputs = correction_inputs(top, second, whole, len(spans), words, top_words)
+        return top, inputs, crisis_at, self.bias[1] + best_cure, cure_at
+
+    def score(self, text: str) -> Scores:
+        """For each detector, the highest score of any window of the text; the crisis score then
+        corrected by what the rest of the post says (see CORRECTIONS)."""
+        found = self._windows(text)
+        if found is None:
+            crisis, cure = self.score_tokens([])
+            return Scores(crisis, cure, -1, -1, crisis)
+        top, inputs, crisis_at, cure, cure_at = found
+        corrected = top + sum(a * x for a, x in zip(self.corrections, inputs))
+        return Scores(_sigmoid(corrected), _sigmoid(cure), crisis_at, cure_at, _sigmoid(top))
 
 
 @lru_cache(maxsize=1)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 from bot.article import parse_article
 from bot.config import DEFAULT_ARTICLE_PATH
-from bot.safety import scan
+from bot.safety import CRISIS, query_tier, scan
 from bot.safety_model import load_model
 from bot.safety_train import CORPUS, Text, load_corpus
 
@@ -100,10 +100,18 @@ def _cure(t: Text, result) -> tuple[bool, bool] | None:
     return t.cure, result.cure_claim
 
 
+def _query_high(t: Text, result) -> tuple[bool, bool] | None:
+    # The same text read as a question or a search is: by its top window alone (`safety.query_tier`).
+    if t.crisis == "possible":
+        return None
+    return t.crisis == "crisis", query_tier(t.text) == CRISIS
+
+
 DETECTORS = {
     "crisis (high tier: resources shown)": _crisis_high,
     "crisis (either tier: urgent in the queue)": _crisis_any,
     "cure_claim": _cure,
+    "crisis, read as a question or search (top window, high tier)": _query_high,
 }
 
 

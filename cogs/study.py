@@ -105,7 +105,7 @@ class Study(commands.GroupCog, group_name="study",
     async def ask(self, interaction: Interaction, question: app_commands.Range[str, 1, 300],
                   private: bool = True, article: app_commands.Range[str, 1, 200] | None = None) -> None:
         asked = MENTION.sub(" ", sanitize.remove_hidden_characters(question))
-        if safety.scan(asked).crisis:
+        if safety.query_tier(asked) == safety.CRISIS:
             # Help first, and privately whatever the answer's privacy; then the answer where one fits.
             config = await guild_config(interaction) if interaction.guild_id else None
             await send_ephemeral(interaction, safety.crisis_note(config.crisis_resources if config else None))

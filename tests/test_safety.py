@@ -67,9 +67,10 @@ def test_the_test_split_covers_every_kind_of_text():
 
 # What the README reports; a change to the model or the normaliser that does worse fails here.
 REPORTED = {
-    "crisis (high tier: resources shown)": {"recall": 0.926, "false_alarm_rate": 0.056},
-    "crisis (either tier: urgent in the queue)": {"recall": 0.896, "false_alarm_rate": 0.102},
-    "cure_claim": {"recall": 0.972, "false_alarm_rate": 0.014},
+    "crisis (high tier: resources shown)": {"recall": 0.993, "false_alarm_rate": 0.034},
+    "crisis (either tier: urgent in the queue)": {"recall": 0.975, "false_alarm_rate": 0.093},
+    "cure_claim": {"recall": 0.965, "false_alarm_rate": 0.011},
+    "crisis, read as a question or search (top window, high tier)": {"recall": 0.979, "false_alarm_rate": 0.032},
 }
 
 
@@ -294,11 +295,61 @@ def test_the_model_ships_with_its_thresholds_and_how_they_were_chosen():
 
 def test_the_shipped_model_is_what_the_corpus_trains():
     pytest.importorskip("sklearn")
-    fresh = safety_train.train(CORPUS)
     shipped = json.loads(safety_train.MODEL_PATH.read_text(encoding="utf-8"))
+    # The corrections take five more fits (`python -m bot.safety_train --check` makes them too);
+    # given the shipped ones, the weights and every threshold must come out the same.
+    fresh = safety_train.train(CORPUS, corrections=shipped["corrections"])
     # Within rounding: another build of the numerical libraries may differ in the last digit.
     for name, value in shipped["thresholds"].items():
         assert fresh["thresholds"][name] == pytest.approx(value, abs=1e-3)
     for name in fresh["features"].keys() | shipped["features"].keys():
         for a, b in zip(fresh["features"].get(name, (0, 0)), shipped["features"].get(name, (0, 0))):
             assert a == pytest.approx(b, abs=2e-3), name
+
+
+# --- Corrections to the top window ----------------------------------------------------------------
+
+
+def test_a_text_of_one_window_keeps_its_window_score_and_a_long_one_is_corrected():
+    model = safety_model.load_model()
+    assert any(model.corrections)
+    one = model.score("I don't want to wake up tomorrow.")
+    assert one.crisis == pytest.approx(one.crisis_window)
+    long_post = " ".join(["The rain came in sideways all week and my hips and knees ached through every night."] * 6
+                         + ["Some days I wonder what the point of any of it is."])
+    scores = model.score(long_post)
+    top, inputs = model.crisis_inputs(long_post)
+    expected = top + sum(a * x for a, x in zip(model.corrections, inputs))
+    assert scores.crisis == pytest.approx(1 / (1 + 2.718281828459045 ** -expected))
+    assert scores.crisis != pytest.approx(scores.crisis_window)
+
+
+def test_the_corrections_fit_finds_what_made_the_labels():
+    pytest.importorskip("scipy")
+    import random
+
+    rng = random.Random(7)
+    rows = []
+    for _ in range(4000):
+        top = rng.uniform(-4, 4)
+        x = [rng.uniform(-3, 0), rng.uniform(-1, 1), rng.uniform(0, 3), rng.uniform(0, 2)]
+        z = top + 0.5 * x[0] + 1.0 * x[1] - 0.8 * x[2] + 0.0 * x[3]
+        rows.append((top, x, int(rng.random() < 1 / (1 + 2.718281828459045 ** -z))))
+    found = safety_train.fit_corrections(rows)
+    assert list(found) == list(safety_model.CORRECTIONS)
+    for name, weight in zip(safety_model.CORRECTIONS, (0.5, 1.0, -0.8, 0.0)):
+        assert found[name] == pytest.approx(weight, abs=0.2), name
+
+
+def test_a_question_or_a_search_is_read_by_its_top_window_alone():
+    model = safety_model.load_model()
+    thresholds = model.thresholds
+    for t in BY_SPLIT["dev"][:150]:
+        window = model.score(t.text).crisis_window
+        tier = safety.query_tier(t.text)
+        if window >= thresholds["window_high"]:
+            assert tier == safety.CRISIS, t.id
+        elif window >= thresholds["window_middle"]:
+            assert tier == safety.POSSIBLE_CRISIS, t.id
+        else:
+            assert tier is None, t.id
