@@ -57,7 +57,7 @@ async def test_a_member_shares_a_moderator_approves_and_it_is_quotable_here_only
     session = two_guilds
     await ready_server(session)
     await ready_server(session, OTHER_GUILD)
-    shared = await share(session, "Since the flare I sleep badly and wake up exhausted every morning.",
+    shared = await share(session, "Since the flare I sleep badly and feel exhausted every morning.",
                          extra="topic=sleep")
     assert is_ephemeral(shared)
     assert "Thank you for sharing" in shared.text() and "Post #1" in shared.text()
@@ -277,7 +277,7 @@ async def test_a_blocked_member_is_told_politely_and_nothing_is_stored(session):
 
 async def test_a_rejected_posts_author_sees_the_reason_in_myposts_and_by_dm(session):
     await ready_server(session)
-    await share(session, "Guaifenesin cured my fibro, everyone should take it.")
+    await share(session, "Guaifenesin cured my fibro completely.")
     queue = channel_messages(session, channel_id(session, "mod-queue"))[0]
     assert "unproven cure claim" in json.dumps(queue) and "Bennett" in json.dumps(queue), "the evidence note"
     opened = await step(session, "@moderator click Reject")

@@ -69,7 +69,7 @@ def test_the_test_split_covers_every_kind_of_text():
 REPORTED = {
     "crisis (high tier: resources shown)": {"recall": 0.993, "false_alarm_rate": 0.034},
     "crisis (either tier: urgent in the queue)": {"recall": 0.975, "false_alarm_rate": 0.093},
-    "cure_claim": {"recall": 0.965, "false_alarm_rate": 0.011},
+    "cure_claim": {"recall": 0.991, "false_alarm_rate": 0.025},
     "crisis, read as a question or search (top window, high tier)": {"recall": 0.979, "false_alarm_rate": 0.032},
 }
 
