@@ -462,14 +462,14 @@ def _is_read(sql: str) -> bool:
     return head == "SELECT" or (head.startswith("WITH") and _WRITE_WORDS.search(sql) is None)
 
 
-class _Rows:
-    """A read's rows, already fetched: the cursor `Reads.execute` gives."""
+class FetchedRows:
+    """A statement's rows, already fetched, read as a cursor: what `Reads.execute` gives on SQLite,
+    and the base of the PostgreSQL backend's cursor. `rowcount` is -1 for a read."""
 
-    __slots__ = ("rows", "_next")
-    rowcount = -1
+    __slots__ = ("rows", "rowcount", "_next")
 
-    def __init__(self, rows: list):
-        self.rows, self._next = rows, 0
+    def __init__(self, rows: list, rowcount: int = -1):
+        self.rows, self.rowcount, self._next = rows, rowcount, 0
 
     async def fetchone(self) -> Any:
         if self._next >= len(self.rows):
@@ -497,13 +497,13 @@ class _ReadStatement:
 
     __slots__ = ("_run",)
 
-    def __init__(self, run: Callable[[], Awaitable[_Rows]]):
+    def __init__(self, run: Callable[[], Awaitable[FetchedRows]]):
         self._run = run
 
     def __await__(self):
         return self._run().__await__()
 
-    async def __aenter__(self) -> _Rows:
+    async def __aenter__(self) -> FetchedRows:
         return await self._run()
 
     async def __aexit__(self, *exc: object) -> bool:
@@ -532,8 +532,8 @@ class Reads:
         if self._on_writer(sql):
             return self._db.writer.execute(sql, tuple(params))
 
-        async def run() -> _Rows:
-            return _Rows(await self._db._read(sql, params))
+        async def run() -> FetchedRows:
+            return FetchedRows(await self._db._read(sql, params))
         return _ReadStatement(run)
 
     async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> Iterable[sqlite3.Row]:

@@ -44,7 +44,7 @@ import asyncpg
 
 from bot.dialect import POSTGRES
 from bot.errors import StorageUnavailable
-from bot.storage import MIGRATIONS_DIR, Database, list_migrations, utcnow
+from bot.storage import MIGRATIONS_DIR, Database, FetchedRows, list_migrations, utcnow
 
 log = logging.getLogger("fibrocircle.storage")
 
@@ -124,34 +124,11 @@ def is_pg_storage_failure(error: BaseException) -> bool:
     return isinstance(error, asyncpg.PostgresError) and state.startswith(_FAILURE_STATES)
 
 
-class Cursor:
+class Cursor(FetchedRows):
     """What a statement gave: its rows (asyncpg Records, read by name or position like sqlite3.Row)
     and how many rows it changed. There is no lastrowid: ask with RETURNING."""
 
-    __slots__ = ("rows", "rowcount", "_next")
-
-    def __init__(self, rows: list, rowcount: int):
-        self.rows, self.rowcount, self._next = rows, rowcount, 0
-
-    async def fetchone(self) -> Any:
-        if self._next >= len(self.rows):
-            return None
-        self._next += 1
-        return self.rows[self._next - 1]
-
-    async def fetchall(self) -> list:
-        rest, self._next = self.rows[self._next:], len(self.rows)
-        return rest
-
-    async def close(self) -> None:
-        pass
-
-    def __aiter__(self):
-        return self._iterate()
-
-    async def _iterate(self):
-        while (row := await self.fetchone()) is not None:
-            yield row
+    __slots__ = ()
 
     @property
     def lastrowid(self) -> int:
