@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 try:  # the validators come with the `emulator` extra
+    import jsonschema_rs
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
@@ -40,10 +41,11 @@ class OpenAPIChecker:
         self.reason = ""
         self._operations: list[_Operation] = []
         self._validators: dict[int, Any] = {}
+        self._fast: dict[int, Any] = {}
         self._registry = None
         self._spec: dict[str, Any] | None = None
         if Draft202012Validator is None:
-            self.reason = "jsonschema is not installed (pip install -e '.[emulator]')"
+            self.reason = "jsonschema and jsonschema-rs are not installed (pip install -e '.[emulator]')"
             return
         if path is None or not Path(path).is_file():
             self.reason = f"no OpenAPI description at {path}; set FIBRO_OPENAPI_PATH to check against it"
@@ -74,7 +76,7 @@ class OpenAPIChecker:
                 return op
         return None
 
-    def _validator(self, schema: dict[str, Any]):
+    def validator(self, schema: dict[str, Any]):
         key = id(schema)
         if key not in self._validators:
             wrapped = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
@@ -82,20 +84,44 @@ class OpenAPIChecker:
             self._validators[key] = Draft202012Validator(wrapped, registry=self._registry)
         return self._validators[key]
 
+    def fast_validator(self, schema: dict[str, Any]):
+        """The same schema compiled by jsonschema-rs, about fifty times faster on the bot's bodies:
+        the schema with the spec's components beside it, so that '#/components/...' resolves."""
+        key = id(schema)
+        if key not in self._fast:
+            assert self._spec is not None
+            root = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
+                    "components": self._spec["components"]}
+            self._fast[key] = jsonschema_rs.validator_for(root)
+        return self._fast[key]
+
+    def route_schema(self, method: str, path: str, body: Any) -> tuple[str, Any, dict[str, Any] | None]:
+        """(the route's template, the body as checked, the schema it is checked against); the
+        schema is None when the route takes no JSON body. Raises KeyError for an unknown route."""
+        op = self.find(method, path)
+        if op is None:
+            raise KeyError(f"{method} {path}")
+        if op.schema is None or body is None:
+            return op.template, body, None
+        body = _known_differences(body)
+        return op.template, body, _pick_variant(op.schema, body, self._spec)
+
     def check(self, method: str, path: str, body: Any) -> list[str]:
         """Return the problems found in `body` for this route (empty when valid or unchecked)."""
         if not self.available:
             return []
-        op = self.find(method, path)
-        if op is None:
+        try:
+            template, body, schema = self.route_schema(method, path, body)
+        except KeyError:
             return [f"openapi: {method} {path} is not an operation in Discord's API description"]
-        if op.schema is None or body is None:
+        # Every body is checked by the fast validator; one it refuses is described by jsonschema,
+        # whose errors say where and why (tests/test_openapi_check.py holds both to one verdict).
+        if schema is None or self.fast_validator(schema).is_valid(body):
             return []
-        body = _known_differences(body)
-        schema = _pick_variant(op.schema, body, self._spec)
-        problems = []
-        for error in sorted(self._validator(schema).iter_errors(body), key=lambda e: list(e.path)):
-            problems.append(f"openapi: {op.template} {_describe(error)}")
+        problems = [f"openapi: {template} {_describe(error)}"
+                    for error in sorted(self.validator(schema).iter_errors(body), key=lambda e: list(e.path))]
+        if not problems:
+            problems = [f"openapi: {template} {next(self.fast_validator(schema).iter_errors(body)).message[:200]}"]
         return problems[:10]
 
 
