@@ -196,7 +196,7 @@ def term_hits(text: str, terms: tuple[str, ...]) -> set[str]:
     return hits
 
 
-# The stored self-harm flag of a text, NULL when it has no topics.
+# The stored self-harm flag of a comment, NULL when it has no topics.
 _FLAG_SQL = "(SELECT MAX(sensitive) FROM topic_tags t WHERE t.source = '{source}' AND t.item_id = {item})"
 
 
@@ -218,18 +218,18 @@ def _free_text_selects(dialect: Any, guild_id: int, terms: tuple[str, ...],
     likes = [t for t in terms if len(t) >= 3]
     if likes:
         condition = " OR ".join(f"recent.text {dialect.like} ?" for _ in likes)
-        # The newest approved posts of this server only, text included, read from one index
-        # backwards (on SQLite posts_approved_text, migration 0015, which holds the text: the
-        # server's posts are not each on a page of their own); the first that match are kept, and
-        # only those are read from the table for their stored scan.
+        # The newest approved posts of this server only, text and stored scan included, read from
+        # one index backwards (on SQLite posts_approved_text, migrations 0015 and 0016, which holds
+        # both: the server's posts are not each on a page of their own, and a match needs nothing
+        # read from the table). A post's flag is its stored scan's verdict when the detector in use
+        # made it (start-up re-scans every post when the detector changes); otherwise NULL, and the
+        # detector is asked (_free_text_hits' caller).
         selects.append(
-            f"SELECT 'post' AS source, p.id AS item_id, recent.text AS text,"
-            f" COALESCE({_FLAG_SQL.format(source='post', item='p.id')},"
-            " CASE WHEN p.scan_model = ? THEN p.scan_sensitive END) AS flagged"
-            " FROM (SELECT id, text FROM posts WHERE guild_id = ? AND state = 'approved'"
-            " ORDER BY urgent, id DESC LIMIT ?) AS recent JOIN posts p ON p.id = recent.id"
+            "SELECT 'post' AS source, recent.id AS item_id, recent.text AS text,"
+            " CASE WHEN recent.scan_model = ? THEN recent.scan_sensitive END AS flagged"
+            " FROM (SELECT id, text, scan_model, scan_sensitive FROM posts WHERE guild_id = ? AND state = 'approved'"
+            " ORDER BY urgent, id DESC LIMIT ?) AS recent"
             f" WHERE {condition} LIMIT ?")
-        # A post without topics has its stored scan's verdict, when the detector in use made it.
         params += [scans.detector(), guild_id, FREE_TEXT_SCAN_POSTS, *[f"%{t}%" for t in likes], FREE_TEXT_MATCHES]
     return selects, params
 
