@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import scans, topics
+from bot import topics
 from bot.quotes.history import LAST, SEEN, ShownQuery
 from bot.quotes.model import DENSITY_SQL, DIRECT_BONUS, density, fetch_rows
 from bot.quotes.source import EVERY_ARTICLE, Scope
@@ -218,19 +218,18 @@ def _free_text_selects(dialect: Any, guild_id: int, terms: tuple[str, ...],
     likes = [t for t in terms if len(t) >= 3]
     if likes:
         condition = " OR ".join(f"recent.text {dialect.like} ?" for _ in likes)
-        # The newest approved posts of this server only, text and stored scan included, read from
-        # one index backwards (on SQLite posts_approved_text, migrations 0015 and 0016, which holds
-        # both: the server's posts are not each on a page of their own, and a match needs nothing
-        # read from the table). A post's flag is its stored scan's verdict when the detector in use
-        # made it (start-up re-scans every post when the detector changes); otherwise NULL, and the
-        # detector is asked (_free_text_hits' caller).
+        # The newest approved posts of this server only, text and stored verdict included, read
+        # from one index backwards (on SQLite posts_approved_text, migrations 0015 and 0016: the
+        # server's posts are not each on a page of their own, and a match needs nothing read from
+        # the table). The flag is the stored scan's verdict, NULL for a post never scanned. It is
+        # the current detector's once start-up has re-scanned every post after a change of
+        # detector; before that, build_quotes asks the detector again for every quote it builds.
         selects.append(
-            "SELECT 'post' AS source, recent.id AS item_id, recent.text AS text,"
-            " CASE WHEN recent.scan_model = ? THEN recent.scan_sensitive END AS flagged"
-            " FROM (SELECT id, text, scan_model, scan_sensitive FROM posts WHERE guild_id = ? AND state = 'approved'"
+            "SELECT 'post' AS source, recent.id AS item_id, recent.text AS text, recent.scan_sensitive AS flagged"
+            " FROM (SELECT id, text, scan_sensitive FROM posts WHERE guild_id = ? AND state = 'approved'"
             " ORDER BY urgent, id DESC LIMIT ?) AS recent"
             f" WHERE {condition} LIMIT ?")
-        params += [scans.detector(), guild_id, FREE_TEXT_SCAN_POSTS, *[f"%{t}%" for t in likes], FREE_TEXT_MATCHES]
+        params += [guild_id, FREE_TEXT_SCAN_POSTS, *[f"%{t}%" for t in likes], FREE_TEXT_MATCHES]
     return selects, params
 
 
