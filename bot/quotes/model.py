@@ -26,7 +26,7 @@ DIRECT_BONUS = 5.0
 # Texts of about this many words count as focused; longer ones have their score spread thinner.
 FOCUS_WORDS = 120
 
-# The same formula in SQL (ordering candidates; the index topic_tags_rank in migration 0003 is
+# The same formula in SQL (ordering candidates; the index topic_tags_rank in migrations 0003 and 0017 is
 # built on exactly this expression) and in Python (ranking them).
 DENSITY_SQL = f"score / (1.0 + length / {FOCUS_WORDS}.0)"
 
