@@ -115,6 +115,18 @@ class LoadGenerator:
         return template
 
     async def run(self, spec: dict[str, Any]) -> dict[str, Any]:
+        # The emulator is the measuring instrument: its own garbage collection (a full pass over the
+        # guilds, the API description and every request recorded took up to 280 ms) must not pause
+        # it in the middle of a run. Collected before, frozen, and nothing collected until the end.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        try:
+            return await self._run(spec)
+        finally:
+            gc.enable()
+
+    async def _run(self, spec: dict[str, Any]) -> dict[str, Any]:
         import random
 
         emu = self.emulator
@@ -125,18 +137,6 @@ class LoadGenerator:
         pools = {name: list(items) for name, items in (spec.get("pools") or {}).items()}
         rng = random.Random(spec.get("seed", 1))
         timeout = float(spec.get("timeout", 5.0))
-        # The emulator is the measuring instrument: its own garbage collection (a full pass over the
-        # guilds, the API description and every request recorded took up to 280 ms) must not pause
-        # it in the middle of a run. Collected before, frozen, and nothing collected until the end.
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        try:
-            return await self._run(emu, rate, duration, mix, weights, guild_ids, pools, rng, timeout)
-        finally:
-            gc.enable()
-
-    async def _run(self, emu, rate, duration, mix, weights, guild_ids, pools, rng, timeout) -> dict[str, Any]:
         results: dict[str, dict[str, Any]] = {m["name"]: {"sent": 0, "answered": 0, "latencies_ms": []} for m in mix}
         pending: list[asyncio.Task] = []
         loop = asyncio.get_running_loop()

@@ -27,6 +27,9 @@ except ImportError:  # pragma: no cover - reported through `available`
 DEFAULT_OPENAPI_PATH = Path(__file__).resolve().parent.parent.parent / "shared" / "discord-api-spec" / "openapi.json"
 
 
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"  # the dialect of the spec's schemas (OpenAPI 3.1)
+
+
 @dataclass(frozen=True)
 class _Operation:
     pattern: re.Pattern[str]
@@ -79,7 +82,7 @@ class OpenAPIChecker:
     def validator(self, schema: dict[str, Any]):
         key = id(schema)
         if key not in self._validators:
-            wrapped = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+            wrapped = {"$schema": DRAFT_2020_12, **schema}
             wrapped = _rebase_refs(wrapped)
             self._validators[key] = Draft202012Validator(wrapped, registry=self._registry)
         return self._validators[key]
@@ -90,7 +93,7 @@ class OpenAPIChecker:
         key = id(schema)
         if key not in self._fast:
             assert self._spec is not None
-            root = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
+            root = {"$schema": DRAFT_2020_12, **schema,
                     "components": self._spec["components"]}
             self._fast[key] = jsonschema_rs.validator_for(root)
         return self._fast[key]

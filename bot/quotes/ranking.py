@@ -196,8 +196,8 @@ def term_hits(text: str, terms: tuple[str, ...]) -> set[str]:
     return hits
 
 
-# The stored self-harm flag of a comment, NULL when it has no topics.
-_FLAG_SQL = "(SELECT MAX(sensitive) FROM topic_tags t WHERE t.source = '{source}' AND t.item_id = {item})"
+# The stored self-harm flag of a comment `c`, NULL when it has no topics.
+_COMMENT_FLAG_SQL = "(SELECT MAX(sensitive) FROM topic_tags t WHERE t.source = 'comment' AND t.item_id = c.id)"
 
 
 def _free_text_selects(dialect: Any, guild_id: int, terms: tuple[str, ...],
@@ -212,7 +212,7 @@ def _free_text_selects(dialect: Any, guild_id: int, terms: tuple[str, ...],
         in_scope, scope_params = scope.comments_sql("c.id")
         selects.append(
             f"SELECT 'comment' AS source, c.id AS item_id, c.text AS text,"
-            f" {_FLAG_SQL.format(source='comment', item='c.id')} AS flagged"
+            f" {_COMMENT_FLAG_SQL} AS flagged"
             f"{dialect.comment_search(in_scope)} LIMIT ?")
         params += [fts, *scope_params, FREE_TEXT_MATCHES]
     likes = [t for t in terms if len(t) >= 3]
